@@ -1,0 +1,183 @@
+"""The public Python API: one object over the built graph, used by the CLI, the server and notebooks.
+
+    >>> import kg
+    >>> graph = kg.load()                      # from cache when the inputs have not changed
+    >>> graph.query("projects-by-stage", stage="Graduated")
+    >>> graph.lineage("Jaeger").ancestors
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from rdflib import RDFS, SKOS, Dataset, Graph, URIRef
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result
+
+from . import cache
+from .errors import InvalidInput, Problem, closest
+from .lineage import LineageIndex, LineageReport
+from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
+                         PREFIXES, QUERIES_DIR)
+from .pipeline import build
+from .queries import NamedQuery, Parameter, literal_parameter, load_named_queries
+
+
+@dataclass(frozen=True)
+class Counts:
+    triples: int
+    asserted: int
+    inferred: int
+    ontology: int
+    entities: int
+    projects: int
+    graphs: int
+
+
+class KnowledgeGraph:
+    """A built, reasoned dataset with named queries, name resolution and lineage."""
+
+    def __init__(self, dataset: Dataset, queries_dir: Path = QUERIES_DIR):
+        self.dataset = dataset
+        self.queries: dict[str, NamedQuery] = load_named_queries(queries_dir)
+
+    # ------------------------------------------------------------------ names
+
+    @cached_property
+    def _names(self) -> dict[str, URIRef]:
+        """Lower-cased label, altLabel, notation and id slug -> IRI (labels win over altLabels)."""
+        names: dict[str, URIRef] = {}
+        for graph_id in (CURATED_GRAPH, ONTOLOGY_GRAPH):
+            graph = self.dataset.graph(graph_id)
+            for pred in (SKOS.altLabel, SKOS.notation, RDFS.label):  # later ones override earlier ones
+                for subject, name in graph.subject_objects(pred):
+                    if str(subject).startswith(str(ID)):
+                        names[str(name).lower()] = subject
+        for subject in self.dataset.graph(CURATED_GRAPH).subjects(RDFS.label):
+            names.setdefault(str(subject)[len(str(ID)):], subject)
+        return names
+
+    def label(self, iri) -> str:
+        value = self.dataset.value(iri, RDFS.label)
+        return str(value) if value is not None else str(iri)
+
+    def resolve(self, name: str) -> URIRef:
+        """An entity IRI from a label, altLabel or id (case-insensitive); a miss suggests the nearest name."""
+        text = name.strip()
+        if text.startswith(str(ID)):
+            text = text[len(str(ID)):]
+        found = self._names.get(text.lower())
+        if found is not None:
+            return found
+        guess = closest(text, self._names, cutoff=0.6)
+        suggestion = self.label(self._names[guess]) if guess else None
+        raise InvalidInput([Problem("name", None, f"no entity is named {name!r}", suggestion)])
+
+    # ------------------------------------------------------------------ queries
+
+    def named_query(self, name: str) -> NamedQuery:
+        if name not in self.queries:
+            guess = closest(name, self.queries, cutoff=0.5)
+            raise InvalidInput([Problem("query", None, f"no named query {name!r}; known: "
+                                        f"{', '.join(sorted(self.queries))}", guess)])
+        return self.queries[name]
+
+    def bind(self, query: NamedQuery, params: dict[str, str]) -> dict[str, object]:
+        """Turn text parameters (or defaults) into RDF terms; unknown parameters are errors."""
+        known = {p.name: p for p in query.parameters}
+        for key in params:
+            if key not in known:
+                raise InvalidInput([Problem("query", None, f"{query.name} has no parameter {key!r}; it takes "
+                                            f"{', '.join(known) or 'none'}", closest(key, known, 0.5))])
+        bindings = {}
+        for param in query.parameters:
+            value = params.get(param.name, param.default)
+            if value is None or value == "":
+                raise InvalidInput(f"{query.name}: parameter {param.name!r} is required")
+            bindings[param.name] = self._parameter_value(param, str(value))
+        return bindings
+
+    def _parameter_value(self, param: Parameter, value: str):
+        if param.type in ("entity", "stage", "category"):
+            iri = self.resolve(value)
+            return iri
+        return literal_parameter(param, value)
+
+    def query(self, sparql: str | Query | NamedQuery, **params) -> Result:
+        """Run a named query (by name) with parameters, or any SPARQL query text over the whole graph."""
+        if isinstance(sparql, str) and re.fullmatch(r"[\w-]+", sparql):
+            sparql = self.named_query(sparql)
+        if isinstance(sparql, NamedQuery):
+            return self.dataset.query(sparql.prepared, initBindings=self.bind(sparql, params))
+        if params:
+            raise InvalidInput("parameters are only accepted by named queries")
+        return self.dataset.query(sparql, initNs=PREFIXES)
+
+    # ------------------------------------------------------------------ lineage
+
+    @cached_property
+    def _lineage_index(self) -> LineageIndex:
+        return LineageIndex(self.dataset)
+
+    def lineage(self, name: str) -> LineageReport:
+        return self._lineage_index.report(self.resolve(name))
+
+    def lineage_chains(self):
+        return self._lineage_index.all_chains()
+
+    # ------------------------------------------------------------------ views
+
+    def graph(self, include_inferred: bool = True) -> Graph:
+        """All triples (optionally without the inferred ones) as one plain graph."""
+        union = Graph()
+        for prefix, ns in PREFIXES.items():
+            union.bind(prefix, ns)
+        for s, p, o, g in self.dataset.quads((None, None, None, None)):
+            if include_inferred or g != INFERRED_GRAPH:
+                union.add((s, p, o))
+        return union
+
+    def counts(self) -> Counts:
+        inferred = len(self.dataset.graph(INFERRED_GRAPH))
+        ontology = len(self.dataset.graph(ONTOLOGY_GRAPH))
+        total = sum(len(g) for g in self.dataset.graphs())
+        curated = self.dataset.graph(CURATED_GRAPH)
+        return Counts(
+            triples=total,
+            asserted=total - inferred - ontology - len(self.dataset.graph(META_GRAPH)),
+            inferred=inferred,
+            ontology=ontology,
+            entities=len(set(curated.subjects(RDFS.label))),
+            projects=len(set(curated.subjects(None, CNKG.Project))),
+            graphs=sum(1 for g in self.dataset.graphs() if len(g)),
+        )
+
+    def sources_of(self, triple) -> list[str]:
+        """Titles of the sections stating ``triple``, or ``["inferred (OWL 2 RL)"]`` / ``["curated"]``."""
+        titles = []
+        for _, _, _, graph in self.dataset.quads(triple):
+            if graph == INFERRED_GRAPH:
+                titles.append("inferred (OWL 2 RL)")
+            elif graph == CURATED_GRAPH:
+                titles.append("curated")
+            else:
+                section = self.dataset.value(graph, URIRef("http://purl.org/dc/terms/source"))
+                titles.append(self.label(section) if section is not None else str(graph))
+        return sorted(set(titles))
+
+
+def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries_dir: Path = QUERIES_DIR,
+         use_cache: bool = True, cache_dir: Path | None = None) -> KnowledgeGraph:
+    """The reasoned graph: read from the cache when the inputs are unchanged, else built (and cached)."""
+    key = cache.fingerprint(facts_dir, ontology_dir)
+    dataset = cache.read_cached(key, cache_dir) if use_cache else None
+    if dataset is None:
+        dataset = build(facts_dir, ontology_dir).dataset
+        if use_cache:
+            cache.write_cached(key, dataset, cache_dir)
+    return KnowledgeGraph(dataset, queries_dir)
+
+
+__all__ = ["KnowledgeGraph", "Counts", "load"]

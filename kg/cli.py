@@ -1,0 +1,201 @@
+"""The ``cnkg`` command: argument parsing plus one call into the library per sub-command.
+
+Exit codes: 0 ok, 1 invalid input (facts, query, parameter, name), 2 any other error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rdflib import BNode, Literal, URIRef
+
+from . import cache
+from .api import KnowledgeGraph, load
+from .errors import CnkgError, InvalidInput
+from .export import FORMATS, serialize, write_atomically
+from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
+from .pipeline import build
+from .queries import NamedQuery, parse_query_file
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnkg", description="The cloud-native knowledge graph.")
+    parser.add_argument("--facts", type=Path, default=FACTS_DIR, help="directory of fact YAML files")
+    parser.add_argument("--ontology", type=Path, default=ONTOLOGY_DIR, help="directory of the ontology Turtle files")
+    parser.add_argument("--no-cache", action="store_true", help="build from the inputs, ignoring the cache")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("build", help="load, validate and reason; cache the result; print counts")
+    sub.add_parser("validate", help="check facts, ontology, shapes and named queries; write nothing")
+
+    query = sub.add_parser("query", help="run a named query or a .rq file")
+    query.add_argument("query", metavar="NAME_OR_FILE")
+    query.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="a query parameter")
+    query.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
+
+    sub.add_parser("queries", help="list the named queries and their parameters")
+
+    lineage = sub.add_parser("lineage", help="the lineage chains of a project or system")
+    lineage.add_argument("name", help="a name, altLabel or id (case-insensitive)")
+    lineage.add_argument("--format", "-f", choices=("text", "json"), default="text")
+
+    export = sub.add_parser("export", help="write the graph as RDF (default: everything, Turtle, to stdout)")
+    export.add_argument("--format", "-f", choices=tuple(FORMATS), default="turtle")
+    export.add_argument("--asserted-only", action="store_true", help="leave out the inferred graph")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    return parser
+
+
+def _graph(args) -> KnowledgeGraph:
+    return load(args.facts, args.ontology, QUERIES_DIR, use_cache=not args.no_cache)
+
+
+def cmd_build(args) -> int:
+    started = time.perf_counter()
+    report = build(args.facts, args.ontology)
+    graph = KnowledgeGraph(report.dataset)
+    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology), report.dataset)
+    c = graph.counts()
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
+    print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
+          f"{c.ontology} ontology")
+    print(f"{c.entities} entities ({c.projects} projects), {len(report.facts.statements)} statements "
+          f"from {len(report.facts.sections)} sections")
+    print(f"valid (YAML, ontology, OWL 2 RL consistency, SHACL) in {time.perf_counter() - started:.2f}s ({timing})")
+    print(f"cached at {path}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    report = build(args.facts, args.ontology)
+    graph = KnowledgeGraph(report.dataset)
+    print(f"valid: {len(report.facts.entities)} entities, {len(report.facts.statements)} statements, "
+          f"{len(report.facts.files)} fact files, {len(graph.queries)} named queries")
+    return 0
+
+
+def _term(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, URIRef):
+        return compact(value)
+    if isinstance(value, BNode):
+        return f"_:{value}"
+    if isinstance(value, Literal):
+        return str(value)
+    return str(value)
+
+
+def print_table(variables: list[str], rows: list[list[str]], out=sys.stdout) -> None:
+    widths = [max([len(v), *(len(r[i]) for r in rows)]) for i, v in enumerate(variables)]
+    line = "  ".join(v.ljust(w) for v, w in zip(variables, widths))
+    print(line.rstrip(), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
+
+
+def cmd_query(args) -> int:
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param {item!r}: expected KEY=VALUE")
+        params[key.strip()] = value
+    graph = _graph(args)
+    target: str | NamedQuery = args.query
+    path = Path(args.query)
+    if path.suffix == ".rq" or path.exists():
+        if not path.is_file():
+            raise InvalidInput(f"query file {args.query!r} does not exist")
+        text = path.read_text(encoding="utf-8")
+        target = parse_query_file(path) if "# summary:" in text else text
+    result = graph.query(target, **params)
+    if result.type == "SELECT":
+        if args.format == "table":
+            names = [str(v) for v in result.vars]
+            print_table(names, [[_term(row[v]) for v in result.vars] for row in result])
+        else:
+            sys.stdout.write(result.serialize(format=args.format).decode("utf-8"))
+            if args.format == "json":
+                sys.stdout.write("\n")
+    elif result.type == "ASK":
+        print(json.dumps({"head": {}, "boolean": bool(result.askAnswer)}) if args.format == "json"
+              else str(bool(result.askAnswer)).lower())
+    else:
+        sys.stdout.write(result.serialize(format="turtle").decode("utf-8"))
+    return 0
+
+
+def cmd_queries(args) -> int:
+    graph = _graph(args)
+    for name, query in sorted(graph.queries.items()):
+        print(f"{name}: {query.summary}")
+        for p in query.parameters:
+            print(f"    --param {p.name}=…  ({p.type}, default {p.default}) {p.doc}")
+    return 0
+
+
+def cmd_lineage(args) -> int:
+    graph = _graph(args)
+    report = graph.lineage(args.name)
+    label = graph.label
+
+    def chain_json(chain):
+        return {"path": [label(n) for n in chain.nodes()], "hops": chain.hops,
+                "steps": [{"from": label(s.parent), "relation": label(s.relation), "to": label(s.child),
+                           "sources": [label(x) for x in s.sources]} for s in reversed(chain.steps)]}
+
+    if args.format == "json":
+        print(json.dumps({"entity": label(report.entity), "iri": str(report.entity),
+                          "ancestors": [chain_json(c) for c in report.ancestors],
+                          "descendants": [chain_json(c) for c in report.descendants]}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Lineage of {label(report.entity)} <{report.entity}>")
+    for title, chains in (("Ancestors", report.ancestors), ("Descendants", report.descendants)):
+        print(f"\n{title}:")
+        if not chains:
+            print("  (none)")
+        for chain in chains:
+            print("  " + " → ".join(label(n) for n in chain.nodes()))
+            for step in reversed(chain.steps):
+                sources = "; ".join(label(s) for s in step.sources)
+                print(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+    return 0
+
+
+def cmd_export(args) -> int:
+    graph = _graph(args)
+    payload = serialize(graph.dataset, args.format, args.asserted_only)
+    if args.output:
+        write_atomically(args.output, payload)
+        print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(payload)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
+            "lineage": cmd_lineage, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CnkgError as exc:
+        print(f"cnkg {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an unexpected failure: say what, never a bare traceback for users
+        print(f"cnkg {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The error hierarchy: every problem a user can fix names its file, line, value and a suggestion."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    message: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return text
+
+
+class CnkgError(Exception):
+    """Base class for errors cnkg reports to users. Exit code 2 unless a subclass says otherwise."""
+
+    exit_code = 2
+
+
+class InvalidInput(CnkgError):
+    """The input (facts, ontology, query, parameter) is wrong; the message says where and how. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Iterable[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem("input", None, problems)]
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} found:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class ReasoningError(InvalidInput):
+    """The OWL 2 RL closure found the facts inconsistent (e.g. a lineage cycle)."""
+
+
+class ShapeViolation(InvalidInput):
+    """The built graph does not conform to the SHACL shapes."""
+
+
+def closest(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str | None:
+    """The candidate most like ``word`` (case-insensitive), or None when nothing is close."""
+    pool = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(word.lower(), list(pool), n=1, cutoff=cutoff)
+    return pool[match[0]] if match else None

@@ -1,0 +1,75 @@
+"""IRIs and file locations shared by every part of cnkg."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rdflib import Namespace, URIRef
+
+CNKG = Namespace("https://w3id.org/cnkg/ontology#")
+ONTOLOGY_IRI = URIRef("https://w3id.org/cnkg/ontology")
+ID = Namespace("https://w3id.org/cnkg/id/")
+STAGE = Namespace("https://w3id.org/cnkg/id/stage/")
+CATEGORY = Namespace("https://w3id.org/cnkg/id/category/")
+SOURCE = Namespace("https://w3id.org/cnkg/source/")
+GRAPH = Namespace("https://w3id.org/cnkg/graph/")
+ERR = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")  # owlrl's inconsistency reports
+
+ONTOLOGY_GRAPH = GRAPH["ontology"]
+CURATED_GRAPH = GRAPH["curated"]
+META_GRAPH = GRAPH["meta"]
+INFERRED_GRAPH = GRAPH["inferred"]
+
+PREFIXES = {
+    "cnkg": CNKG,
+    "id": ID,
+    "stage": STAGE,
+    "category": CATEGORY,
+    "source": SOURCE,
+    "rdf": Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    "rdfs": Namespace("http://www.w3.org/2000/01/rdf-schema#"),
+    "owl": Namespace("http://www.w3.org/2002/07/owl#"),
+    "xsd": Namespace("http://www.w3.org/2001/XMLSchema#"),
+    "skos": Namespace("http://www.w3.org/2004/02/skos/core#"),
+    "dct": Namespace("http://purl.org/dc/terms/"),
+    "prov": Namespace("http://www.w3.org/ns/prov#"),
+    "schema": Namespace("https://schema.org/"),
+    "doap": Namespace("http://usefulinc.com/ns/doap#"),
+}
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
+QUERIES_DIR = PROJECT_ROOT / "queries"
+FACTS_DIR = Path(__file__).resolve().parent / "facts"
+
+# Files that make up the TBox loaded into the ontology graph (the SHACL shapes are kept apart).
+ONTOLOGY_FILES = ("cnkg.ttl", "schemes.ttl")
+SHAPES_FILE = "shapes.ttl"
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def entity_iri(slug: str) -> URIRef:
+    return ID[slug]
+
+
+def section_graph(source_id: str, section_id: str) -> URIRef:
+    return GRAPH[f"{source_id}/{section_id}"]
+
+
+def source_iri(source_id: str, section_id: str | None = None) -> URIRef:
+    return SOURCE[source_id if section_id is None else f"{source_id}/{section_id}"]
+
+
+def compact(iri) -> str:
+    """``cnkg:inspiredBy`` for a known namespace, else ``<iri>``."""
+    text = str(iri)
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda item: -len(str(item[1]))):
+        if text.startswith(str(ns)) and len(text) > len(str(ns)):
+            return f"{prefix}:{text[len(str(ns)):]}"
+    return f"<{text}>"
+
+
+def bind_prefixes(graph) -> None:
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True, replace=True)

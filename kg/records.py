@@ -1,0 +1,508 @@
+"""Read the curated YAML facts into typed records, checking every value against the ontology.
+
+Every problem found is collected (not just the first) and reported as ``file:line: message`` with a
+"did you mean" where a close match exists. Nothing is built unless the whole input is clean.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rdflib import XSD
+from yaml.constructor import SafeConstructor
+
+from .errors import InvalidInput, Problem, closest
+from .namespaces import FACTS_DIR, SLUG_RE
+from .ontology import Vocabulary
+
+SOURCES_FILE = "sources.yaml"
+NAMING_KEYS = ("id", "type", "label", "altLabels", "description")
+FILE_KEYS = ("section", "entities", "facts")
+URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+
+
+@dataclass
+class Node:
+    """A YAML value with the line (1-based) it starts on."""
+
+    value: Any
+    line: int
+
+
+@dataclass
+class Section:
+    source: str
+    id: str
+    title: str
+    order: int
+
+
+@dataclass
+class Source:
+    id: str
+    title: str
+    creator: str | None
+    author: str | None
+    date: dt.date | None
+    url: str | None
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Entity:
+    id: str
+    types: list[str]
+    label: str
+    alt_labels: list[str]
+    description: str | None
+    file: str
+    line: int
+
+
+@dataclass
+class Statement:
+    subject: str
+    prop: str
+    value: Any  # an entity id, a stage/category notation, or a Python literal
+    kind: str  # "entity" | "stage" | "category" | "literal"
+    datatype: str | None
+    section: str
+    file: str
+    line: int
+
+
+@dataclass
+class FactSet:
+    sources: list[Source]
+    sections: dict[str, Section]
+    entities: dict[str, Entity]
+    statements: list[Statement]
+    files: list[Path]
+
+
+# --------------------------------------------------------------------------------------------- YAML
+
+
+def _to_nodes(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            if key in result:
+                problems.append(Problem(path, key_node.start_mark.line + 1,
+                                        f"duplicate key {key!r} (first on line {result[key].line})"))
+                continue
+            child = _to_nodes(value_node, path, problems)
+            child.key_line = key_node.start_mark.line + 1  # type: ignore[attr-defined]
+            result[key] = child
+        return Node(result, line)
+    if isinstance(node, yaml.SequenceNode):
+        return Node([_to_nodes(item, path, problems) for item in node.value], line)
+    try:
+        return Node(SafeConstructor().construct_object(node), line)
+    except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date such as 2018-13-45
+        problems.append(Problem(path, line, f"cannot read value {node.value!r}: {getattr(exc, 'problem', None) or exc}"))
+        return Node(node.value, line)
+
+
+def read_yaml(path: Path, problems: list[Problem]) -> Node | None:
+    """Parse one YAML file into ``Node``s; syntax errors become problems with the line."""
+    file = shown(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(file, None, f"not UTF-8 text: {exc}"))
+        return None
+    try:
+        root = yaml.compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.append(Problem(file, mark.line + 1 if mark else None,
+                                f"YAML syntax error: {exc.problem or exc.context}"))
+        return None
+    if root is None:
+        problems.append(Problem(file, None, "file is empty"))
+        return None
+    return _to_nodes(root, file, problems)
+
+
+def shown(path: Path) -> str:
+    """A path as users should read it in messages: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------------------------- reader
+
+
+class FactReader:
+    """Reads ``sources.yaml`` and the fact files of one directory against one vocabulary."""
+
+    def __init__(self, vocabulary: Vocabulary, facts_dir: Path = FACTS_DIR):
+        self.vocab = vocabulary
+        self.facts_dir = Path(facts_dir)
+        self.problems: list[Problem] = []
+        self.sources: list[Source] = []
+        self.sections: dict[str, Section] = {}
+        self.entities: dict[str, Entity] = {}
+        self.statements: list[Statement] = []
+        self._references: list[tuple[str, Node, str]] = []  # (id, node, file) to resolve at the end
+
+    def problem(self, file: str, line: int | None, message: str, suggestion: str | None = None) -> None:
+        self.problems.append(Problem(file, line, message, suggestion))
+
+    def read(self) -> FactSet:
+        if not self.facts_dir.is_dir():
+            raise InvalidInput([Problem(str(self.facts_dir), None, "facts directory does not exist")])
+        self._read_sources(self.facts_dir / SOURCES_FILE)
+        files = sorted(p for p in self.facts_dir.glob("*.yaml") if p.name != SOURCES_FILE)
+        parsed = [(path, read_yaml(path, self.problems)) for path in files]
+        # Declarations first, so a file may refer to an entity declared in a later file.
+        for path, root in parsed:
+            if root is not None:
+                self._declare_file(path, root)
+        for path, root in parsed:
+            if root is not None:
+                self._statements_of_file(path, root)
+        self._check_names()
+        self._resolve_references()
+        self._check_lineage_cycles()
+        if self.problems:
+            raise InvalidInput(self.problems)
+        return FactSet(self.sources, self.sections, self.entities, self.statements, files)
+
+    # ---------------------------------------------------------------- sources
+
+    def _read_sources(self, path: Path) -> None:
+        file = shown(path)
+        if not path.exists():
+            self.problem(file, None, "missing: it declares the sources and sections that facts cite")
+            return
+        root = read_yaml(path, self.problems)
+        if root is None:
+            return
+        if not isinstance(root.value, dict) or "sources" not in root.value:
+            self.problem(file, root.line, "expected a mapping with a 'sources' list")
+            return
+        for item in self._list(root.value["sources"], file, "sources"):
+            spec = self._mapping(item, file, "a source")
+            if spec is None:
+                continue
+            self._unknown_keys(spec, ("id", "title", "creator", "author", "date", "url", "sections"), file)
+            source_id = self._slug(spec, "id", file, item.line)
+            title = self._text(spec, "title", file, item.line, required=True)
+            date = spec.get("date")
+            if date is not None and not isinstance(date.value, dt.date):
+                self.problem(file, date.line, f"date {date.value!r} is not a date; expected YYYY-MM-DD")
+            url = spec.get("url")
+            if url is not None and not (isinstance(url.value, str) and URL_RE.match(url.value)):
+                self.problem(file, url.line, f"url {url.value!r} is not an http(s) URL")
+            if source_id is None:
+                continue
+            source = Source(source_id, title or source_id, self._text(spec, "creator", file, item.line),
+                            self._text(spec, "author", file, item.line),
+                            date.value if date is not None and isinstance(date.value, dt.date) else None,
+                            url.value if url is not None else None)
+            for order, sec_node in enumerate(self._list(spec.get("sections"), file, "sections"), start=1):
+                sec = self._mapping(sec_node, file, "a section")
+                if sec is None:
+                    continue
+                self._unknown_keys(sec, ("id", "title"), file)
+                sec_id = self._slug(sec, "id", file, sec_node.line)
+                sec_title = self._text(sec, "title", file, sec_node.line, required=True)
+                if sec_id is None:
+                    continue
+                if sec_id in self.sections:
+                    self.problem(file, sec_node.line, f"duplicate section id {sec_id!r}")
+                    continue
+                section = Section(source_id, sec_id, sec_title or sec_id, order)
+                source.sections.append(section)
+                self.sections[sec_id] = section
+            self.sources.append(source)
+
+    # ---------------------------------------------------------------- fact files
+
+    def _declare_file(self, path: Path, root: Node) -> None:
+        file = shown(path)
+        if not isinstance(root.value, dict):
+            self.problem(file, root.line, f"expected a mapping with keys {', '.join(FILE_KEYS)}; "
+                                          f"found {_type_name(root.value)}")
+            return
+        self._unknown_keys(root.value, FILE_KEYS, file)
+        for item in self._list(root.value.get("entities"), file, "entities"):
+            spec = self._mapping(item, file, "an entity")
+            if spec is not None:
+                self._declare_entity(spec, item.line, file)
+
+    def _declare_entity(self, spec: dict[str, Node], line: int, file: str) -> None:
+        entity_id = self._slug(spec, "id", file, line)
+        if entity_id is None:
+            return
+        if entity_id in self.entities:
+            first = self.entities[entity_id]
+            self.problem(file, spec["id"].line,
+                         f"duplicate id {entity_id!r}: already declared at {first.file}:{first.line}")
+            self.problem(first.file, first.line,
+                         f"duplicate id {entity_id!r}: declared again at {file}:{spec['id'].line}")
+            return
+        types = []
+        type_node = spec.get("type")
+        if type_node is None:
+            self.problem(file, line, f"entity {entity_id!r} has no 'type' (one of {', '.join(self._entity_classes())})")
+        else:
+            values = type_node.value if isinstance(type_node.value, list) else [type_node]
+            for value in values:
+                name = value.value
+                if name in self._entity_classes():
+                    types.append(name)
+                else:
+                    self.problem(file, value.line, f"unknown type {name!r}; expected one of "
+                                 f"{', '.join(self._entity_classes())}", closest(str(name), self._entity_classes()))
+        label = self._text(spec, "label", file, line, required=True)
+        alt_labels = []
+        alt = spec.get("altLabels")
+        if alt is not None:
+            for value in self._list(alt, file, "altLabels"):
+                if isinstance(value.value, str) and value.value.strip():
+                    alt_labels.append(value.value.strip())
+                else:
+                    self.problem(file, value.line, f"altLabels entry {value.value!r} must be text")
+        description = self._text(spec, "description", file, line)
+        self.entities[entity_id] = Entity(entity_id, types, label or entity_id, alt_labels, description,
+                                          file, spec["id"].line)
+
+    def _entity_classes(self) -> list[str]:
+        return sorted(set(self.vocab.classes) - {"Entity", "Category", "Stage", "Source"})
+
+    def _statements_of_file(self, path: Path, root: Node) -> None:
+        file = shown(path)
+        if not isinstance(root.value, dict):
+            return
+        default_section = None
+        section_node = root.value.get("section")
+        if section_node is None:
+            if root.value.get("entities") or root.value.get("facts"):
+                self.problem(file, root.line, "missing 'section': the source section every statement here cites")
+        else:
+            default_section = self._section_ref(section_node, file)
+        for item in self._list(root.value.get("entities"), file, "entities"):
+            if isinstance(item.value, dict) and isinstance(item.value.get("id", Node(None, 0)).value, str):
+                self._statements(item.value["id"].value, item.value, NAMING_KEYS, default_section, file)
+        for item in self._list(root.value.get("facts"), file, "facts"):
+            spec = self._mapping(item, file, "a facts entry")
+            if spec is None:
+                continue
+            about = spec.get("about")
+            if about is None:
+                self.problem(file, item.line, "facts entry has no 'about': the id of the entity it describes")
+                continue
+            self._references.append((about.value, about, file))
+            self._statements(about.value, spec, ("about",), default_section, file)
+
+    def _statements(self, subject: str, spec: dict[str, Node], reserved: tuple[str, ...],
+                    default_section: str | None, file: str) -> None:
+        for key, node in spec.items():
+            if key in reserved:
+                continue
+            info = self.vocab.properties.get(key)
+            line = getattr(node, "key_line", node.line)
+            if info is None:
+                self.problem(file, line, f"unknown property {key!r}",
+                             closest(key, [*self.vocab.properties, *reserved], cutoff=0.6))
+                continue
+            if info.transitive:
+                lineage = ", ".join(p.split("#")[-1] for p in map(str, self.vocab.sub_properties(info.iri)))
+                self.problem(file, line, f"{key!r} is inferred by the reasoner and cannot be asserted; "
+                                         f"assert one step with one of: {lineage}")
+                continue
+            values = node.value if isinstance(node.value, list) else [node]
+            for value in values:
+                self._statement(subject, info, value, default_section, file)
+
+    def _statement(self, subject, info, node: Node, default_section, file) -> None:
+        section, value, value_line = default_section, node.value, node.line
+        if isinstance(value, dict):
+            allowed = ("id", "source") if info.is_object else ("value", "source")
+            self._unknown_keys(value, allowed, file)
+            if "source" in value:
+                section = self._section_ref(value["source"], file)
+            inner = value.get(allowed[0])
+            if inner is None:
+                self.problem(file, node.line, f"{info.name}: a mapping value needs {allowed[0]!r}")
+                return
+            value, value_line = inner.value, inner.line
+        if section is None:
+            return  # already reported: no usable section to cite
+        if info.is_object:
+            kind, checked = self._object_value(info, value, value_line, file)
+            datatype = None
+        else:
+            kind, checked, datatype = "literal", self._literal_value(info, value, value_line, file), str(info.range)
+        if checked is not None:
+            self.statements.append(Statement(subject, info.name, checked, kind, datatype, section, file, value_line))
+
+    def _object_value(self, info, value, line, file):
+        if not isinstance(value, str):
+            self.problem(file, line, f"{info.name}: expected the id of an entity, found {_type_name(value)} {value!r}")
+            return None, None
+        for kind, table in (("stage", self.vocab.stages), ("category", self.vocab.categories)):
+            if info.range is not None and str(info.range).endswith(kind.capitalize()):
+                concept = table.get(value.lower())
+                if concept is None:
+                    names = sorted({self.vocab.notation(c) for c in table.values()})
+                    self.problem(file, line, f"{info.name}: unknown {kind} {value!r}; expected one of "
+                                             f"{', '.join(names)}", closest(value, table))
+                    return None, None
+                return kind, self.vocab.notation(concept)
+        self._references.append((value, Node(value, line), file))
+        return "entity", value
+
+    def _literal_value(self, info, value, line, file):
+        rng = info.range
+        expected = None
+        if rng == XSD.anyURI:
+            if not (isinstance(value, str) and URL_RE.match(value)):
+                expected = "an http(s) URL"
+        elif rng == XSD.integer:
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                expected = "a whole number"
+        elif rng == XSD.gYear:
+            if isinstance(value, int) and 1000 <= value <= 9999:
+                return f"{value:04d}"
+            if not (isinstance(value, str) and re.fullmatch(r"\d{4}", value)):
+                expected = "a four-digit year"
+        elif rng == XSD.date:
+            if not isinstance(value, dt.date):
+                expected = "a date YYYY-MM-DD"
+        elif not isinstance(value, str) or not value.strip():
+            expected = "text"
+        if expected:
+            self.problem(file, line, f"{info.name}: expected {expected}, found {_type_name(value)} {value!r}")
+            return None
+        return value
+
+    # ---------------------------------------------------------------- whole-set checks
+
+    def _resolve_references(self) -> None:
+        names = {e.id: e.id for e in self.entities.values()}
+        for entity in self.entities.values():
+            for name in (entity.label, *entity.alt_labels):
+                names.setdefault(name.lower(), entity.id)
+        for ref, node, file in self._references:
+            if ref in self.entities:
+                continue
+            if not isinstance(ref, str):
+                self.problem(file, node.line, f"expected an entity id, found {_type_name(ref)} {ref!r}")
+                continue
+            by_name = names.get(ref.lower())
+            guess = by_name or closest(ref, names, cutoff=0.7)
+            if guess and guess in names:
+                guess = names[guess]
+            self.problem(file, node.line, f"reference to undeclared entity {ref!r}", guess)
+
+    def _check_names(self) -> None:
+        """A label or altLabel names one entity only (compared case-insensitively)."""
+        owner: dict[str, Entity] = {}
+        for entity in self.entities.values():
+            for name in dict.fromkeys(n.lower() for n in (entity.label, *entity.alt_labels)):
+                first = owner.setdefault(name, entity)
+                if first is not entity:
+                    self.problem(entity.file, entity.line, f"name {name!r} of {entity.id!r} is already a name of "
+                                 f"{first.id!r} ({first.file}:{first.line}); names must identify one entity")
+
+    def _check_lineage_cycles(self) -> None:
+        lineage = {str(p).split("#")[-1] for p in self.vocab.lineage_properties}
+        edges: dict[str, list[Statement]] = {}
+        for st in self.statements:
+            if st.prop in lineage and st.kind == "entity":
+                edges.setdefault(st.subject, []).append(st)
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+        stack: list[Statement] = []
+
+        def visit(node: str) -> None:
+            state[node] = 1
+            for st in edges.get(node, []):
+                stack.append(st)
+                if state.get(st.value) == 1:
+                    start = next(i for i, s in enumerate(stack) if s.subject == st.value)
+                    cycle = stack[start:]
+                    chain = " → ".join([cycle[0].subject, *(s.value for s in cycle)])
+                    steps = "; ".join(f"{s.subject} {s.prop} {s.value} at {s.file}:{s.line}" for s in cycle)
+                    self.problem(st.file, st.line, f"lineage cycle: {chain}; lineage must be acyclic ({steps})")
+                elif st.value not in state:
+                    visit(st.value)
+                stack.pop()
+            state[node] = 2
+
+        for node in list(edges):
+            if node not in state:
+                visit(node)
+
+    # ---------------------------------------------------------------- small checkers
+
+    def _unknown_keys(self, spec: dict[str, Node], allowed: tuple[str, ...], file: str) -> None:
+        for key, node in spec.items():
+            if key not in allowed:
+                self.problem(file, getattr(node, "key_line", node.line),
+                             f"unknown key {key!r}; expected one of {', '.join(allowed)}", closest(str(key), allowed, 0.6))
+
+    def _list(self, node: Node | None, file: str, what: str) -> list[Node]:
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.problem(file, node.line, f"'{what}' must be a list, found {_type_name(node.value)}")
+            return []
+        return node.value
+
+    def _mapping(self, node: Node, file: str, what: str) -> dict[str, Node] | None:
+        if not isinstance(node.value, dict):
+            self.problem(file, node.line, f"expected {what} (a mapping), found {_type_name(node.value)} {node.value!r}")
+            return None
+        return node.value
+
+    def _slug(self, spec: dict[str, Node], key: str, file: str, line: int) -> str | None:
+        node = spec.get(key)
+        if node is None:
+            self.problem(file, line, f"missing {key!r}")
+            return None
+        if not isinstance(node.value, str) or not SLUG_RE.match(node.value):
+            suggestion = re.sub(r"[^a-z0-9]+", "-", str(node.value).lower()).strip("-") or None
+            self.problem(file, node.line, f"{key} {node.value!r} is not a slug (lower-case letters, digits and "
+                                          f"single dashes)", suggestion)
+            return None
+        return node.value
+
+    def _text(self, spec, key, file, line, required=False) -> str | None:
+        node = spec.get(key)
+        if node is None:
+            if required:
+                self.problem(file, line, f"missing {key!r}")
+            return None
+        if not isinstance(node.value, str) or not node.value.strip():
+            self.problem(file, node.line, f"{key} must be text, found {_type_name(node.value)} {node.value!r}")
+            return None
+        return node.value.strip()
+
+    def _section_ref(self, node: Node, file: str) -> str | None:
+        if node.value in self.sections:
+            return node.value
+        self.problem(file, node.line, f"unknown section {node.value!r}; sections are declared in {SOURCES_FILE}",
+                     closest(str(node.value), self.sections, 0.6))
+        return None
+
+
+def read_facts(vocabulary: Vocabulary, facts_dir: Path = FACTS_DIR) -> FactSet:
+    """Read and check every fact file; raises ``InvalidInput`` listing all problems."""
+    return FactReader(vocabulary, facts_dir).read()

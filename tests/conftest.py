@@ -1,0 +1,55 @@
+"""Shared fixtures: the article graph (built once per session), fixture fact directories and a CLI runner."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import kg
+from kg.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINIMAL_FACTS = FIXTURES / "facts" / "minimal"
+BROKEN_FACTS = FIXTURES / "facts" / "broken"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets a cache directory of its own: tests never read or write the user's cache."""
+    monkeypatch.setenv("CNKG_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def article_kg() -> kg.KnowledgeGraph:
+    """The knowledge graph of the article, built from the shipped facts (no cache)."""
+    return kg.load(use_cache=False)
+
+
+@pytest.fixture
+def minimal_facts(tmp_path) -> Path:
+    """A writable copy of the minimal fact set (Dapper, Zipkin, Jaeger, Prometheus, Google)."""
+    target = tmp_path / "facts"
+    shutil.copytree(MINIMAL_FACTS, target)
+    return target
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``cnkg ARGS...`` in-process and capture its exit code and output."""
+
+    def run(*args: str) -> CliResult:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
