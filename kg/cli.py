@@ -89,7 +89,8 @@ def _term(value) -> str:
     return str(value)
 
 
-def print_table(variables: list[str], rows: list[list[str]], out=sys.stdout) -> None:
+def print_table(variables: list[str], rows: list[list[str]], out=None) -> None:
+    out = out or sys.stdout
     widths = [max([len(v), *(len(r[i]) for r in rows)]) for i, v in enumerate(variables)]
     line = "  ".join(v.ljust(w) for v, w in zip(variables, widths))
     print(line.rstrip(), file=out)

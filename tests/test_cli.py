@@ -1,0 +1,70 @@
+"""The cnkg command: each sub-command end to end, with its exit codes."""
+from __future__ import annotations
+
+import json
+
+from rdflib import Graph
+
+from conftest import MINIMAL_FACTS
+
+
+def test_build_prints_counts_and_caches(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNKG_CACHE_DIR", str(tmp_path))
+    result = cli("build")
+    assert result.code == 0
+    assert "27 projects" in result.out and "inferred" in result.out
+    assert len(list(tmp_path.glob("kg-*.nq"))) == 1
+
+
+def test_validate_ok(cli):
+    result = cli("validate")
+    assert result.code == 0 and result.out.startswith("valid: ")
+
+
+def test_query_formats(cli):
+    table = cli("query", "projects-by-category", "--param", "category=Tracing")
+    assert table.code == 0 and "Jaeger" in table.out and "(2 rows)" in table.out
+    as_json = cli("query", "projects-by-category", "-p", "category=tracing", "--format", "json")
+    data = json.loads(as_json.out)
+    assert {b["name"]["value"] for b in data["results"]["bindings"]} == {"Jaeger", "OpenTracing"}
+    as_csv = cli("query", "projects-by-category", "-p", "category=tracing", "--format", "csv")
+    assert as_csv.out.splitlines()[0] == "project,name,stage,categoryName"
+
+
+def test_query_from_file_and_ask(cli, tmp_path):
+    query = tmp_path / "graduated.rq"
+    query.write_text("ASK { id:kubernetes cnkg:hasStage stage:graduated }")
+    result = cli("query", query)
+    assert result.code == 0 and result.out.strip() == "true"
+
+
+def test_query_errors_exit_1(cli):
+    assert cli("query", "lineage", "-p", "project=Nonexistent").code == 1
+    assert cli("query", "lineage", "-p", "noequals").code == 1
+    assert cli("query", "missing-file.rq").code == 1
+
+
+def test_lineage_text_and_json(cli):
+    text = cli("lineage", "JAEGER")
+    assert text.code == 0 and "Dapper → Jaeger" in text.out and "[Logging and Tracing]" in text.out
+    data = json.loads(cli("lineage", "kubernetes", "--format", "json").out)
+    assert ["Borg", "Kubernetes"] in [c["path"] for c in data["ancestors"]]
+
+
+def test_lineage_miss_suggests(cli):
+    result = cli("lineage", "Promethus")
+    assert result.code == 1 and "did you mean 'Prometheus'?" in result.err
+
+
+def test_export_default_is_whole_graph_as_turtle(cli):
+    result = cli("--facts", MINIMAL_FACTS, "export")
+    assert result.code == 0
+    graph = Graph().parse(data=result.out, format="turtle")
+    assert any("hasAncestor" in str(p) for _, p, _ in graph)
+
+
+def test_usage_error_exits_2(cli, capsys):
+    import pytest
+    with pytest.raises(SystemExit) as exit_info:
+        cli("export", "--format", "yaml")
+    assert exit_info.value.code == 2
