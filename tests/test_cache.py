@@ -12,7 +12,7 @@ def test_second_load_comes_from_cache(tmp_path):
     facts = tmp_path / "facts"
     shutil.copytree(MINIMAL_FACTS, facts)
     first = kg.load(facts, cache_dir=tmp_path / "c")
-    files = list((tmp_path / "c").glob("kg-*.nq"))
+    files = list((tmp_path / "c").glob("kg-*.pickle"))
     assert len(files) == 1
     second = kg.load(facts, cache_dir=tmp_path / "c")
     assert set(second.dataset.quads()) == set(first.dataset.quads())
@@ -30,7 +30,7 @@ def test_damaged_cache_is_rebuilt(tmp_path):
     key = cache.fingerprint(MINIMAL_FACTS)
     directory = tmp_path / "c"
     directory.mkdir()
-    cache.cache_path(key, directory).write_text("<not n-quads")
+    cache.cache_path(key, directory).write_text("not a pickle")
     graph = kg.load(MINIMAL_FACTS, cache_dir=directory)
     assert graph.counts().projects == 2
     assert cache.read_cached(key, directory) is not None
