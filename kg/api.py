@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rdflib import RDFS, SKOS, Dataset, Graph, URIRef
+from rdflib import RDF, RDFS, SKOS, Dataset, Graph, URIRef
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
@@ -100,8 +100,16 @@ class KnowledgeGraph:
         return bindings
 
     def _parameter_value(self, param: Parameter, value: str):
-        if param.type in ("entity", "stage", "category"):
-            iri = self.resolve(value)
+        if param.type == "entity":
+            return self.resolve(value)
+        if param.type in ("stage", "category"):
+            cls = CNKG.Stage if param.type == "stage" else CNKG.Category
+            allowed = sorted(self.label(c) for c in self.dataset.subjects(RDF.type, cls))
+            iri = self._names.get(value.strip().lower())
+            if iri is None or (iri, RDF.type, cls) not in self.dataset:
+                guess = closest(value, allowed, cutoff=0.6)
+                raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no {param.type} is named "
+                                            f"{value!r}; expected one of {', '.join(allowed)}", guess)])
             return iri
         return literal_parameter(param, value)
 

@@ -101,7 +101,7 @@ class LineageIndex:
         return LineageReport(entity, sorted(ancestors, key=key), sorted(descendants, key=key))
 
     def all_chains(self) -> list[Chain]:
-        """Every maximal-or-not chain between two entities, as (descendant, ancestor) paths."""
+        """Every chain from any entity up to each of its ancestors (one per distinct path)."""
         chains = []
         for child in sorted(self.up):
             chains.extend(self.report(child).ancestors)

@@ -16,7 +16,7 @@ from rdflib import XSD
 from yaml.constructor import SafeConstructor
 
 from .errors import InvalidInput, Problem, closest
-from .namespaces import FACTS_DIR, SLUG_RE
+from .namespaces import CNKG, FACTS_DIR, SLUG_RE
 from .ontology import Vocabulary
 
 SOURCES_FILE = "sources.yaml"
@@ -357,8 +357,9 @@ class FactReader:
         if not isinstance(value, str):
             self.problem(file, line, f"{info.name}: expected the id of an entity, found {_type_name(value)} {value!r}")
             return None, None
-        for kind, table in (("stage", self.vocab.stages), ("category", self.vocab.categories)):
-            if info.range is not None and str(info.range).endswith(kind.capitalize()):
+        for kind, cls, table in (("stage", CNKG.Stage, self.vocab.stages),
+                                 ("category", CNKG.Category, self.vocab.categories)):
+            if info.range == cls:
                 concept = table.get(value.lower())
                 if concept is None:
                     names = sorted({self.vocab.notation(c) for c in table.values()})

@@ -87,3 +87,11 @@ def test_header_problems_are_reported(tmp_path):
         parse_query_file(bad)
     text = str(caught.value)
     assert "missing '# summary" in text and "unknown parameter type 'colour'" in text
+
+
+def test_stage_parameter_must_name_a_stage(article_kg):
+    with pytest.raises(InvalidInput, match="no stage is named 'Jaeger'"):
+        article_kg.query("projects-by-stage", stage="Jaeger")
+    with pytest.raises(InvalidInput, match="did you mean 'Graduated'"):
+        article_kg.query("projects-by-stage", stage="graduatd")
+    assert len(list(article_kg.query("projects-by-stage", stage="incubator"))) >= 15  # the article's own word
