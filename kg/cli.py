@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", "-f", choices=tuple(FORMATS), default="turtle")
     export.add_argument("--asserted-only", action="store_true", help="leave out the inferred graph")
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    serve = sub.add_parser("serve", help="serve the SPARQL endpoint over HTTP (waitress)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query time limit")
     return parser
 
 
@@ -180,8 +185,22 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import waitress
+
+    import server
+
+    app = server.create_app({"QUERY_TIMEOUT": args.timeout}, graph=_graph(args))
+    print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s)",
+          flush=True)
+    # waitress's own cap is a backstop above the app's, so oversize bodies normally get our JSON 413
+    waitress.serve(app, host=args.host, port=args.port, threads=8,
+                   max_request_body_size=2 * app.config["MAX_BODY_BYTES"])
+    return 0
+
+
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
-            "lineage": cmd_lineage, "export": cmd_export}
+            "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

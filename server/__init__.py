@@ -1,0 +1,81 @@
+"""The cnkg SPARQL endpoint: a Flask application factory over one loaded ``kg.KnowledgeGraph``.
+
+    >>> from server import create_app
+    >>> app = create_app({"QUERY_TIMEOUT": 5})      # loads the cached graph with kg.load()
+
+No global app: each call builds a fresh one, so tests get their own.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Flask
+from flask_cors import CORS
+from rdflib import URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+import kg
+
+from . import errors, ops, protocol
+from .worker import Evaluator
+
+# Every setting, its default and what it means (config keys; the CLI sets some of them).
+SETTINGS = {
+    "QUERY_TIMEOUT": (10.0, "seconds a query may run before it is stopped and answered with 503"),
+    "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
+    "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
+    "MAX_CONCURRENT_QUERIES": (max(2, os.cpu_count() or 2), "queries evaluated at once; others wait for a slot"),
+}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Sizes computed once at start-up (the graph is read-only while served)."""
+
+    triples: int
+    entities: int
+    graphs: dict[URIRef, int]  # named graph -> triple count
+
+
+@dataclass
+class State:
+    graph: kg.KnowledgeGraph
+    stats: Stats
+    evaluator: Evaluator
+
+    @property
+    def graph_names(self) -> set[URIRef]:
+        return set(self.stats.graphs)
+
+
+def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update({key: default for key, (default, _) in SETTINGS.items()})
+    app.config.update(config or {})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]  # werkzeug raises 413 past this
+    app.json.sort_keys = False
+
+    graph = graph if graph is not None else kg.load()
+    stats = _stats(graph)
+    evaluator = Evaluator(graph.dataset, float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
+    app.extensions["cnkg"] = State(graph, stats, evaluator)
+
+    # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
+    CORS(app, origins="*", send_wildcard=True, supports_credentials=False,
+         expose_headers=["X-Result-Truncated", "X-Result-Rows", "X-Result-Limit"])
+    errors.init_app(app)
+    app.register_blueprint(protocol.bp)
+    app.register_blueprint(ops.bp)
+    return app
+
+
+def _stats(graph: kg.KnowledgeGraph) -> Stats:
+    counts = graph.counts()
+    sizes = {g.identifier: len(g) for g in graph.dataset.graphs()
+             if g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)}
+    return Stats(triples=counts.triples, entities=counts.entities, graphs=sizes)
+
+
+__all__ = ["create_app", "SETTINGS"]

@@ -1,0 +1,103 @@
+"""The SPARQL 1.1 Service Description returned by GET /sparql without a query, content-negotiated.
+
+It states only what is true: SPARQL 1.1 Query (no update), the formats we write, a default graph that is the
+union of the named graphs, and OWL 2 RL entailment, since the inferred graph holds the owlrl closure.
+"""
+from __future__ import annotations
+
+
+from flask import Response, current_app, render_template_string, request
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF, XSD
+
+from kg.namespaces import bind_prefixes
+
+from .errors import ApiError
+from .formats import HTML, RDF_ALIASES, RDF_FORMATS, RESULT_FORMATS, by_media_type
+from .negotiation import choose
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+OWL_RDF_BASED = URIRef("http://www.w3.org/ns/entailment/OWL-RDF-Based")
+OWL2_RL = URIRef("http://www.w3.org/ns/owl-profile/RL")
+
+
+def description_graph(endpoint: str, stats) -> Graph:
+    g = Graph()
+    bind_prefixes(g)
+    g.bind("sd", SD)
+    g.bind("void", VOID)
+    service = URIRef(endpoint)  # the description describes the service located at its endpoint URL
+    g.add((service, RDF.type, SD.Service))
+    g.add((service, SD.endpoint, URIRef(endpoint)))
+    g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((service, SD.feature, SD.UnionDefaultGraph))
+    g.add((service, SD.defaultEntailmentRegime, OWL_RDF_BASED))
+    g.add((service, SD.defaultSupportedEntailmentProfile, OWL2_RL))
+    for fmt in RESULT_FORMATS + RDF_FORMATS:
+        g.add((service, SD.resultFormat, URIRef(fmt.iri)))
+    dataset = BNode("defaultDataset")
+    default_graph = BNode("defaultGraph")
+    g.add((service, SD.defaultDataset, dataset))
+    g.add((dataset, RDF.type, SD.Dataset))
+    g.add((dataset, SD.defaultGraph, default_graph))
+    g.add((default_graph, RDF.type, SD.Graph))
+    g.add((default_graph, RDF.type, VOID.Dataset))
+    g.add((default_graph, VOID.triples, Literal(stats.triples, datatype=XSD.integer)))
+    g.add((default_graph, VOID.entities, Literal(stats.entities, datatype=XSD.integer)))
+    for name, size in sorted(stats.graphs.items()):
+        named, described = BNode(), BNode()
+        g.add((dataset, SD.namedGraph, named))
+        g.add((named, RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, name))
+        g.add((named, SD.graph, described))
+        g.add((described, RDF.type, SD.Graph))
+        g.add((described, VOID.triples, Literal(size, datatype=XSD.integer)))
+    return g
+
+
+def service_description() -> Response:
+    """GET /sparql with no query: RDF for machines, a minimal query form for browsers."""
+    offers = [f.media_type for f in RDF_FORMATS] + [HTML]
+    accept = request.headers.get("Accept")
+    chosen = choose(accept, offers, RDF_ALIASES)
+    if chosen is None:
+        raise ApiError(406, f"cannot produce the service description in any type of Accept: {accept!r}; "
+                            f"available: {', '.join(offers)}")
+    stats = current_app.extensions["cnkg"].stats
+    if chosen == HTML:
+        response = Response(render_template_string(PAGE, stats=stats, formats=RESULT_FORMATS + RDF_FORMATS),
+                            content_type="text/html; charset=utf-8")
+    else:
+        fmt = by_media_type(RDF_FORMATS, chosen)
+        body = description_graph(request.base_url, stats).serialize(format=fmt.rdflib, encoding="utf-8")
+        response = Response(body, content_type=fmt.content_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+# No JavaScript, no external resources: a form that GETs /sparql. Jinja escapes every value.
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>cnkg SPARQL endpoint</title></head>
+<body>
+<h1>cnkg SPARQL endpoint</h1>
+<p>The cloud-native knowledge graph: {{ stats.triples }} triples in {{ stats.graphs|length }} named graphs,
+{{ stats.entities }} entities. The default graph is the union of the named graphs, including the OWL 2 RL closure.
+Read-only SPARQL 1.1 Query; common prefixes (cnkg:, id:, rdfs:, skos:, schema:, ...) are predeclared.</p>
+<form action="" method="get">
+<p><label for="query">Query</label><br>
+<textarea id="query" name="query" rows="12" cols="80">SELECT ?project ?name WHERE {
+  ?project a cnkg:Project ; rdfs:label ?name .
+} ORDER BY ?name LIMIT 20</textarea></p>
+<p><label for="format">Result format</label>
+<select id="format" name="format">
+<option value="">by Accept header</option>
+{% for f in formats %}<option value="{{ f.name }}">{{ f.name }} ({{ f.media_type }})</option>
+{% endfor %}</select>
+<button type="submit">Run query</button></p>
+</form>
+<p>Machine-readable service description: request this URL with <code>Accept: text/turtle</code>.</p>
+</body>
+</html>
+"""

@@ -1,0 +1,127 @@
+"""``/sparql``: the SPARQL 1.1 Protocol query operation (GET, POST form, POST direct), read-only.
+
+Request handling order: method -> parameters and body -> update refusal -> parse and safety checks -> content
+negotiation -> evaluation in a worker with a deadline. Everything that can be refused is refused before any
+evaluation starts. A GET without ``query`` returns the service description.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, request
+from rdflib import URIRef
+
+from .description import service_description
+from .errors import ApiError
+from .formats import Format, by_media_type, by_name, formats_for
+from .negotiation import choose
+from .safety import READ_ONLY, parse
+from .worker import Job
+
+bp = Blueprint("protocol", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+
+
+@dataclass
+class ProtocolRequest:
+    query: str | None
+    default_graphs: list[str]
+    named_graphs: list[str]
+    format: str | None
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql():
+    req = _read_request()
+    if req.query is None:
+        if request.method == "GET":
+            return service_description()
+        raise ApiError(400, "missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
+                            f"or as a POST body with Content-Type: {DIRECT}")
+    state = current_app.extensions["cnkg"]
+    checked = parse(req.query, request.base_url, state.graph_names)
+    fmt = _negotiate(checked.kind, req.format)
+    if req.default_graphs or req.named_graphs:  # protocol dataset wins over FROM / FROM NAMED (§2.1.4)
+        default, named = [URIRef(g) for g in req.default_graphs], [URIRef(g) for g in req.named_graphs]
+    elif checked.default_graphs or checked.named_graphs:
+        default, named = checked.default_graphs, checked.named_graphs
+    else:
+        default = named = None
+    max_rows = current_app.config["MAX_ROWS"]
+    payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
+    response = Response(payload.body, status=200, content_type=fmt.content_type)
+    response.headers["Vary"] = "Accept"
+    response.headers["X-Result-Rows"] = str(payload.rows)
+    if payload.truncated:
+        response.headers["X-Result-Truncated"] = "true"
+        response.headers["X-Result-Limit"] = str(max_rows)
+    return response
+
+
+def _read_request() -> ProtocolRequest:
+    args = request.args
+    if "update" in args:
+        raise ApiError(403, READ_ONLY)
+    if request.method == "GET":
+        return _protocol_request(args.getlist("query"), args)
+    mime = request.mimetype  # the Content-Type without parameters, lower-cased
+    if mime == UPDATE:
+        raise ApiError(403, READ_ONLY)
+    if mime == FORM:
+        form = request.form  # parsing honours MAX_CONTENT_LENGTH (413)
+        if "update" in form:
+            raise ApiError(403, READ_ONLY)
+        req = _protocol_request(args.getlist("query") + form.getlist("query"), form, args)
+        return req
+    if mime == DIRECT:
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ApiError(415, f"{DIRECT} bodies must be UTF-8 (SPARQL 1.1 Protocol §2.1.3); got charset={charset}")
+        if "query" in args:
+            raise ApiError(400, f"the query was given twice: in the {DIRECT} body and as a 'query' URL parameter")
+        try:
+            text = request.get_data(cache=False).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"the request body is not valid UTF-8 (byte {exc.start}); "
+                                "SPARQL queries must be sent as UTF-8") from None
+        return _protocol_request([text], args)
+    raise ApiError(415, f"unsupported Content-Type {request.content_type or '(none)'!r} for POST /sparql: use "
+                        f"{FORM} (query=...) or {DIRECT} (the query as the body)")
+
+
+def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:
+    if len(queries) > 1:
+        raise ApiError(400, f"exactly one 'query' parameter is allowed; got {len(queries)}")
+    if queries and not queries[0].strip():
+        raise ApiError(400, "the 'query' parameter is empty")
+
+    def gather(name):
+        return [value for source in sources for value in source.getlist(name)]
+
+    formats = [f for f in gather("format") if f]  # an empty format= (the HTML form) means negotiate
+    return ProtocolRequest(queries[0] if queries else None, gather("default-graph-uri"),
+                           gather("named-graph-uri"), formats[-1] if formats else None)
+
+
+def _negotiate(kind: str, format_name: str | None) -> Format:
+    formats, aliases = formats_for(kind)
+    offered = ", ".join(f.media_type for f in formats)
+    form = kind.removesuffix("Query").upper()
+    if format_name is not None:
+        fmt = by_name(format_name)
+        if fmt is None:
+            names = ", ".join(f.name for f in formats)
+            raise ApiError(400, f"unknown format={format_name!r}; for a {form} query use one of {names}")
+        if fmt not in formats:
+            names = ", ".join(f.name for f in formats)
+            raise ApiError(406, f"format={format_name} cannot express a {form} result; use one of {names}")
+        return fmt
+    accept = request.headers.get("Accept")
+    chosen = choose(accept, [f.media_type for f in formats], aliases)
+    if chosen is None:
+        raise ApiError(406, f"cannot produce any type in Accept: {accept!r} for a {form} query; "
+                            f"available: {offered} (or use format=)")
+    return by_media_type(formats, chosen)
