@@ -135,6 +135,41 @@ class KnowledgeGraph:
     def lineage_chains(self):
         return self._lineage_index.all_chains()
 
+    # ------------------------------------------------------------------ data frames (pandas, networkx)
+
+    def sparql(self, sparql: str | Query | NamedQuery, **params):
+        """Like :meth:`query` (a named query with parameters, or SPARQL text), as a pandas DataFrame."""
+        from .frames import to_dataframe
+
+        return to_dataframe(self.query(sparql, **params))
+
+    def _chains(self, name: str | None):
+        if name is None:
+            return self.lineage_chains()
+        report = self.lineage(name)
+        return report.ancestors + report.descendants
+
+    def lineage_frame(self, name: str | None = None):
+        """The lineage chains of ``name`` (every chain in the graph when None) as a DataFrame with the columns
+        descendant, ancestor, path (oldest first), hops, relations and sources; one row per distinct path."""
+        from .frames import lineage_frame
+
+        return lineage_frame(self, self._chains(name))
+
+    def lineage_digraph(self, name: str | None = None):
+        """The lineage of ``name`` (the whole lineage when None) as a networkx DiGraph: nodes keyed by IRI string
+        with ``label``, ``types`` and ``organisations``; edges from ancestor to descendant with ``relation``
+        and ``sources``."""
+        from .frames import lineage_digraph
+
+        return lineage_digraph(self, self._chains(name))
+
+    def lineage_diagram(self, name: str | None = None):
+        """A :class:`kg.diagram.LineageDiagram` of ``name`` (SVG/PNG; shown inline in notebooks)."""
+        from .diagram import LineageDiagram
+
+        return LineageDiagram(self, name)
+
     # ------------------------------------------------------------------ views
 
     def graph(self, include_inferred: bool = True) -> Graph:

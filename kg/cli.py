@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 
     lineage = sub.add_parser("lineage", help="the lineage chains of a project or system")
     lineage.add_argument("name", help="a name, altLabel or id (case-insensitive)")
-    lineage.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    lineage.add_argument("--format", "-f", choices=("text", "json", "svg", "png"), default="text",
+                         help="text or json; svg or png draw the lineage diagram")
+    lineage.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
     export = sub.add_parser("export", help="write the graph as RDF (default: everything, Turtle, to stdout)")
     export.add_argument("--format", "-f", choices=tuple(FORMATS), default="turtle")
@@ -146,9 +148,9 @@ def cmd_queries(args) -> int:
     return 0
 
 
-def cmd_lineage(args) -> int:
-    graph = _graph(args)
-    report = graph.lineage(args.name)
+def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
+    """The lineage report of ``name`` as text or JSON."""
+    report = graph.lineage(name)
     label = graph.label
 
     def chain_json(chain):
@@ -156,21 +158,45 @@ def cmd_lineage(args) -> int:
                 "steps": [{"from": label(s.parent), "relation": label(s.relation), "to": label(s.child),
                            "sources": [label(x) for x in s.sources]} for s in reversed(chain.steps)]}
 
-    if args.format == "json":
-        print(json.dumps({"entity": label(report.entity), "iri": str(report.entity),
-                          "ancestors": [chain_json(c) for c in report.ancestors],
-                          "descendants": [chain_json(c) for c in report.descendants]}, indent=2, ensure_ascii=False))
-        return 0
-    print(f"Lineage of {label(report.entity)} <{report.entity}>")
+    if fmt == "json":
+        return json.dumps({"entity": label(report.entity), "iri": str(report.entity),
+                           "ancestors": [chain_json(c) for c in report.ancestors],
+                           "descendants": [chain_json(c) for c in report.descendants]},
+                          indent=2, ensure_ascii=False) + "\n"
+    lines = [f"Lineage of {label(report.entity)} <{report.entity}>"]
     for title, chains in (("Ancestors", report.ancestors), ("Descendants", report.descendants)):
-        print(f"\n{title}:")
+        lines.append(f"\n{title}:")
         if not chains:
-            print("  (none)")
+            lines.append("  (none)")
         for chain in chains:
-            print("  " + " → ".join(label(n) for n in chain.nodes()))
+            lines.append("  " + " → ".join(label(n) for n in chain.nodes()))
             for step in reversed(chain.steps):
                 sources = "; ".join(label(s) for s in step.sources)
-                print(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+                lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_lineage(args) -> int:
+    graph = _graph(args)
+    if args.format in ("svg", "png"):
+        from .diagram import LineageDiagram
+
+        diagram = LineageDiagram(graph, args.name)
+        payload = diagram.svg().encode("utf-8") if args.format == "svg" else diagram.png()
+        if args.output is None and sys.stdout.isatty():
+            raise InvalidInput(f"--format {args.format} writes an image: give -o FILE or redirect stdout")
+    else:
+        text = lineage_text(graph, args.name, args.format)
+        if args.output is None:
+            sys.stdout.write(text)
+            return 0
+        payload = text.encode("utf-8")
+    if args.output is not None:
+        write_atomically(args.output, payload)
+        print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(payload)
     return 0
 
 

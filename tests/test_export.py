@@ -50,3 +50,13 @@ def test_cli_export_to_file_and_stdout(minimal_kg, cli, tmp_path):
     result = cli("--facts", MINIMAL_FACTS, "export", "--format", "nt")
     assert result.code == 0
     assert len(Graph().parse(data=result.out, format="nt")) == len(minimal_kg.graph())
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    from kg.export import write_atomically
+    target = tmp_path / "out.ttl"
+    write_atomically(target, b"")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -1,0 +1,176 @@
+"""Query results and lineage as pandas DataFrames and networkx graphs, for notebooks and analysis.
+
+Use them through the graph object (``kg.load().sparql(...)``, ``.lineage_frame(...)``,
+``.lineage_digraph(...)``); this module holds the conversions those methods share.
+
+Cells of a SELECT result become plain Python values so pandas infers sensible column types:
+IRIs are ``str``; numeric literals ``int`` / ``float``; ``xsd:boolean`` ``bool``; ``xsd:date`` /
+``xsd:dateTime`` timestamps; ``xsd:gYear`` the year as ``int``; any other literal its lexical form; unbound
+cells are missing (``None``, or ``NaN`` / ``NaT`` / ``<NA>`` in typed columns).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import pandas as pd
+from rdflib import RDF, XSD, BNode, Literal, URIRef
+from rdflib.query import Result
+
+from .lineage import Chain
+from .namespaces import CNKG, CURATED_GRAPH
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import KnowledgeGraph
+
+INTEGER_TYPES = {XSD.integer, XSD.int, XSD.long, XSD.short, XSD.byte, XSD.nonNegativeInteger, XSD.positiveInteger,
+                 XSD.nonPositiveInteger, XSD.negativeInteger, XSD.unsignedLong, XSD.unsignedInt, XSD.unsignedShort,
+                 XSD.unsignedByte}
+FLOAT_TYPES = {XSD.decimal, XSD.double, XSD.float}
+DATE_TYPES = {XSD.date, XSD.dateTime, XSD.dateTimeStamp}
+
+LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources"]
+ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
+
+
+def term_value(term):
+    """One RDF term as a plain Python value (see the module docstring); ``None`` stays ``None``."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return str(term)
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if not isinstance(term, Literal):
+        return str(term)
+    datatype = term.datatype
+    try:
+        if datatype in INTEGER_TYPES:
+            return int(term.toPython())
+        if datatype in FLOAT_TYPES:
+            return float(term.toPython())
+        if datatype == XSD.boolean:
+            return bool(term.toPython())
+        if datatype in DATE_TYPES:
+            value = term.toPython()
+            if isinstance(value, (dt.date, dt.datetime)):
+                return pd.Timestamp(value)
+        if datatype == XSD.gYear:
+            return int(str(term)[:4]) if str(term)[:4].isdigit() else str(term)
+    except (TypeError, ValueError, ArithmeticError):  # an ill-typed literal: keep its text
+        pass
+    return str(term)
+
+
+def _column(values: list) -> pd.Series:
+    """A column with the narrowest sensible dtype; mixed columns fall back to text."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if present and kinds == {bool}:
+        return pd.Series(values, dtype="bool" if len(present) == len(values) else "boolean")
+    if present and kinds == {int}:
+        return pd.Series(values, dtype="int64" if len(present) == len(values) else "Int64")
+    if present and kinds <= {int, float, Decimal}:
+        return pd.Series([float(v) if v is not None else float("nan") for v in values], dtype="float64")
+    if present and kinds == {pd.Timestamp}:
+        return pd.Series(pd.to_datetime(values, utc=any(v.tzinfo is not None for v in present)))
+    if kinds - {str}:
+        values = [str(v) if v is not None else None for v in values]
+    return pd.Series(values, dtype=None if present else "object")  # text: pandas' own string dtype
+
+
+def to_dataframe(result: Result) -> pd.DataFrame:
+    """A query result as a DataFrame: SELECT -> one column per variable (in order); ASK -> one ``boolean``
+    column; CONSTRUCT / DESCRIBE -> ``subject``, ``predicate``, ``object``."""
+    if result.type == "ASK":
+        return pd.DataFrame({"boolean": pd.Series([bool(result.askAnswer)], dtype="bool")})
+    if result.type == "SELECT":
+        names = [str(v) for v in result.vars]
+        rows = [[term_value(row[v]) for v in result.vars] for row in result]
+        return pd.DataFrame({name: _column([r[i] for r in rows]) for i, name in enumerate(names)}, columns=names)
+    rows = [[term_value(t) for t in triple] for triple in sorted(result.graph)]
+    names = ["subject", "predicate", "object"]
+    return pd.DataFrame({name: _column([r[i] for r in rows]) for i, name in enumerate(names)}, columns=names)
+
+
+# ---------------------------------------------------------------------------------------------- lineage
+
+
+def _grouped(chains: list[Chain]) -> dict[tuple, list[Chain]]:
+    """Chains through the same entities (e.g. Kubernetes both renamed from and a rewrite of Borg) together."""
+    groups: dict[tuple, list[Chain]] = {}
+    for chain in chains:
+        groups.setdefault(tuple(chain.nodes()), []).append(chain)
+    return groups
+
+
+def lineage_frame(graph: KnowledgeGraph, chains: list[Chain]) -> pd.DataFrame:
+    """One row per distinct path: descendant, ancestor, path (oldest first, " → "), hops, relations (per step,
+    oldest first, " → "; alternatives " / "), sources (the sections stating the steps, "; ")."""
+    label = graph.label
+    rows = []
+    for nodes, group in _grouped(chains).items():
+        steps = [list(reversed(chain.steps)) for chain in group]  # oldest step first
+        relations, sources = [], []
+        for i in range(len(nodes) - 1):
+            names = sorted({label(path[i].relation) for path in steps})
+            relations.append(" / ".join(names))
+            for path in steps:
+                sources.extend(label(s) for s in path[i].sources)
+        rows.append({
+            "descendant": label(nodes[-1]),
+            "ancestor": label(nodes[0]),
+            "path": " → ".join(label(n) for n in nodes),
+            "hops": len(nodes) - 1,
+            "relations": " → ".join(relations),
+            "sources": "; ".join(dict.fromkeys(sources)),
+        })
+    rows.sort(key=lambda r: (r["descendant"].lower(), r["hops"], r["path"].lower()))
+    frame = pd.DataFrame(rows, columns=LINEAGE_COLUMNS)
+    return frame.astype({"hops": "int64"})
+
+
+def organisations(graph: KnowledgeGraph, iri: URIRef) -> list[str]:
+    """Labels of who (originally) developed ``iri``, original developers first, without repeats."""
+    names: dict[str, None] = {}
+    for prop in ORGANISATION_PROPERTIES:
+        for org in sorted(graph.dataset.objects(iri, prop)):
+            names.setdefault(graph.label(org), None)
+    return list(names)
+
+
+def node_attributes(graph: KnowledgeGraph, iri: URIRef) -> dict:
+    """``label``, ``types`` (local names of its curated classes, sorted) and ``organisations`` of an entity."""
+    curated = graph.dataset.graph(CURATED_GRAPH)
+    types = sorted(str(t).rsplit("#", 1)[-1] for t in curated.objects(iri, RDF.type))
+    return {"label": graph.label(iri), "types": types, "organisations": organisations(graph, iri)}
+
+
+def lineage_digraph(graph: KnowledgeGraph, chains: list[Chain]) -> nx.DiGraph:
+    """The entities and asserted steps of ``chains`` as a DiGraph. Edges point from ancestor to descendant
+    (the direction of descent), so ``nx.descendants(g, borg)`` holds Kubernetes.
+
+    Nodes are IRI strings with ``label``, ``types`` (class local names, sorted) and ``organisations``;
+    edges have ``relation`` (labels joined " / "), ``relations`` (list) and ``sources`` (section titles)."""
+    digraph = nx.DiGraph()
+    steps = {step for chain in chains for step in chain.steps}
+    for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), str(s.relation))):
+        for iri in (step.parent, step.child):
+            if str(iri) not in digraph:
+                digraph.add_node(str(iri), **node_attributes(graph, iri))
+        parent, child = str(step.parent), str(step.child)
+        if digraph.has_edge(parent, child):
+            data = digraph.edges[parent, child]
+        else:
+            digraph.add_edge(parent, child, relations=[], sources=[])
+            data = digraph.edges[parent, child]
+        data["relations"] = sorted({*data["relations"], graph.label(step.relation)})
+        data["sources"] = sorted({*data["sources"], *(graph.label(s) for s in step.sources)})
+        data["relation"] = " / ".join(data["relations"])
+    return digraph
+
+
+__all__ = ["to_dataframe", "term_value", "lineage_frame", "lineage_digraph", "organisations", "node_attributes",
+           "LINEAGE_COLUMNS"]

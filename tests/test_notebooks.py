@@ -1,0 +1,113 @@
+"""The research notebooks run top to bottom on a clean checkout, and say what the graph says.
+
+Each notebook is executed (nbclient, kernel "python3") from a temporary copy, with the checkout first on the
+kernel's PYTHONPATH and a private cache directory; the committed notebooks keep no outputs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat (pip install -e '.[test]')")
+nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient (pip install -e '.[test]')")
+pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel for the python3 kernel "
+                                        "(pip install -e '.[test]')")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb"]
+PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics", "Prometheus", "Kubernetes",
+            "containerd", "rkt", "Falco", "Notary", "Open Policy Agent", "SPIFFE", "SPIRE", "TUF", "CoreDNS",
+            "Linkerd", "Envoy", "Rook", "TiKV", "Vitess", "CloudEvents", "gRPC", "NATS", "Jaeger", "OpenTracing"}
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """name -> the executed notebook (each run once per module)."""
+    done = {}
+
+    def run(name: str):
+        if name not in done:
+            workdir = tmp_path_factory.mktemp("notebook")
+            shutil.copy(NOTEBOOKS / name, workdir / name)
+            notebook = nbformat.read(workdir / name, as_version=4)
+            client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                             resources={"metadata": {"path": str(workdir)}})
+            with pytest.MonkeyPatch.context() as env:  # the kernel inherits this process's environment
+                env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+                env.setenv("CNKG_CACHE_DIR", str(tmp_path_factory.mktemp("nbcache")))
+                env.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+                client.execute()
+            nbformat.write(notebook, workdir / name)
+            done[name] = notebook
+        return done[name]
+
+    return run
+
+
+def outputs(notebook, mime: str = "text/plain") -> list[str]:
+    """The text of every code cell's outputs (stream text and the given display type), cell by cell."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        parts = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                parts.append(out.text)
+            elif "data" in out and mime in out.data:
+                parts.append(out.data[mime])
+        cells.append("\n".join(parts))
+    return cells
+
+
+def displays(notebook, mime: str) -> list[str]:
+    """Every displayed item of one type, in order."""
+    return [out.data[mime] for cell in notebook.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if "data" in out and mime in out.data]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_without_outputs(name):
+    notebook = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code and all(not c["outputs"] and c["execution_count"] is None for c in code)
+    markdown = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    assert "**Question.**" in markdown and "## Finding" in markdown
+
+
+def test_lineage_notebook(executed):
+    notebook = executed("01-lineage.ipynb")
+    text = "\n".join(outputs(notebook))
+    assert "Dapper → Jaeger" in text and "Borg → Kubernetes" in text
+    assert "14 distinct chains; hops: {1: 13, 2: 1}" in text
+    assert "Borgmon → Prometheus exposition format → OpenM" in text
+    seeded = outputs(notebook)[2]
+    assert "Google" in seeded and "Jaeger, Kubernetes, OpenMetrics, Prometheus" in seeded
+    assert "8 families" in text
+    diagrams = displays(notebook, "image/svg+xml")
+    titles = sorted(d.split(">Lineage of ", 1)[1].split("<", 1)[0] for d in diagrams)
+    assert titles == ["Borgmon", "Helm", "Jaeger", "Kubernetes", "Linkerd 2", "SkyDNS", "TUF", "TiKV"]
+
+
+def test_landscape_notebook(executed):
+    text = "\n".join(outputs(executed("02-landscape-2018.ipynb")))
+    assert "27 projects in 13 categories" in text
+    assert "by stage: {'Incubating': 15, 'Sandbox': 10, 'Graduated': 2}" in text
+    assert "largest category: Security 6" in text
+    assert "Falco, Notary, Open Policy Agent, SPIFFE, SPIRE, TUF" in text
+    assert len(displays(executed("02-landscape-2018.ipynb"), "image/png")) == 1  # the matrix plot
+
+
+def test_integration_network_notebook(executed):
+    notebook = executed("03-integration-network.ipynb")
+    text = "\n".join(outputs(notebook))
+    top = text.split("top hub: ", 1)[1].split(" ", 1)[0]
+    assert top in PROJECTS and top == "Prometheus"
+    assert "isolated projects: CloudEvents, Cortex, OpenMetrics, Telepresence, TiKV" in text
+    assert "communities: 8 with links, 5 isolated projects" in text
+    assert len(displays(notebook, "image/png")) == 1  # the network drawing
