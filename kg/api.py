@@ -126,14 +126,14 @@ class KnowledgeGraph:
     # ------------------------------------------------------------------ lineage
 
     @cached_property
-    def _lineage_index(self) -> LineageIndex:
+    def lineage_index(self) -> LineageIndex:
         return LineageIndex(self.dataset)
 
     def lineage(self, name: str) -> LineageReport:
-        return self._lineage_index.report(self.resolve(name))
+        return self.lineage_index.report(self.resolve(name))
 
     def lineage_chains(self):
-        return self._lineage_index.all_chains()
+        return self.lineage_index.all_chains()
 
     # ------------------------------------------------------------------ data frames (pandas, networkx)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -216,6 +217,11 @@ def cmd_serve(args) -> int:
 
     import server
 
+    # the structured access log: one JSON line per request on standard error
+    access = logging.getLogger("cnkg.access")
+    access.setLevel(logging.INFO)
+    if not access.handlers:
+        access.addHandler(logging.StreamHandler(sys.stderr))
     app = server.create_app({"QUERY_TIMEOUT": args.timeout}, graph=_graph(args))
     print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s)",
           flush=True)

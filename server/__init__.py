@@ -18,7 +18,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 import kg
 
-from . import errors, ops, protocol
+from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
 from .worker import Evaluator
 
 # Every setting, its default and what it means (config keys; the CLI sets some of them).
@@ -27,6 +27,8 @@ SETTINGS = {
     "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
     "MAX_CONCURRENT_QUERIES": (max(2, os.cpu_count() or 2), "queries evaluated at once; others wait for a slot"),
+    "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
+                                   "bucket; past it 429 with Retry-After); 0 disables the limit"),
 }
 
 
@@ -67,7 +69,12 @@ def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = 
          expose_headers=["X-Result-Truncated", "X-Result-Rows", "X-Result-Limit"])
     errors.init_app(app)
     app.register_blueprint(protocol.bp)
-    app.register_blueprint(ops.bp)
+    ops.init_app(app)        # metrics, access log, /healthz, /metrics, /-/versions
+    ratelimit.init_app(app)  # after ops, so rate-limited requests are timed, counted and logged too
+    app.register_blueprint(ui.bp)  # the web UI: / and /lineage/<name>.svg
+    app.register_blueprint(canned.bp)   # /queries, /queries/<name>
+    app.register_blueprint(pages.bp)    # /id/<slug>, /ontology (linked data)
+    app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
     return app
 
 

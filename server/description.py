@@ -6,8 +6,8 @@ union of the named graphs, and OWL 2 RL entailment, since the inferred graph hol
 from __future__ import annotations
 
 
-from flask import Response, current_app, render_template_string, request
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from flask import Response, current_app, request
+from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
 
 from kg.namespaces import bind_prefixes
@@ -57,47 +57,29 @@ def description_graph(endpoint: str, stats) -> Graph:
 
 
 def service_description() -> Response:
-    """GET /sparql with no query: RDF for machines, a minimal query form for browsers."""
+    """GET /sparql with no query: RDF for machines, the query page of the web UI for browsers."""
     offers = [f.media_type for f in RDF_FORMATS] + [HTML]
     accept = request.headers.get("Accept")
     chosen = choose(accept, offers, RDF_ALIASES)
     if chosen is None:
         raise ApiError(406, f"cannot produce the service description in any type of Accept: {accept!r}; "
                             f"available: {', '.join(offers)}")
-    stats = current_app.extensions["cnkg"].stats
     if chosen == HTML:
-        response = Response(render_template_string(PAGE, stats=stats, formats=RESULT_FORMATS + RDF_FORMATS),
-                            content_type="text/html; charset=utf-8")
-    else:
-        fmt = by_media_type(RDF_FORMATS, chosen)
-        body = description_graph(request.base_url, stats).serialize(format=fmt.rdflib, encoding="utf-8")
-        response = Response(body, content_type=fmt.content_type)
+        from .ui import query_page  # the web UI (server/ui.py) is what a browser gets; it sets Vary too
+
+        return query_page()
+    stats = current_app.extensions["cnkg"].stats
+    fmt = by_media_type(RDF_FORMATS, chosen)
+    graph = description_graph(request.base_url, stats)
+    if fmt.name in ("trig", "nquads"):  # rdflib writes quad formats only from a context-aware store
+        dataset = Dataset()
+        for prefix, namespace in graph.namespaces():
+            dataset.bind(prefix, namespace)
+        for triple in graph:
+            dataset.default_graph.add(triple)
+        graph = dataset
+    body = graph.serialize(format=fmt.rdflib, encoding="utf-8")
+    response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     return response
 
-
-# No JavaScript, no external resources: a form that GETs /sparql. Jinja escapes every value.
-PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>cnkg SPARQL endpoint</title></head>
-<body>
-<h1>cnkg SPARQL endpoint</h1>
-<p>The cloud-native knowledge graph: {{ stats.triples }} triples in {{ stats.graphs|length }} named graphs,
-{{ stats.entities }} entities. The default graph is the union of the named graphs, including the OWL 2 RL closure.
-Read-only SPARQL 1.1 Query; common prefixes (cnkg:, id:, rdfs:, skos:, schema:, ...) are predeclared.</p>
-<form action="" method="get">
-<p><label for="query">Query</label><br>
-<textarea id="query" name="query" rows="12" cols="80">SELECT ?project ?name WHERE {
-  ?project a cnkg:Project ; rdfs:label ?name .
-} ORDER BY ?name LIMIT 20</textarea></p>
-<p><label for="format">Result format</label>
-<select id="format" name="format">
-<option value="">by Accept header</option>
-{% for f in formats %}<option value="{{ f.name }}">{{ f.name }} ({{ f.media_type }})</option>
-{% endfor %}</select>
-<button type="submit">Run query</button></p>
-</form>
-<p>Machine-readable service description: request this URL with <code>Accept: text/turtle</code>.</p>
-</body>
-</html>
-"""

@@ -1,12 +1,136 @@
-"""Operational endpoints: liveness and size, for load balancers and monitoring."""
+"""Operational endpoints and instrumentation: liveness, Prometheus metrics, a JSON access log, versions.
+
+* ``/healthz``: liveness and size, for load balancers.
+* ``/metrics``: the Prometheus text format, from a ``CollectorRegistry`` of the app's own (no global registry,
+  so every app, and every test's app, starts at zero).
+* ``/-/versions``: the versions of Python and of the libraries that answer queries (as Datasette does).
+* The access log: one JSON object per request on the ``cnkg.access`` logger, at INFO.
+
+Other modules report what only they know through ``record_timeout()`` and ``record_rejection(reason)``, and
+put the query text in ``flask.g.cnkg_query`` so the log can identify it (by hash, never verbatim).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import hashlib
+import json
+import logging
+import platform
+import time
+from importlib import metadata
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 bp = Blueprint("ops", __name__)
+access_log = logging.getLogger("cnkg.access")
+
+# Seconds; SPARQL answers range from a millisecond (ASK) to the query timeout.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Every metric of one app, registered in that app's own registry."""
+
+    def __init__(self, stats):
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("cnkg_http_requests", "HTTP requests answered, by route, method and status",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram("cnkg_http_request_duration_seconds", "Time to answer an HTTP request, by route",
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=r)
+        self.timeouts = Counter("cnkg_query_timeouts", "Queries stopped at the QUERY_TIMEOUT deadline (503)",
+                                registry=r)
+        self.rejected = Counter("cnkg_queries_rejected", "Queries refused before evaluation, by reason",
+                                ["reason"], registry=r)
+        Gauge("cnkg_graph_triples", "Triples in the served dataset (all named graphs)",
+              registry=r).set(stats.triples)
+        Gauge("cnkg_graph_entities", "Curated entities in the served dataset", registry=r).set(stats.entities)
+        Gauge("cnkg_graph_named_graphs", "Non-empty named graphs in the served dataset",
+              registry=r).set(len(stats.graphs))
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's metrics and wire the timing / counting / logging hooks (after ``State`` is set)."""
+    app.extensions["cnkg.metrics"] = Metrics(app.extensions["cnkg"].stats)
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.register_blueprint(bp)
+
+
+def _metrics() -> Metrics | None:
+    return current_app.extensions.get("cnkg.metrics")
+
+
+def record_timeout() -> None:
+    if (m := _metrics()) is not None:
+        m.timeouts.inc()
+
+
+def record_rejection(reason: str) -> None:
+    """A query refused before evaluation: ``update``, ``service``, ``dataset``, ``syntax``, ``rate_limit`` ..."""
+    if (m := _metrics()) is not None:
+        m.rejected.labels(reason).inc()
+
+
+def _start() -> None:
+    g.cnkg_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    started = g.get("cnkg_started")
+    duration = time.perf_counter() - started if started is not None else 0.0
+    # the route pattern (/id/<slug>), not the path, keeps the label set small
+    route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+    if (m := _metrics()) is not None:
+        m.requests.labels(route, request.method, str(response.status_code)).inc()
+        m.latency.labels(route).observe(duration)
+    entry = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round(duration * 1000, 3),
+        "client": request.remote_addr,
+        "bytes": response.calculate_content_length(),
+    }
+    query = g.get("cnkg_query")
+    if query is not None:
+        entry["query_sha256"] = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
+        entry["query_length"] = len(query)
+    rows = response.headers.get("X-Result-Rows")
+    if rows is not None:
+        entry["rows"] = int(rows)
+    if response.headers.get("X-Result-Truncated"):
+        entry["truncated"] = True
+    access_log.info(json.dumps(entry, ensure_ascii=False))
+    return response
 
 
 @bp.route("/healthz")
 def healthz():
     stats = current_app.extensions["cnkg"].stats
     return jsonify(status="ok", triples=stats.triples, graphs=len(stats.graphs))
+
+
+@bp.route("/metrics")
+def metrics():
+    m = _metrics()
+    return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+@bp.route("/-/versions")
+def versions():
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return jsonify(
+        python={"version": platform.python_version(), "implementation": platform.python_implementation()},
+        cnkg=version("cnkg"),
+        rdflib=version("rdflib"),
+        owlrl=version("owlrl"),
+        pyshacl=version("pyshacl"),
+        flask=version("flask"),
+        waitress=version("waitress"),
+    )

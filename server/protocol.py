@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from rdflib import URIRef
 
+from . import ops
 from .description import service_description
 from .errors import ApiError
 from .formats import Format, by_media_type, by_name, formats_for
@@ -35,15 +36,20 @@ class ProtocolRequest:
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql():
-    req = _read_request()
-    if req.query is None:
-        if request.method == "GET":
-            return service_description()
-        raise ApiError(400, "missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
-                            f"or as a POST body with Content-Type: {DIRECT}")
-    state = current_app.extensions["cnkg"]
-    checked = parse(req.query, request.base_url, state.graph_names)
-    fmt = _negotiate(checked.kind, req.format)
+    try:
+        req = _read_request()
+        if req.query is None:
+            if request.method == "GET":
+                return service_description()
+            raise ApiError(400, "missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
+                                f"or as a POST body with Content-Type: {DIRECT}")
+        g.cnkg_query = req.query  # for the access log (hashed there)
+        state = current_app.extensions["cnkg"]
+        checked = parse(req.query, request.base_url, state.graph_names)
+        fmt = _negotiate(checked.kind, req.format)
+    except ApiError as exc:
+        ops.record_rejection(_rejection_reason(exc))
+        raise
     if req.default_graphs or req.named_graphs:  # protocol dataset wins over FROM / FROM NAMED (§2.1.4)
         default, named = [URIRef(g) for g in req.default_graphs], [URIRef(g) for g in req.named_graphs]
     elif checked.default_graphs or checked.named_graphs:
@@ -51,7 +57,12 @@ def sparql():
     else:
         default = named = None
     max_rows = current_app.config["MAX_ROWS"]
-    payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
+    try:
+        payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
+    except ApiError as exc:
+        if exc.status == 503 and exc.message.startswith("query timed out"):
+            ops.record_timeout()
+        raise
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     response.headers["X-Result-Rows"] = str(payload.rows)
@@ -59,6 +70,19 @@ def sparql():
         response.headers["X-Result-Truncated"] = "true"
         response.headers["X-Result-Limit"] = str(max_rows)
     return response
+
+
+def _rejection_reason(exc: ApiError) -> str:
+    """A small fixed label set for the cnkg_queries_rejected metric."""
+    if exc.status == 403:
+        return "update"
+    if exc.message.startswith("SERVICE"):
+        return "service"
+    if exc.message.startswith(("FROM", "FROM NAMED")):
+        return "dataset"
+    if exc.message.startswith(("malformed", "invalid SPARQL")):
+        return "syntax"
+    return {406: "not_acceptable", 415: "media_type"}.get(exc.status, "request")
 
 
 def _read_request() -> ProtocolRequest:

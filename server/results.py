@@ -23,12 +23,13 @@ def serialize(result: Result, fmt: Format, max_rows: int) -> Payload:
     if result.type == "ASK":
         return Payload(_ask(result, fmt), 1, False)
     if result.type == "SELECT":
-        # iterate lazily so an unbounded result is never materialised beyond max_rows + 1
-        rows = list(itertools.islice(iter(result), max_rows + 1))
+        # Read the bindings, not iter(result): rdflib's iterator skips solutions that bind no variable,
+        # which turns the one empty solution of `SELECT * {}` into zero rows.
+        rows = list(itertools.islice(result.bindings, max_rows + 1))
         truncated = len(rows) > max_rows
-        kept = Result("SELECT")  # a fresh result, so serializing cannot pull the rest of the generator
+        kept = Result("SELECT")
         kept.vars = result.vars
-        kept.bindings = [{v: t for v, t in zip(result.vars, row) if t is not None} for row in rows[:max_rows]]
+        kept.bindings = [{v: t for v, t in row.items() if t is not None} for row in rows[:max_rows]]
         result = kept
         if fmt.name == "tsv":
             return Payload(_tsv(result), min(len(rows), max_rows), truncated)

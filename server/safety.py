@@ -6,6 +6,8 @@ a sub-select, an OPTIONAL or a FILTER EXISTS is found too.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import rdflib.plugins.sparql
@@ -52,6 +54,10 @@ def parse(text: str, base: str | None, our_graphs: set[URIRef]) -> CheckedQuery:
 def _translate(text: str, base: str | None) -> Query:
     try:
         parsed = parseQuery(text)
+    except RecursionError:  # rdflib's recursive-descent parser gives up on very deep nesting
+        service = " (and SERVICE is not allowed here in any case)" if re.search(r"\bSERVICE\b", text, re.I) else ""
+        raise ApiError(400, f"query is nested too deeply for this endpoint's SPARQL parser; flatten it{service}") \
+            from None
     except ParseBaseException as exc:
         if _is_update(text):
             raise ApiError(403, READ_ONLY) from None

@@ -1,0 +1,300 @@
+"""Linked data: every entity ``https://w3id.org/cnkg/id/<slug>`` at ``/id/<slug>``, and the ontology at ``/ontology``.
+
+Content negotiation picks an HTML page (every fact, asserted and inferred, with its source section and a "why?"
+link to /explain for the inferred ones) or a description in Turtle, JSON-LD, N-Triples or RDF/XML: the triples
+with the entity as subject (inferred ones included) plus the labels of the entities they mention. ``format=``
+overrides Accept; every answer names its alternatives in ``Link: <...>; rel="alternate"`` headers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from markupsafe import Markup
+from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS
+
+from kg.errors import closest
+from kg.namespaces import (CNKG, CURATED_GRAPH, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
+                           bind_prefixes, compact)
+
+from .errors import ApiError
+from .formats import HTML, RDF_ALIASES, RDF_FORMATS, by_media_type
+from .negotiation import choose
+
+bp = Blueprint("pages", __name__)
+
+DCT = "http://purl.org/dc/terms/"
+DCT_SOURCE = URIRef(DCT + "source")
+DCT_DESCRIPTION = URIRef(DCT + "description")
+SCHEMA_DESCRIPTION = URIRef("https://schema.org/description")
+
+# the RDF formats linked data is offered in, by format= name (ttl is the usual short name for Turtle)
+PAGE_FORMATS = {"ttl": "turtle", "turtle": "turtle", "jsonld": "jsonld", "nt": "nt", "xml": "xml"}
+ALTERNATES = [("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
+              ("xml", "application/rdf+xml")]
+
+
+def _state():
+    return current_app.extensions["cnkg"]
+
+
+# ---------------------------------------------------------------------------------------------- negotiation
+
+def negotiate_page():
+    """``"html"`` or the chosen RDF :class:`~server.formats.Format`; 400 for an unknown format=, 406 for no match."""
+    name = request.args.get("format", "").strip().lower()
+    if name:
+        if name == "html":
+            return "html"
+        if name not in PAGE_FORMATS:
+            raise ApiError(400, f"unknown format={name!r}; use one of html, {', '.join(PAGE_FORMATS)}")
+        return next(f for f in RDF_FORMATS if f.name == PAGE_FORMATS[name])
+    offers = [HTML] + [media for _, media in ALTERNATES]
+    accept = request.headers.get("Accept")
+    chosen = choose(accept, offers, RDF_ALIASES)
+    if chosen is None:
+        raise ApiError(406, f"cannot produce any type in Accept: {accept!r}; available: {', '.join(offers)} "
+                            "(or use format=)")
+    return "html" if chosen == HTML else by_media_type(RDF_FORMATS, chosen)
+
+
+def link_header(path: str) -> str:
+    links = [f'<{path}?format={name}>; rel="alternate"; type="{media}"' for name, media in ALTERNATES]
+    links.append(f'<{path}?format=html>; rel="alternate"; type="text/html"')
+    return ", ".join(links)
+
+
+def finish(response: Response, path: str) -> Response:
+    response.headers["Vary"] = "Accept"
+    response.headers["Link"] = link_header(path)
+    return response
+
+
+def rdf_response(graph: Graph, fmt, path: str) -> Response:
+    bind_prefixes(graph)
+    body = graph.serialize(format=fmt.rdflib, encoding="utf-8")
+    return finish(Response(body, content_type=fmt.content_type), path)
+
+
+# ---------------------------------------------------------------------------------------------- term display
+
+@dataclass
+class Term:
+    text: str
+    href: str | None = None
+    title: str | None = None
+    literal: bool = False
+
+
+def term_view(term) -> Term:
+    """How a term shows on a page: entities link to their /id page, our vocabulary to /ontology#term."""
+    graph = _state().graph
+    if isinstance(term, Literal):
+        return Term(str(term), literal=True, title=str(term.datatype or term.language or ""))
+    text = str(term)
+    if text.startswith(str(ID)):
+        return Term(graph.label(term), url_for("pages.entity", slug=text[len(str(ID)):]), text)
+    if text.startswith(str(CNKG)):
+        return Term(compact(term), url_for("pages.ontology") + "#" + text[len(str(CNKG)):], text)
+    if isinstance(term, URIRef):
+        return Term(compact(term), text if text.startswith(("http://", "https://")) else None, text)
+    return Term(text)
+
+
+def explain_href(s, p, o) -> str:
+    from .explain import explain_query
+
+    return url_for("explain.explain_route") + "?" + urlencode(explain_query(s, p, o))
+
+
+# ---------------------------------------------------------------------------------------------- entities
+
+@dataclass
+class Fact:
+    subject: object
+    predicate: object
+    object: object
+    sections: list[Term] = field(default_factory=list)
+    curated: bool = False
+    inferred: bool = False
+    ontology: bool = False
+
+    @property
+    def why(self) -> str:
+        return explain_href(self.subject, self.predicate, self.object)
+
+
+def facts(pattern) -> list[Fact]:
+    """One Fact per distinct triple matching ``pattern`` (meta graph left out), with where it comes from."""
+    state = _state()
+    dataset = state.graph.dataset
+    found: dict[tuple, Fact] = {}
+    for s, p, o, g in dataset.quads(pattern):
+        if g == META_GRAPH:
+            continue
+        fact = found.setdefault((s, p, o), Fact(s, p, o))
+        if g == INFERRED_GRAPH:
+            fact.inferred = True
+        elif g == CURATED_GRAPH:
+            fact.curated = True
+        elif g == ONTOLOGY_GRAPH:
+            fact.ontology = True
+        else:
+            section = dataset.value(g, DCT_SOURCE)
+            fact.sections.append(Term(state.graph.label(section) if section is not None else str(g),
+                                      title=str(section or g)))
+    for fact in found.values():
+        fact.sections.sort(key=lambda t: t.text)
+        if fact.sections or fact.curated or fact.ontology:
+            fact.inferred = False  # stated somewhere: the reasoner only re-derived it
+    return sorted(found.values(), key=lambda f: (f.inferred, compact(f.predicate), str(f.object), str(f.subject)))
+
+
+def entity_exists(iri: URIRef) -> bool:
+    dataset = _state().graph.dataset
+    return any(g != META_GRAPH for *_, g in dataset.quads((iri, None, None, None)))
+
+
+def description(iri: URIRef) -> Graph:
+    """A CBD-like description: every triple with ``iri`` as subject (inferred included) and referenced labels."""
+    dataset = _state().graph.dataset
+    out = Graph()
+    for s, p, o, g in dataset.quads((iri, None, None, None)):
+        if g != META_GRAPH:
+            out.add((s, p, o))
+            if isinstance(o, URIRef):
+                for label in dataset.objects(o, RDFS.label):
+                    out.add((o, RDFS.label, label))
+    return out
+
+
+def _not_found(slug: str):
+    graph = _state().graph
+    names = {str(s)[len(str(ID)):]: s for s in graph.dataset.subjects(RDFS.label) if str(s).startswith(str(ID))}
+    labels = {graph.label(iri).lower(): key for key, iri in names.items()}
+    guess = closest(slug, names, 0.6) or (labels.get(closest(slug.replace("-", " "), labels, 0.6) or ""))
+    suggestion = url_for("pages.entity", slug=guess) if guess else None
+    message = f"no entity has the id {slug!r}" + (f"; did you mean {suggestion} ({graph.label(names[guess])})?"
+                                                  if guess else "")
+    try:
+        kind = negotiate_page()
+    except ApiError:
+        kind = None
+    if kind == "html":
+        body = render_template("page_not_found.html", slug=slug, suggestion=suggestion,
+                               suggestion_label=graph.label(names[guess]) if guess else None)
+        return Response(body, status=404, content_type="text/html; charset=utf-8")
+    raise ApiError(404, message)
+
+
+@bp.route("/id/<path:slug>")
+def entity(slug: str):
+    iri = ID[slug]
+    if not entity_exists(iri):
+        return _not_found(slug)
+    path = url_for("pages.entity", slug=slug)
+    kind = negotiate_page()
+    if kind != "html":
+        return rdf_response(description(iri), kind, path)
+    graph = _state().graph
+    dataset = graph.dataset
+    outgoing = facts((iri, None, None))
+    incoming = [f for f in facts((None, None, iri)) if f.subject != iri]
+    hidden = {RDFS.label, SKOS.altLabel, RDF.type, DCT_DESCRIPTION, SCHEMA_DESCRIPTION, SKOS.definition}
+    types = sorted({term_view(o).text: term_view(o) for o in dataset.objects(iri, RDF.type)}.values(),
+                   key=lambda t: t.text)
+    descriptions = sorted({str(d) for p in (DCT_DESCRIPTION, SCHEMA_DESCRIPTION, SKOS.definition, RDFS.comment)
+                           for d in dataset.objects(iri, p)})
+    body = render_template(
+        "page_entity.html", iri=str(iri), label=graph.label(iri),
+        alt_labels=sorted({str(a) for a in dataset.objects(iri, SKOS.altLabel)}),
+        types=types, descriptions=descriptions,
+        outgoing=[f for f in outgoing if f.predicate not in hidden or f.inferred],
+        incoming=incoming, view=term_view, lineage_svg=_lineage_svg(iri), path=path,
+        alternates=ALTERNATES)
+    return finish(Response(body, content_type="text/html; charset=utf-8"), path)
+
+
+def _lineage_svg(iri: URIRef) -> Markup | None:
+    graph = _state().graph
+    report = graph.lineage_index.report(iri)
+    if not report.ancestors and not report.descendants:
+        return None
+    svg = graph.lineage_diagram(str(iri)).svg()
+    start = svg.find("<svg")
+    return Markup(svg[start:] if start >= 0 else svg)  # drop the XML declaration and DOCTYPE for inline use
+
+
+# ---------------------------------------------------------------------------------------------- ontology
+
+CHARACTERISTICS = [(OWL.TransitiveProperty, "transitive"), (OWL.SymmetricProperty, "symmetric"),
+                   (OWL.IrreflexiveProperty, "irreflexive"), (OWL.AsymmetricProperty, "asymmetric"),
+                   (OWL.FunctionalProperty, "functional"), (OWL.InverseFunctionalProperty, "inverse functional")]
+
+
+@dataclass
+class TermDoc:
+    anchor: str
+    iri: str
+    label: str
+    definition: str
+    kind: str
+    parents: list[Term]
+    domain: list[Term] = field(default_factory=list)
+    range: list[Term] = field(default_factory=list)
+    characteristics: list[str] = field(default_factory=list)
+    inverse: list[Term] = field(default_factory=list)
+    see_also: list[Term] = field(default_factory=list)
+
+
+def ontology_docs() -> tuple[list[TermDoc], list[TermDoc]]:
+    tbox = _state().graph.dataset.graph(ONTOLOGY_GRAPH)
+
+    def text(term, prop):
+        value = tbox.value(term, prop)
+        return str(value) if value is not None else ""
+
+    def terms(values):
+        return sorted((term_view(v) for v in values), key=lambda t: t.text)
+
+    classes, properties = [], []
+    ours = sorted({s for s in tbox.subjects(RDF.type, None) if str(s).startswith(str(CNKG))}, key=str)
+    for term in ours:
+        kinds = set(tbox.objects(term, RDF.type))
+        anchor = str(term)[len(str(CNKG)):]
+        common = dict(anchor=anchor, iri=str(term), label=text(term, RDFS.label) or anchor,
+                      definition=text(term, SKOS.definition) or text(term, RDFS.comment),
+                      see_also=terms(tbox.objects(term, RDFS.seeAlso)))
+        if OWL.Class in kinds or RDFS.Class in kinds:
+            classes.append(TermDoc(kind="class", parents=terms(tbox.objects(term, RDFS.subClassOf)), **common))
+        elif kinds & {OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDF.Property}:
+            kind = ("datatype property" if OWL.DatatypeProperty in kinds else
+                    "annotation property" if OWL.AnnotationProperty in kinds else "object property")
+            properties.append(TermDoc(
+                kind=kind, parents=terms(tbox.objects(term, RDFS.subPropertyOf)),
+                domain=terms(tbox.objects(term, RDFS.domain)), range=terms(tbox.objects(term, RDFS.range)),
+                characteristics=[name for cls, name in CHARACTERISTICS if cls in kinds],
+                inverse=terms(set(tbox.objects(term, OWL.inverseOf)) | set(tbox.subjects(OWL.inverseOf, term))),
+                **common))
+    return classes, properties
+
+
+@bp.route("/ontology")
+def ontology():
+    path = url_for("pages.ontology")
+    kind = negotiate_page()
+    tbox = _state().graph.dataset.graph(ONTOLOGY_GRAPH)
+    if kind != "html":
+        out = Graph()
+        for triple in tbox:
+            out.add(triple)
+        return rdf_response(out, kind, path)
+    classes, properties = ontology_docs()
+    body = render_template("page_ontology.html", classes=classes, properties=properties, path=path,
+                           title=str(tbox.value(ONTOLOGY_IRI, DCTERMS.title) or "cnkg ontology"),
+                           description=str(tbox.value(ONTOLOGY_IRI, DCTERMS.description) or ""),
+                           version=str(tbox.value(ONTOLOGY_IRI, OWL.versionInfo) or ""),
+                           namespace=str(CNKG), alternates=ALTERNATES)
+    return finish(Response(body, content_type="text/html; charset=utf-8"), path)

@@ -1,0 +1,80 @@
+"""The web UI: a query page at ``/`` (editor pre-filled from the named queries, results table, downloads) and
+``/lineage/<name>.svg``, the lineage diagram of one entity.
+
+Works offline: the page, script and style sheet are served from this package; nothing is fetched from elsewhere.
+The Content-Security-Policy on the page keeps it that way (scripts, styles, images and fetches from this origin).
+"""
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, Response, current_app, render_template, url_for
+
+import kg
+
+from .errors import ApiError
+from .formats import RDF_FORMATS, RESULT_FORMATS
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
+
+ID_PREFIX = "https://w3id.org/cnkg/id/"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+# matplotlib's pyplot state is not thread-safe, and waitress serves requests on several threads
+_render_lock = threading.Lock()
+
+
+@bp.get("/")
+def index():
+    return query_page()
+
+
+def query_page() -> Response:
+    """The query page (also what a browser gets for GET /sparql without a query)."""
+    graph = current_app.extensions["cnkg"].graph
+    canned = [{"name": q.name, "summary": q.summary, "text": q.text,
+               "parameters": [p.name for p in q.parameters]}
+              for q in sorted(graph.queries.values(), key=lambda q: q.name)]
+    config = {
+        "sparql": url_for("protocol.sparql"),
+        "lineage": url_for("ui.lineage_svg", name="NAME").removesuffix("NAME.svg"),
+        "idBase": ID_PREFIX,
+        "idPath": url_for("ui.index") + "id/",
+        "queries": url_for("ui.index") + "queries/",
+        "resultFormats": [f.name for f in RESULT_FORMATS],
+        "rdfFormats": [f.name for f in RDF_FORMATS],
+    }
+    stats = current_app.extensions["cnkg"].stats
+    html = render_template("ui.html", canned=canned, config=config, stats=stats,
+                           initial=canned[0]["name"] if canned else None,
+                           formats=RESULT_FORMATS + RDF_FORMATS)
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/lineage/<name>.svg")
+def lineage_svg(name: str):
+    graph = current_app.extensions["cnkg"].graph
+    try:
+        iri = graph.resolve(name)
+    except kg.InvalidInput as exc:
+        suggestion = exc.problems[0].suggestion if exc.problems else None
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        raise ApiError(404, f"no entity is named {name!r}{hint}") from None
+    svg = _lineage_svg(graph, str(iri))
+    response = Response(svg, content_type="image/svg+xml; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _lineage_svg(graph: kg.KnowledgeGraph, iri: str) -> str:
+    """Rendered once per entity and app: the graph is read-only while served, and a render takes ~0.1-0.5 s."""
+    cache: dict[str, str] = current_app.extensions.setdefault("cnkg-ui-svg", {})
+    if iri not in cache:
+        with _render_lock:
+            if iri not in cache:
+                cache[iri] = graph.lineage_diagram(iri).svg()
+    return cache[iri]

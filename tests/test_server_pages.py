@@ -1,0 +1,278 @@
+"""Linked-data pages (/id, /ontology), canned queries (/queries) and explanations (/explain)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import urlencode
+
+import pytest
+from rdflib import RDF, Graph, Literal, URIRef
+
+import kg
+from kg.namespaces import CNKG, ID
+from server import create_app
+from server.explain import Explainer
+
+from conftest import MINIMAL_FACTS
+
+HAS_ANCESTOR = str(CNKG.hasAncestor)
+INTEGRATES = str(CNKG.integratesWith)
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture(scope="module")
+def graph() -> kg.KnowledgeGraph:
+    return kg.load(MINIMAL_FACTS, use_cache=False)
+
+
+@pytest.fixture(scope="module")
+def client(graph):
+    return create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=graph).test_client()
+
+
+@pytest.fixture(scope="module")
+def article_client(article_kg):
+    return create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=article_kg).test_client()
+
+
+def explain(client, s, p, o, headers=None, **extra):
+    return client.get("/explain?" + urlencode({"s": s, "p": p, "o": o, **extra}), headers=headers or {})
+
+
+def assert_error(response, status, *fragments):
+    assert response.status_code == status, response.data
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["status"] == status
+    for fragment in fragments:
+        assert fragment in body["error"]["message"]
+
+
+def texts(node) -> list[str]:
+    """Every triple text in an explanation tree, depth first."""
+    return [node["triple"]["text"], *(t for child in node.get("because", []) for t in texts(child))]
+
+
+def sections(node) -> set[str]:
+    found = {s["section"] for s in node.get("sources", [])}
+    for child in node.get("because", []):
+        found |= sections(child)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- /id
+
+
+def test_entity_html_lists_facts_with_sections_and_why_links(client):
+    response = client.get("/id/jaeger", headers=HTML)
+    assert response.status_code == 200
+    assert response.content_type == "text/html; charset=utf-8"
+    page = response.get_data(as_text=True)
+    assert "<h1>Jaeger</h1>" in page
+    assert "Jaeger Tracing" in page                      # altLabel
+    assert "Section one" in page and "Section two" in page
+    assert 'href="/id/zipkin"' in page                    # links between entities
+    assert "inferred (OWL 2 RL)" in page and 'class="why" href="/explain?' in page
+    assert '<div id="lineage"><svg' in page
+    assert 'href="/ontology#inspiredBy"' in page
+
+
+def test_entity_turtle_contains_inferred_ancestor_and_labels(client):
+    response = client.get("/id/jaeger", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200 and response.content_type == "text/turtle; charset=utf-8"
+    g = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+    assert (ID.jaeger, CNKG.hasAncestor, ID.dapper) in g
+    assert (ID.jaeger, CNKG.inspiredBy, ID.zipkin) in g
+    assert (ID.zipkin, URIRef("http://www.w3.org/2000/01/rdf-schema#label"), Literal("Zipkin")) in g
+
+
+@pytest.mark.parametrize("accept, fmt, parse_as", [
+    ("application/ld+json", "jsonld", "json-ld"),
+    ("application/n-triples", "nt", "nt"),
+])
+def test_entity_other_rdf_formats(client, accept, fmt, parse_as):
+    for response in (client.get("/id/jaeger", headers={"Accept": accept}), client.get(f"/id/jaeger?format={fmt}")):
+        assert response.status_code == 200 and response.mimetype == accept
+        g = Graph().parse(data=response.get_data(as_text=True), format=parse_as)
+        assert (ID.jaeger, CNKG.hasAncestor, ID.dapper) in g
+
+
+def test_entity_link_headers_name_alternates(client):
+    response = client.get("/id/jaeger", headers=HTML)
+    link = response.headers["Link"]
+    assert '</id/jaeger?format=ttl>; rel="alternate"; type="text/turtle"' in link
+    assert 'type="application/ld+json"' in link and 'type="application/n-triples"' in link
+    assert response.headers["Vary"] == "Accept"
+
+
+def test_entity_with_slash_in_slug(client):
+    response = client.get("/id/stage/incubating", headers=HTML)
+    assert response.status_code == 200
+    assert 'href="/id/jaeger"' in response.get_data(as_text=True)  # incoming: Jaeger hasStage Incubating
+
+
+def test_unknown_entity_404_suggests(client):
+    response = client.get("/id/jaegr", headers=HTML)
+    assert response.status_code == 404
+    assert 'href="/id/jaeger"' in response.get_data(as_text=True)
+    assert_error(client.get("/id/jaegr", headers={"Accept": "application/json"}), 404, "did you mean /id/jaeger")
+
+
+def test_entity_406_and_bad_format(client):
+    assert_error(client.get("/id/jaeger", headers={"Accept": "image/png"}), 406, "text/turtle")
+    assert_error(client.get("/id/jaeger?format=pdf"), 400, "format")
+
+
+def test_ontology_html_and_turtle(client):
+    page = client.get("/ontology", headers=HTML).get_data(as_text=True)
+    assert 'id="hasAncestor"' in page and "transitive" in page and 'id="Project"' in page
+    assert "sub-property of" in page and "domain" in page
+    response = client.get("/ontology", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200 and "rel=\"alternate\"" in response.headers["Link"]
+    g = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+    assert (CNKG.hasAncestor, RDF.type, URIRef("http://www.w3.org/2002/07/owl#TransitiveProperty")) in g
+
+
+# ---------------------------------------------------------------------------------------------- /queries
+
+
+def test_queries_index_html_and_json(client, graph):
+    page = client.get("/queries", headers=HTML).get_data(as_text=True)
+    assert 'href="/queries/lineage"' in page
+    body = client.get("/queries", headers={"Accept": "application/json"}).get_json()
+    names = [q["name"] for q in body["queries"]]
+    assert names == sorted(graph.queries)
+    lineage = next(q for q in body["queries"] if q["name"] == "lineage")
+    assert lineage["parameters"][0]["name"] == "project" and lineage["parameters"][0]["default"] == "Jaeger"
+
+
+def test_canned_query_html_form_has_parameter_field(client):
+    response = client.get("/queries/lineage?project=Zipkin", headers=HTML)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<input id="param-project" name="project" value="Zipkin"' in page
+    assert "cnkg:hasAncestor" in page                          # the SPARQL text
+    assert "Dapper → Zipkin" in page and "Zipkin → Jaeger" in page  # the results table
+    default = client.get("/queries/lineage", headers=HTML).get_data(as_text=True)
+    assert 'name="project" value="Jaeger"' in default        # prefilled with the default
+
+
+def test_canned_query_json_and_csv(client):
+    response = client.get("/queries/lineage?project=Zipkin&format=json")
+    assert response.mimetype == "application/sparql-results+json"
+    rows = response.get_json()["results"]["bindings"]
+    assert {(r["direction"]["value"], r["name"]["value"]) for r in rows} == {("ancestor", "Dapper"),
+                                                                            ("descendant", "Jaeger")}
+    response = client.get("/queries/lineage?project=Zipkin", headers={"Accept": "text/csv"})
+    assert response.mimetype == "text/csv"
+    table = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {(r["direction"], r["name"], r["hops"]) for r in table} == {("ancestor", "Dapper", "1"),
+                                                                      ("descendant", "Jaeger", "1")}
+
+
+def test_canned_query_bad_parameters(client):
+    json_ = {"Accept": "application/json"}
+    assert_error(client.get("/queries/lineage?projct=Zipkin", headers=json_), 400, "no parameter 'projct'", "project")
+    assert_error(client.get("/queries/projects-by-stage?stage=Foo&format=csv"), 400, "no stage is named 'Foo'")
+    assert_error(client.get("/queries/lineage?project=Nothing-Like-It", headers=json_), 400, "no entity is named")
+    assert_error(client.get("/queries/lineage?format=pdf"), 400, "format")
+    assert_error(client.get("/queries/no-such-query"), 404, "no named query")
+
+
+def test_canned_query_bad_parameter_in_a_browser_shows_the_form(client):
+    response = client.get("/queries/projects-by-stage?stage=Foo", headers=HTML)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'name="stage" value="Foo"' in page and "no stage is named &#39;Foo&#39;" in page
+
+
+# ---------------------------------------------------------------------------------------------- /explain
+
+
+def test_explain_two_step_chain_gives_both_steps(client):
+    response = explain(client, ID.jaeger, HAS_ANCESTOR, ID.dapper)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["inferred"] is True and body["rule"] == "prp-spo1"          # the direct statement (Section two)
+    assert texts(body)[1] == "Jaeger cnkg:inspiredBy Dapper" and sections(body) == {"Section two"}
+    chain = next(a for a in body["alternatives"] if a["rule"] == "prp-trp")
+    assert [step["triple"]["text"] for step in chain["because"]] == ["Jaeger cnkg:hasAncestor Zipkin",
+                                                                    "Zipkin cnkg:hasAncestor Dapper"]
+    asserted = [t for t in texts(chain) if "inspiredBy" in t]
+    assert asserted == ["Jaeger cnkg:inspiredBy Zipkin", "Zipkin cnkg:inspiredBy Dapper"]
+    assert sections(chain) == {"Section one"}
+
+
+def test_explain_symmetric(client):
+    body = explain(client, ID.jaeger, INTEGRATES, ID.prometheus).get_json()
+    assert body["rule"] == "prp-symp"
+    assert body["because"] == [{"triple": body["because"][0]["triple"], "inferred": False,
+                                "sources": body["because"][0]["sources"]}]
+    assert body["because"][0]["triple"]["text"] == "Prometheus cnkg:integratesWith Jaeger"
+    assert sections(body) == {"Section one"}
+
+
+def test_explain_inverse_type_and_literal(client):
+    body = explain(client, ID.dapper, CNKG.hasDescendant, ID.jaeger).get_json()
+    assert body["rule"] in ("prp-inv1", "prp-inv2") and body["because"][0]["rule"] == "prp-spo1"
+    body = explain(client, ID.jaeger, RDF.type, "http://usefulinc.com/ns/doap#Project").get_json()
+    assert body["rule"] == "cax-sco" and sections(body) == {"curated"}
+    body = explain(client, ID.jaeger, "https://schema.org/url", "https://www.jaegertracing.io/",
+                   o_datatype="http://www.w3.org/2001/XMLSchema#anyURI").get_json()
+    assert body["rule"] == "prp-spo1" and texts(body)[1].startswith("Jaeger cnkg:homepage")
+
+
+def test_every_inferred_triple_has_a_justification(graph):
+    from kg.namespaces import INFERRED_GRAPH
+
+    explainer = Explainer(graph)
+    unexplained = [t for t in graph.dataset.graph(INFERRED_GRAPH) if explainer.explain(*t)["rule"] is None]
+    assert unexplained == []
+
+
+def test_explain_asserted_triple_is_not_inferred(client):
+    body = explain(client, ID.jaeger, CNKG.inspiredBy, ID.zipkin).get_json()
+    assert body["inferred"] is False and sections(body) == {"Section one"}
+
+
+def test_explain_errors(client):
+    assert_error(explain(client, ID.dapper, HAS_ANCESTOR, ID.jaeger), 404, "does not contain")
+    assert_error(client.get("/explain?s=" + str(ID.jaeger)), 400, "missing parameter 'p'")
+    assert_error(explain(client, "not an iri", HAS_ANCESTOR, ID.dapper), 400, "absolute IRI")
+
+
+def test_explain_html(client):
+    response = explain(client, ID.jaeger, HAS_ANCESTOR, ID.dapper, headers=HTML)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "prp-trp" in page and "Section one" in page and "Jaeger cnkg:inspiredBy Zipkin" in page
+
+
+def test_why_links_on_entity_page_resolve(client):
+    page = client.get("/id/jaeger", headers=HTML).get_data(as_text=True)
+    import re
+
+    links = {href.replace("&amp;", "&") for href in re.findall(r'class="why" href="([^"]+)"', page)}
+    assert links
+    for href in links:
+        response = client.get(href)
+        assert response.status_code == 200, href
+        assert response.get_json()["rule"] is not None, href
+
+
+# ---------------------------------------------------------------------------------------------- article graph
+
+
+def test_article_explain_jaeger_dapper(article_client):
+    body = explain(article_client, ID.jaeger, HAS_ANCESTOR, ID.dapper).get_json()
+    assert body["rule"] == "prp-spo1"
+    assert texts(body)[1] == "Jaeger cnkg:inspiredBy Dapper"
+    assert "Logging and Tracing" in sections(body)
+    assert json.dumps(body)  # plain JSON all the way down
+
+
+def test_article_entity_page(article_client):
+    response = article_client.get("/id/jaeger", headers=HTML)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Logging and Tracing" in page and "Distributed tracing system" in page
+    assert '<div id="lineage"><svg' in page

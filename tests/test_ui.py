@@ -1,0 +1,96 @@
+"""The web UI served by Flask (server/ui.py): the query page, its assets and /lineage/<name>.svg.
+
+The same page in a real browser is tested in test_ui_browser.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from server import create_app
+
+STATIC = Path(__file__).resolve().parents[1] / "server" / "static"
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture(scope="module")
+def app(article_kg):
+    return create_app({"QUERY_TIMEOUT": 5.0}, graph=article_kg)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def canned_block(page: str) -> list[dict]:
+    found = re.search(r'<script type="application/json" id="canned-queries">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))
+
+
+def test_query_page_lists_every_named_query_with_its_text(client, article_kg):
+    response = client.get("/")
+    assert response.status_code == 200 and response.content_type == "text/html; charset=utf-8"
+    page = response.data.decode()
+    for element in ('<textarea id="query"', '<select id="canned"', 'id="run"', '<table id="results"',
+                    'id="error"', 'id="lineage-name"'):
+        assert element in page
+    canned = canned_block(page)
+    assert [q["name"] for q in canned] == sorted(article_kg.queries)
+    for q in canned:
+        assert q["text"] == article_kg.queries[q["name"]].text
+        assert f'<option value="{q["name"]}"' in page
+    assert "Content-Security-Policy" in response.headers
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_browsers_asking_for_html_at_sparql_get_the_query_page(client):
+    response = client.get("/sparql", headers=HTML)
+    assert response.status_code == 200 and response.content_type == "text/html; charset=utf-8"
+    assert '<textarea id="query" name="query"' in response.data.decode()
+    assert response.headers["Vary"] == "Accept"
+    # machines still get the service description
+    assert client.get("/sparql", headers={"Accept": "text/turtle"}).content_type.startswith("text/turtle")
+
+
+def test_page_works_without_javascript_as_a_get_form(client):
+    page = client.get("/").data.decode()
+    assert '<form id="query-form" action="/sparql" method="get">' in page
+    assert 'name="query"' in page and 'name="format"' in page
+
+
+def test_no_external_urls_in_page_script_or_style(client):
+    """Offline: the only absolute URLs are data (w3id.org IRIs) and the namespaces of SPARQL PREFIX lines."""
+    texts = {"page": client.get("/").data.decode()}
+    for asset in ("ui.js", "ui.css"):
+        response = client.get(f"/static/ui/{asset}")
+        assert response.status_code == 200
+        texts[asset] = response.data.decode()
+        assert texts[asset] == (STATIC / asset).read_text()
+    for name, text in texts.items():
+        for match in re.finditer(r"https?://[^\s\"'<>\\]*", text):
+            url = match.group(0)
+            line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\\n", 0, match.start()))
+            before = text[line_start:match.start()]
+            prefix_line = re.search(r"PREFIX\s+[\w-]*:\s*(<|&lt;|\\u003c)$", before)
+            assert url.startswith("https://w3id.org/cnkg/") or prefix_line, f"{name}: external URL {url}"
+    assert "<script src=\"/static/ui/ui.js\"></script>" in texts["page"]
+
+
+def test_lineage_svg(client):
+    response = client.get("/lineage/Jaeger.svg")
+    assert response.status_code == 200
+    assert response.content_type == "image/svg+xml; charset=utf-8"
+    body = response.data.decode()
+    assert "<svg" in body and "Jaeger" in body and "Dapper" in body
+    assert client.get("/lineage/jaeger.svg").data == response.data  # names resolve case-insensitively
+
+
+def test_lineage_svg_of_an_unknown_name_is_a_404_in_the_error_shape(client):
+    response = client.get("/lineage/Jaegr.svg")
+    assert response.status_code == 404
+    error = response.get_json()["error"]
+    assert error["status"] == 404 and "Jaegr" in error["message"] and "Jaeger" in error["message"]
