@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import rdflib.plugins.sparql
 from pyparsing import ParseBaseException
@@ -51,7 +52,16 @@ def parse(text: str, base: str | None, our_graphs: set[URIRef]) -> CheckedQuery:
     return CheckedQuery(query, query.algebra.name, default, named)
 
 
+@lru_cache(maxsize=256)
 def _translate(text: str, base: str | None) -> Query:
+    """Parse and translate once per distinct query text: parsing costs more than evaluating most queries.
+
+    The cached Query is shared between requests; only the forked worker changes its dataset clause, in its own copy.
+    """
+    return _translate_uncached(text, base)
+
+
+def _translate_uncached(text: str, base: str | None) -> Query:
     try:
         parsed = parseQuery(text)
     except RecursionError:  # rdflib's recursive-descent parser gives up on very deep nesting
