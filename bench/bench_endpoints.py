@@ -357,7 +357,7 @@ def main() -> None:
         p1, p2, p3 = free_port(), free_port(), free_port()
         servers = [
             Server("cnkg", p1, "/sparql", [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1",
-                                            "--port", str(p1)], ROOT, tmp / "cnkg.log"),
+                                            "--port", str(p1), "--rate-limit", "0"], ROOT, tmp / "cnkg.log"),
             Server("oxigraph", p2, "/query", [oxigraph_bin, "serve-read-only", "--location", str(tmp / "oxi"),
                                               "--bind", f"127.0.0.1:{p2}", "--union-default-graph"], tmp,
                    tmp / "oxigraph.log"),
