@@ -19,6 +19,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 import kg
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
+from .result_cache import ResultCache
 from .worker import Evaluator
 
 # Every setting, its default and what it means (config keys; the CLI sets some of them).
@@ -27,6 +28,7 @@ SETTINGS = {
     "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
     "MAX_CONCURRENT_QUERIES": (max(2, os.cpu_count() or 2), "queries evaluated at once; others wait for a slot"),
+    "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (the graph is read-only while served); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
 }
@@ -46,6 +48,7 @@ class State:
     graph: kg.KnowledgeGraph
     stats: Stats
     evaluator: Evaluator
+    results: ResultCache
 
     @property
     def graph_names(self) -> set[URIRef]:
@@ -62,11 +65,11 @@ def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = 
     graph = graph if graph is not None else kg.load()
     stats = _stats(graph)
     evaluator = Evaluator(graph.dataset, float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
-    app.extensions["cnkg"] = State(graph, stats, evaluator)
+    app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])))
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
     CORS(app, origins="*", send_wildcard=True, supports_credentials=False,
-         expose_headers=["X-Result-Truncated", "X-Result-Rows", "X-Result-Limit"])
+         expose_headers=["X-Result-Truncated", "X-Result-Rows", "X-Result-Limit", "X-Cache"])
     errors.init_app(app)
     app.register_blueprint(protocol.bp)
     ops.init_app(app)        # metrics, access log, /healthz, /metrics, /-/versions

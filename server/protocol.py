@@ -57,19 +57,29 @@ def sparql():
     else:
         default = named = None
     max_rows = current_app.config["MAX_ROWS"]
-    try:
-        payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
-    except ApiError as exc:
-        if exc.status == 503 and exc.message.startswith("query timed out"):
-            ops.record_timeout()
-        raise
+    key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows)
+    payload = state.results.get(key)
+    cached = payload is not None
+    if not cached:
+        try:
+            payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
+        except ApiError as exc:
+            if exc.status == 503 and exc.message.startswith("query timed out"):
+                ops.record_timeout()
+            raise
+        state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
+    response.headers["X-Cache"] = "hit" if cached else "miss"
     response.headers["X-Result-Rows"] = str(payload.rows)
     if payload.truncated:
         response.headers["X-Result-Truncated"] = "true"
         response.headers["X-Result-Limit"] = str(max_rows)
     return response
+
+
+def _frozen(graphs) -> tuple | None:
+    return None if graphs is None else tuple(graphs)
 
 
 def _rejection_reason(exc: ApiError) -> str:

@@ -442,3 +442,31 @@ def test_waitress_serves_and_a_slow_query_does_not_block_others(graph):
     finally:
         server.close()
         thread.join(5)
+
+
+def test_repeated_query_is_answered_from_the_result_cache():
+    """The graph is read-only while served: the same query, format and dataset give the same bytes."""
+    import kg
+    import server
+    from conftest import MINIMAL_FACTS
+    app = server.create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=kg.load(MINIMAL_FACTS, use_cache=False))
+    client = app.test_client()
+    query = {"query": "SELECT ?s WHERE { ?s cnkg:hasAncestor id:dapper } ORDER BY ?s"}
+    first = client.get("/sparql", query_string=query, headers={"Accept": "text/csv"})
+    second = client.get("/sparql", query_string=query, headers={"Accept": "text/csv"})
+    other_format = client.get("/sparql", query_string=query, headers={"Accept": "application/sparql-results+json"})
+    assert first.headers["X-Cache"] == "miss" and second.headers["X-Cache"] == "hit"
+    assert second.data == first.data and b"zipkin" in first.data
+    assert other_format.headers["X-Cache"] == "miss" and other_format.mimetype == "application/sparql-results+json"
+    off = server.create_app({"RATE_LIMIT_PER_MINUTE": 0, "RESULT_CACHE_SIZE": 0}, graph=app.extensions["cnkg"].graph)
+    for _ in range(2):
+        assert off.test_client().get("/sparql", query_string=query).headers["X-Cache"] == "miss"
+
+
+def test_result_cache_is_bounded():
+    from server.result_cache import ResultCache
+    from server.results import Payload
+    cache = ResultCache(2)
+    for key in "abc":
+        cache.put(key, Payload(key.encode(), 1, False))
+    assert len(cache) == 2 and cache.get("a") is None and cache.get("c").body == b"c"
