@@ -354,7 +354,7 @@ def main() -> None:
         subprocess.run([oxigraph_bin, "load", "--location", str(tmp / "oxi"), "--file", str(data)], check=True,
                        capture_output=True)
         report["oxigraph_load_s"] = time.perf_counter() - t
-        p1, p2, p3 = free_port(), free_port(), free_port()
+        p1, p2, p3, p4 = free_port(), free_port(), free_port(), free_port()
         servers = [
             Server("cnkg", p1, "/sparql", [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1",
                                             "--port", str(p1), "--rate-limit", "0"], ROOT, tmp / "cnkg.log"),
@@ -363,6 +363,10 @@ def main() -> None:
                    tmp / "oxigraph.log"),
             Server("rdflib-endpoint", p3, "/", [rdflib_endpoint_bin, "serve", str(data), "--host", "127.0.0.1",
                                                 "--port", str(p3)], tmp, tmp / "rdflib-endpoint.log"),
+            # the same server with its result cache off: what a query costs when it is not a repeat
+            Server("cnkg-uncached", p4, "/sparql", [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1",
+                                                    "--port", str(p4), "--rate-limit", "0", "--result-cache", "0"],
+                   ROOT, tmp / "cnkg-uncached.log"),
         ]
         try:
             for s in servers:

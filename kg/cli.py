@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query time limit")
     serve.add_argument("--rate-limit", type=int, default=600, metavar="PER_MINUTE",
                        help="queries per minute per client address (0: no limit)")
+    serve.add_argument("--result-cache", type=int, default=256, metavar="ENTRIES",
+                       help="answers of repeated queries kept in memory (0: off)")
     return parser
 
 
@@ -224,8 +226,8 @@ def cmd_serve(args) -> int:
     access.setLevel(logging.INFO)
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
-    app = server.create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit},
-                            graph=_graph(args))
+    app = server.create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
+                             "RESULT_CACHE_SIZE": args.result_cache}, graph=_graph(args))
     print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s)",
           flush=True)
     # waitress's own cap is a backstop above the app's, so oversize bodies normally get our JSON 413
