@@ -17,6 +17,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
 from . import cache
+from .build import union_graph
 from .errors import InvalidInput, Problem, closest
 from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
@@ -174,13 +175,7 @@ class KnowledgeGraph:
 
     def graph(self, include_inferred: bool = True) -> Graph:
         """All triples (optionally without the inferred ones) as one plain graph."""
-        union = Graph()
-        for prefix, ns in PREFIXES.items():
-            union.bind(prefix, ns)
-        for s, p, o, g in self.dataset.quads((None, None, None, None)):
-            if include_inferred or g != INFERRED_GRAPH:
-                union.add((s, p, o))
-        return union
+        return union_graph(self.dataset, exclude=() if include_inferred else (INFERRED_GRAPH,))
 
     def counts(self) -> Counts:
         inferred = len(self.dataset.graph(INFERRED_GRAPH))

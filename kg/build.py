@@ -9,7 +9,7 @@ The reasoner adds ``graph/inferred`` (see ``kg.reason``).
 from __future__ import annotations
 
 from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV
+from rdflib.namespace import DCTERMS
 
 from .namespaces import (CATEGORY, CNKG, CURATED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, STAGE, bind_prefixes,
                          entity_iri, section_graph, source_iri)
@@ -20,6 +20,17 @@ def new_dataset() -> Dataset:
     dataset = Dataset(default_union=True)
     bind_prefixes(dataset)
     return dataset
+
+
+def union_graph(dataset: Dataset, exclude=()) -> Graph:
+    """The triples of every named graph except those in ``exclude``, in one plain graph with our prefixes."""
+    skip = set(exclude)
+    union = Graph()
+    bind_prefixes(union)
+    for s, p, o, g in dataset.quads((None, None, None, None)):
+        if g not in skip:
+            union.add((s, p, o))
+    return union
 
 
 def object_of(statement: Statement) -> URIRef | Literal:

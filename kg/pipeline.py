@@ -5,9 +5,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+from rdflib import Dataset
 
-from .build import build_dataset
+from .build import build_dataset, union_graph
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
 from .ontology import Vocabulary, read_ontology
 from .reason import reason
@@ -20,15 +20,6 @@ class BuildReport:
     dataset: Dataset
     facts: FactSet
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def union_graph(dataset: Dataset, exclude=(META_GRAPH,)) -> Graph:
-    """The triples of every named graph but ``exclude`` (by default the source descriptions) in one graph."""
-    union = Graph()
-    for s, p, o, g in dataset.quads((None, None, None, None)):
-        if g not in exclude:
-            union.add((s, p, o))
-    return union
 
 
 def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, validate_shapes: bool = True) -> BuildReport:
@@ -46,6 +37,6 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
 
     if validate_shapes:
         start = time.perf_counter()
-        check_shapes(union_graph(dataset), read_shapes(ontology_dir))
+        check_shapes(union_graph(dataset, exclude=(META_GRAPH,)), read_shapes(ontology_dir))
         seconds["shapes"] = time.perf_counter() - start
     return BuildReport(dataset, facts, seconds)

@@ -9,11 +9,10 @@ owlrl reports inconsistencies by adding ``err:ErrorMessage`` nodes instead of ra
 from __future__ import annotations
 
 import re
-from typing import Iterable
-
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
 
+from .build import union_graph
 from .errors import Problem, ReasoningError
 from .namespaces import ERR, ID, INFERRED_GRAPH, META_GRAPH
 
@@ -63,20 +62,9 @@ def inconsistencies(closure: Graph, labels: Graph) -> list[Problem]:
     return problems
 
 
-def asserted_graph(dataset: Dataset, exclude: Iterable[URIRef] = (META_GRAPH, INFERRED_GRAPH)) -> Graph:
-    """The union of the ontology, curated and source graphs: the reasoner's input."""
-    union = Graph()
-    skip = set(exclude)
-    for graph in dataset.graphs():
-        if graph.identifier not in skip and isinstance(graph.identifier, URIRef):
-            for triple in graph:
-                union.add(triple)
-    return union
-
-
 def reason(dataset: Dataset) -> Graph:
     """Materialise the OWL 2 RL closure of ``dataset`` into its inferred graph and return that graph."""
-    source = asserted_graph(dataset)
+    source = union_graph(dataset, exclude=(META_GRAPH, INFERRED_GRAPH))  # ontology, curated and section graphs
     closure = owl_rl_closure(source)
     problems = inconsistencies(closure, source)
     if problems:
