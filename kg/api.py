@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rdflib import RDF, RDFS, SKOS, Dataset, Graph, URIRef
+from rdflib import RDF, RDFS, SKOS, Dataset, Graph, Literal, URIRef
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
-from . import cache
+from . import cache, imports
 from .build import union_graph
 from .errors import InvalidInput, Problem, closest
 from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
-                         PREFIXES, QUERIES_DIR)
+                         PREFIXES, QUERIES_DIR, is_landscape_graph)
 from .pipeline import build
 from .queries import NamedQuery, Parameter, literal_parameter, load_named_queries
 
@@ -50,14 +50,16 @@ class KnowledgeGraph:
     def _names(self) -> dict[str, URIRef]:
         """Lower-cased label, altLabel, notation and id slug -> IRI (labels win over altLabels)."""
         names: dict[str, URIRef] = {}
-        for graph_id in (CURATED_GRAPH, ONTOLOGY_GRAPH):
+        landscapes = [g.identifier for g in self.dataset.graphs() if is_landscape_graph(g.identifier)]
+        for graph_id in (*landscapes, CURATED_GRAPH, ONTOLOGY_GRAPH):  # the article's names win
             graph = self.dataset.graph(graph_id)
             for pred in (SKOS.altLabel, SKOS.notation, RDFS.label):  # later ones override earlier ones
                 for subject, name in graph.subject_objects(pred):
                     if str(subject).startswith(str(ID)):
                         names[str(name).lower()] = subject
-        for subject in self.dataset.graph(CURATED_GRAPH).subjects(RDFS.label):
-            names.setdefault(str(subject)[len(str(ID)):], subject)
+        for graph_id in (CURATED_GRAPH, *landscapes):
+            for subject in self.dataset.graph(graph_id).subjects(RDFS.label):
+                names.setdefault(str(subject)[len(str(ID)):], subject)
         return names
 
     def label(self, iri) -> str:
@@ -112,6 +114,14 @@ class KnowledgeGraph:
                 raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no {param.type} is named "
                                             f"{value!r}; expected one of {', '.join(allowed)}", guess)])
             return iri
+        if param.type == "snapshot":
+            known = sorted(str(g.identifier).rsplit("/", 1)[-1] for g in self.dataset.graphs()
+                           if is_landscape_graph(g.identifier))
+            if value.strip() not in known:
+                raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no landscape snapshot is "
+                                            f"named {value!r}; imported: {', '.join(known) or 'none'} (see "
+                                            "cnkg import-landscape)", closest(value, known, 0.6))])
+            return Literal(value.strip())
         return literal_parameter(param, value)
 
     def query(self, sparql: str | Query | NamedQuery, **params) -> Result:
@@ -181,14 +191,13 @@ class KnowledgeGraph:
         inferred = len(self.dataset.graph(INFERRED_GRAPH))
         ontology = len(self.dataset.graph(ONTOLOGY_GRAPH))
         total = sum(len(g) for g in self.dataset.graphs())
-        curated = self.dataset.graph(CURATED_GRAPH)
         return Counts(
             triples=total,
             asserted=total - inferred - ontology - len(self.dataset.graph(META_GRAPH)),
             inferred=inferred,
             ontology=ontology,
-            entities=len(set(curated.subjects(RDFS.label))),
-            projects=len(set(curated.subjects(None, CNKG.Project))),
+            entities=len(set(self.dataset.subjects(RDF.type, CNKG.Entity))),
+            projects=len(set(self.dataset.subjects(RDF.type, CNKG.Project))),
             graphs=sum(1 for g in self.dataset.graphs() if len(g)),
         )
 
@@ -207,12 +216,18 @@ class KnowledgeGraph:
 
 
 def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries_dir: Path = QUERIES_DIR,
-         use_cache: bool = True, cache_dir: Path | None = None) -> KnowledgeGraph:
-    """The reasoned graph: read from the cache when the inputs are unchanged, else built (and cached)."""
-    key = cache.fingerprint(facts_dir, ontology_dir)
+         use_cache: bool = True, cache_dir: Path | None = None, landscapes: list | None = None,
+         progress: bool | None = None) -> KnowledgeGraph:
+    """The reasoned graph: read from the cache when the inputs are unchanged, else built (and cached).
+
+    ``landscapes``: the landscape snapshots to include (``imports.Snapshot``, newest first); None means every
+    snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone)."""
+    if landscapes is None:
+        landscapes = imports.imported()
+    key = cache.fingerprint(facts_dir, ontology_dir, landscapes)
     dataset = cache.read_cached(key, cache_dir) if use_cache else None
     if dataset is None:
-        dataset = build(facts_dir, ontology_dir).dataset
+        dataset = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset
         if use_cache:
             cache.write_cached(key, dataset, cache_dir)
     return KnowledgeGraph(dataset, queries_dir)

@@ -17,7 +17,8 @@ from rdflib import Dataset
 
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR
 
-_CODE_FILES = ("build.py", "reason.py", "records.py", "ontology.py", "namespaces.py", "cache.py")
+_CODE_FILES = ("build.py", "reason.py", "records.py", "ontology.py", "namespaces.py", "cache.py", "pipeline.py",
+               "landscape.py", "align.py", "landscape_graph.py")
 
 
 def cache_dir() -> Path:
@@ -28,9 +29,13 @@ def cache_dir() -> Path:
     return Path(base) / "cnkg"
 
 
-def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR) -> str:
-    """Hash of the inputs, the code that turns them into triples, and the library versions."""
+def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, landscapes=()) -> str:
+    """Hash of the inputs (facts, ontology, imported landscape snapshots), the code that turns them into
+    triples, and the library versions."""
     digest = hashlib.sha256()
+    for snapshot in landscapes:   # imports.Snapshot: its provenance and the hash of its checked copy
+        info = snapshot.info
+        digest.update(f"{info.name}|{info.date}|{info.commit}|{info.url}|{snapshot.sha256}\0".encode())
     here = Path(__file__).resolve().parent
     files = [*sorted(Path(facts_dir).glob("*.yaml")), *sorted(Path(ontology_dir).glob("*.ttl")),
              *(here / name for name in _CODE_FILES)]

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from rdflib import BNode, Literal, URIRef
 
-from . import cache
+from . import cache, imports
 from .api import KnowledgeGraph, load
 from .errors import CnkgError, InvalidInput
 from .export import FORMATS, serialize, write_atomically
+from .landscape import read_landscape
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
 from .queries import NamedQuery, parse_query_file
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--facts", type=Path, default=FACTS_DIR, help="directory of fact YAML files")
     parser.add_argument("--ontology", type=Path, default=ONTOLOGY_DIR, help="directory of the ontology Turtle files")
     parser.add_argument("--no-cache", action="store_true", help="build from the inputs, ignoring the cache")
+    parser.add_argument("--no-landscapes", action="store_true",
+                        help="leave the imported landscape snapshots out: the article's graph alone")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("build", help="load, validate and reason; cache the result; print counts")
@@ -38,6 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
 
     sub.add_parser("queries", help="list the named queries and their parameters")
+
+    imp = sub.add_parser("import-landscape", help="check a CNCF landscape.yml and include it in every build",
+                         description="Check a landscape.yml (either schema) completely; only a clean file is "
+                                     "imported, as a snapshot every later build, query and serve includes. "
+                                     "Prints how its items align with the article's entities.")
+    imp.add_argument("path", type=Path, metavar="PATH", help="the landscape.yml file")
+    imp.add_argument("--date", required=True, metavar="YYYY-MM-DD",
+                     help="the day the file was taken from the landscape repository (its commit date)")
+    imp.add_argument("--commit", metavar="SHA", help="the git commit the file was taken from")
+    imp.add_argument("--url", metavar="URL", help="the repository (default https://github.com/cncf/landscape)")
+    imp.add_argument("--name", metavar="NAME", help="the snapshot's name (default landscape-DATE)")
+    imp.add_argument("--replace", action="store_true", help="overwrite an imported snapshot of the same name")
+    imp.add_argument("--check", action="store_true", help="check and report only; import nothing")
+    imp.add_argument("--no-build", action="store_true", help="import without building the combined graph now")
+
+    scapes = sub.add_parser("landscapes", help="list the imported landscape snapshots (or remove one)")
+    scapes.add_argument("--remove", metavar="NAME", help="forget the imported snapshot NAME")
 
     lineage = sub.add_parser("lineage", help="the lineage chains of a project or system")
     lineage.add_argument("name", help="a name, altLabel or id (case-insensitive)")
@@ -58,18 +78,29 @@ def _parser() -> argparse.ArgumentParser:
                        help="queries per minute per client address (0: no limit)")
     serve.add_argument("--result-cache", type=int, default=256, metavar="ENTRIES",
                        help="answers of repeated queries kept in memory (0: off)")
+    serve.add_argument("--allow-update", action="store_true",
+                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
+                            "(changes stay in memory; the inferred graph is not recomputed)")
+    serve.add_argument("--update-token", metavar="TOKEN",
+                       help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
+                            "--allow-update")
     return parser
 
 
+def _landscapes(args) -> list:
+    return [] if args.no_landscapes else imports.imported()
+
+
 def _graph(args) -> KnowledgeGraph:
-    return load(args.facts, args.ontology, QUERIES_DIR, use_cache=not args.no_cache)
+    return load(args.facts, args.ontology, QUERIES_DIR, use_cache=not args.no_cache, landscapes=_landscapes(args))
 
 
 def cmd_build(args) -> int:
     started = time.perf_counter()
-    report = build(args.facts, args.ontology)
+    snapshots = _landscapes(args)
+    report = build(args.facts, args.ontology, landscapes=snapshots)
     graph = KnowledgeGraph(report.dataset)
-    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology), report.dataset)
+    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots), report.dataset)
     c = graph.counts()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
@@ -77,15 +108,75 @@ def cmd_build(args) -> int:
     print(f"{c.entities} entities ({c.projects} projects), {len(report.facts.statements)} statements "
           f"from {len(report.facts.sections)} sections")
     print(f"valid (YAML, ontology, OWL 2 RL consistency, SHACL) in {time.perf_counter() - started:.2f}s ({timing})")
+    for snapshot, landscape in report.landscapes:
+        print(f"landscape {snapshot.info.name}: {len(landscape.items)} items, {len(landscape.projects)} CNCF "
+              f"projects, {len(landscape.warnings)} warnings")
     print(f"cached at {path}")
     return 0
 
 
+def print_alignment(alignment, snapshot: str, out=None) -> None:
+    """The article entities one snapshot matched, and every article project it left unmatched, with why."""
+    out = out or sys.stdout
+    matches = [m for m in alignment.matches if m.snapshot == snapshot]
+    unmatched = [u for u in alignment.unmatched if u.snapshot == snapshot]
+    print(f"aligned with the article: {len(matches)} entities share an IRI with a landscape item", file=out)
+    for m in sorted(matches, key=lambda m: m.label.lower()):
+        same = "" if m.item == m.label else f" = {m.item!r}"
+        print(f"  {m.label}{same}  (line {m.line}; by {m.evidence})", file=out)
+    print(f"article projects not in this snapshot: {len(unmatched)}", file=out)
+    for u in unmatched:
+        print(f"  {u.label}: {u.reason}", file=out)
+    for text in alignment.ambiguous:
+        if text.startswith(f"{snapshot}:"):
+            print(f"  ambiguous, not merged: {text[len(snapshot) + 2:]}", file=out)
+
+
+def cmd_import_landscape(args) -> int:
+    info = imports.snapshot_info(args.name, args.date, args.commit, args.url, args.path.name)
+    if args.check:
+        landscape = read_landscape(args.path)
+        print(f"{args.path}: valid landscape.yml ({landscape.schema} schema): {len(landscape.items)} items, "
+              f"{len(landscape.projects)} CNCF projects; nothing imported")
+    else:
+        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace)
+        print(f"imported {args.path} as snapshot {info.name!r} ({landscape.schema} schema): "
+              f"{len(landscape.items)} items, {len(landscape.projects)} CNCF projects, "
+              f"{len(landscape.categories)} categories")
+    for warning in landscape.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.check or args.no_build:
+        return 0
+    snapshots = imports.imported()
+    report = build(args.facts, args.ontology, landscapes=snapshots)
+    cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots), report.dataset)
+    print_alignment(report.alignment, info.name)
+    c = KnowledgeGraph(report.dataset).counts()
+    print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
+          f"entities, {c.projects} projects, {len(snapshots)} landscape snapshot(s)")
+    return 0
+
+
+def cmd_landscapes(args) -> int:
+    if args.remove:
+        imports.remove(args.remove)
+        print(f"removed snapshot {args.remove!r}")
+        return 0
+    snapshots = imports.imported()
+    if not snapshots:
+        print(f"no landscape snapshots imported (in {imports.landscapes_dir()}); see cnkg import-landscape --help")
+    for s in snapshots:
+        commit = f" commit {s.info.commit[:12]}" if s.info.commit else ""
+        print(f"{s.info.name}: {s.info.date}{commit} from {s.info.url} ({s.path})")
+    return 0
+
+
 def cmd_validate(args) -> int:
-    report = build(args.facts, args.ontology)
+    report = build(args.facts, args.ontology, landscapes=_landscapes(args))
     graph = KnowledgeGraph(report.dataset)
+    scapes = "".join(f", landscape {s.info.name} ({len(l.items)} items)" for s, l in report.landscapes)
     print(f"valid: {len(report.facts.entities)} entities, {len(report.facts.statements)} statements, "
-          f"{len(report.facts.files)} fact files, {len(graph.queries)} named queries")
+          f"{len(report.facts.files)} fact files, {len(graph.queries)} named queries{scapes}")
     return 0
 
 
@@ -217,19 +308,26 @@ def cmd_export(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import os
+
     import waitress
 
     import server
+    from server.update import check_settings
 
+    token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
+    check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
     # the structured access log: one JSON line per request on standard error
     access = logging.getLogger("cnkg.access")
     access.setLevel(logging.INFO)
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
     app = server.create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
-                             "RESULT_CACHE_SIZE": args.result_cache}, graph=_graph(args))
-    print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s)",
-          flush=True)
+                             "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
+                             "UPDATE_TOKEN": token if args.allow_update else None}, graph=_graph(args))
+    mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
+    print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s, "
+          f"{mode})", flush=True)
     # waitress's own cap is a backstop above the app's, so oversize bodies normally get our JSON 413
     waitress.serve(app, host=args.host, port=args.port, threads=8,
                    max_request_body_size=2 * app.config["MAX_BODY_BYTES"])
@@ -237,6 +335,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
+            "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 
 

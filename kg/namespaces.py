@@ -57,6 +57,15 @@ def section_graph(source_id: str, section_id: str) -> URIRef:
     return GRAPH[f"{source_id}/{section_id}"]
 
 
+def landscape_graph(snapshot: str) -> URIRef:
+    """The named graph of one imported landscape.yml snapshot."""
+    return GRAPH[f"landscape/{snapshot}"]
+
+
+def is_landscape_graph(graph) -> bool:
+    return str(graph).startswith(str(GRAPH["landscape/"]))
+
+
 def source_iri(source_id: str, section_id: str | None = None) -> URIRef:
     return SOURCE[source_id if section_id is None else f"{source_id}/{section_id}"]
 

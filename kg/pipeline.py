@@ -1,15 +1,19 @@
-"""The build pipeline: read and check facts, build named graphs, reason, validate shapes."""
+"""The build pipeline: read and check facts (and imported landscapes), build named graphs, reason, validate."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset
+from rdflib import RDFS, Dataset, URIRef
 
+from .align import Alignment, align
 from .build import build_dataset, union_graph
+from .landscape import Landscape, read_landscape
+from .landscape_graph import add_snapshot
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
 from .ontology import Vocabulary, read_ontology
+from .progress import Steps
 from .reason import reason
 from .records import FactSet, read_facts
 from .shapes import check_shapes, read_shapes
@@ -20,23 +24,56 @@ class BuildReport:
     dataset: Dataset
     facts: FactSet
     seconds: dict[str, float] = field(default_factory=dict)
+    landscapes: list[tuple[object, Landscape]] = field(default_factory=list)   # (imports.Snapshot, Landscape)
+    alignment: Alignment | None = None
 
 
-def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, validate_shapes: bool = True) -> BuildReport:
-    """Run the whole pipeline; raises ``InvalidInput`` (or a subclass) before anything is returned."""
+def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape] | None = None) -> Alignment:
+    """Add the snapshots (``imports.Snapshot``, newest first) to a dataset holding the article's graphs."""
+    landscapes = landscapes or [read_landscape(s.path) for s in snapshots]
+    named = [(s.info.name, landscape) for s, landscape in zip(snapshots, landscapes)]
+    alignment = align(named, dataset)
+    newest_label: dict[URIRef, str] = {}
+    for name, landscape in reversed(named):          # oldest first, so the newest name wins
+        for position, item in enumerate(landscape.items):
+            iri = alignment.item_iris[(name, position)]
+            if iri not in alignment.article_entities:
+                newest_label[iri] = item.name
+    for snapshot, landscape in zip(snapshots, landscapes):
+        add_snapshot(dataset, snapshot.info, landscape, alignment, newest_label)
+    return alignment
+
+
+def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, validate_shapes: bool = True,
+          landscapes: list | None = None, progress: bool | None = None) -> BuildReport:
+    """Run the whole pipeline; raises ``InvalidInput`` (or a subclass) before anything is returned.
+
+    ``landscapes`` are ``imports.Snapshot`` records, newest first. ``progress`` shows the steps on a terminal
+    (None: only when standard error is one and not in CI)."""
+    snapshots = list(landscapes or [])
+    steps = Steps(["facts", *(f"landscape {s.info.name}" for s in snapshots), "reason", "shapes"], progress)
     seconds = {}
     start = time.perf_counter()
-    ontology = read_ontology(ontology_dir)
-    facts = read_facts(Vocabulary(ontology), facts_dir)
-    dataset = build_dataset(facts, ontology)
-    seconds["load"] = time.perf_counter() - start
+    with steps:
+        steps.begin("facts")
+        ontology = read_ontology(ontology_dir)
+        facts = read_facts(Vocabulary(ontology), facts_dir)
+        dataset = build_dataset(facts, ontology)
+        read = []
+        for snapshot in snapshots:
+            steps.begin(f"landscape {snapshot.info.name}")
+            read.append(read_landscape(snapshot.path))
+        alignment = add_landscapes(dataset, snapshots, read) if snapshots else None
+        seconds["load"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    reason(dataset)
-    seconds["reason"] = time.perf_counter() - start
-
-    if validate_shapes:
+        steps.begin("reason")
         start = time.perf_counter()
-        check_shapes(union_graph(dataset, exclude=(META_GRAPH,)), read_shapes(ontology_dir))
-        seconds["shapes"] = time.perf_counter() - start
-    return BuildReport(dataset, facts, seconds)
+        reason(dataset)
+        seconds["reason"] = time.perf_counter() - start
+
+        if validate_shapes:
+            steps.begin("shapes")
+            start = time.perf_counter()
+            check_shapes(union_graph(dataset, exclude=(META_GRAPH,)), read_shapes(ontology_dir))
+            seconds["shapes"] = time.perf_counter() - start
+    return BuildReport(dataset, facts, seconds, list(zip(snapshots, read)), alignment)

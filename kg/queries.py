@@ -5,8 +5,8 @@ Header lines (before the query text)::
     # summary: one line saying what the query answers
     # param: NAME (TYPE, default VALUE) -- what the parameter means
 
-TYPE is one of ``entity`` (a name, altLabel or id, resolved to an IRI), ``stage``, ``category``, ``string``,
-``integer``, ``date`` or ``iri``. A parameter binds the variable of the same name through rdflib's
+TYPE is one of ``entity`` (a name, altLabel or id, resolved to an IRI), ``stage``, ``category``, ``snapshot``
+(the name of an imported landscape snapshot), ``string``, ``integer``, ``date`` or ``iri``. A parameter binds the variable of the same name through rdflib's
 ``initBindings``; values are never pasted into the query text.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rdflib.plugins.sparql.sparql import Query
 from .errors import InvalidInput, Problem
 from .namespaces import PREFIXES, QUERIES_DIR
 
-PARAM_TYPES = ("entity", "stage", "category", "string", "integer", "date", "iri")
+PARAM_TYPES = ("entity", "stage", "category", "snapshot", "string", "integer", "date", "iri")
 _SUMMARY_RE = re.compile(r"^#\s*summary:\s*(?P<text>.+?)\s*$")
 _PARAM_RE = re.compile(r"^#\s*param:\s*(?P<name>[A-Za-z_]\w*)\s*\((?P<type>\w+)(?:,\s*default\s+(?P<default>[^)]*?))?\)"
                        r"\s*(?:--|—)\s*(?P<doc>.+?)\s*$")

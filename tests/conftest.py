@@ -18,8 +18,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
-    """Every test gets a cache directory of its own: tests never read or write the user's cache."""
+    """Every test gets a cache and a data directory of its own: tests never read or write the user's cache
+    or imported landscapes."""
     monkeypatch.setenv("CNKG_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("CNKG_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,240 @@
+"""Give every landscape item one IRI: the article's entity when they are the same thing, else a minted one.
+
+Matching is deliberately conservative, because a false merge silently mixes two things' facts:
+
+- names are compared whole, case- and space-insensitively, after dropping a trailing "Project"
+  ("Notary Project" = "Notary", "Spire" = "SPIRE");
+- a parenthesised part counts as an alias only when it is the initials of the rest
+  ("The Update Framework (TUF)" = "TUF"), so a role marker never does ("Cortex (member)" is not "Cortex");
+- a repository URL is evidence only when exactly one article entity and one item have it;
+- article software is never matched to the CNCF member list or the service-provider lists (article
+  organisations and programming languages may match anywhere: the landscape lists companies by name);
+- an item matching two article entities, or an article entity matching two different items of one snapshot,
+  is not merged and is reported as ambiguous.
+
+Across snapshots an item keeps its IRI when its name (or its unique repository) is the same.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rdflib import RDF, RDFS, SKOS, Dataset, URIRef
+
+from .landscape import Item, Landscape
+from .namespaces import CNKG, CURATED_GRAPH, ID
+
+# Landscape categories that list organisations and service providers, not software.
+NON_SOFTWARE_CATEGORIES = {"CNCF Members", "Special"}
+ARTICLE_SOFTWARE = (CNKG.Project, CNKG.Software, CNKG.Specification)
+
+
+def normal(name: str) -> str:
+    text = re.sub(r"\s+", " ", name.strip().lower())
+    return re.sub(r" project$", "", text)
+
+
+def name_forms(name: str) -> set[str]:
+    """The whole name, and its two halves when the parenthesis holds the initials of the rest."""
+    forms = {normal(name)}
+    found = re.fullmatch(r"(.+?)\s*\(([^()]+)\)", name.strip())
+    if found:
+        base, alias = found.group(1), found.group(2)
+        initials = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", base)).lower()
+        if initials == alias.strip().lower().replace(" ", ""):
+            forms |= {normal(base), normal(alias)}
+    return forms
+
+
+def normal_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    text = re.sub(r"^https?://(www\.)?", "", url.strip().lower())
+    return re.sub(r"(\.git)?/*$", "", text)
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "item"
+
+
+def crunchbase_slug(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+@dataclass
+class ArticleMatch:
+    entity: URIRef
+    label: str
+    snapshot: str
+    item: str
+    line: int
+    evidence: str          # "name 'x'" or "repository <url>"
+
+
+@dataclass
+class Unmatched:
+    entity: URIRef
+    label: str
+    snapshot: str
+    reason: str
+
+
+@dataclass
+class Alignment:
+    """The IRI of every (snapshot, item) and of every Crunchbase organisation, with the evidence."""
+
+    item_iris: dict[tuple[str, int], URIRef] = field(default_factory=dict)   # (snapshot, item index) -> IRI
+    org_iris: dict[str, URIRef] = field(default_factory=dict)                # crunchbase URL -> IRI
+    article_entities: set[URIRef] = field(default_factory=set)
+    matches: list[ArticleMatch] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+
+class _ArticleIndex:
+    def __init__(self, dataset: Dataset):
+        curated = dataset.graph(CURATED_GRAPH)
+        self.labels: dict[URIRef, str] = {}
+        self.types: dict[URIRef, set[URIRef]] = {}
+        for subject, label in curated.subject_objects(RDFS.label):
+            self.labels[subject] = str(label)
+            self.types[subject] = set(curated.objects(subject, RDF.type))
+        self.by_name: dict[str, set[URIRef]] = {}
+        for subject in self.labels:
+            for name in [self.labels[subject], *map(str, curated.objects(subject, SKOS.altLabel))]:
+                for form in name_forms(name):
+                    self.by_name.setdefault(form, set()).add(subject)
+        self.by_repo: dict[str, set[URIRef]] = {}
+        for subject, url in dataset.subject_objects(CNKG.repository):
+            if subject in self.labels:
+                self.by_repo.setdefault(normal_url(str(url)), set()).add(subject)
+
+    def is_software(self, iri: URIRef) -> bool:
+        return bool(self.types.get(iri, set()) & set(ARTICLE_SOFTWARE))
+
+    def is_organization(self, iri: URIRef) -> bool:
+        return CNKG.Organization in self.types.get(iri, set())
+
+    def may_be(self, iri: URIRef, item: Item) -> bool:
+        """Whether the article entity ``iri`` may be the landscape ``item`` at all (before comparing names)."""
+        if self.is_software(iri):
+            return item.category not in NON_SOFTWARE_CATEGORIES
+        return bool(self.types.get(iri, set()) & {CNKG.Organization, CNKG.ProgrammingLanguage})
+
+
+def align(snapshots: list[tuple[str, Landscape]], article: Dataset) -> Alignment:
+    """Assign IRIs to the items of ``snapshots`` (name, landscape), newest first in the given order."""
+    index = _ArticleIndex(article)
+    result = Alignment(article_entities=set(index.labels))
+    taken = {str(iri)[len(str(ID)):] for iri in index.labels}
+    minted_by_name: dict[str, URIRef] = {}
+    minted_by_repo: dict[str, URIRef] = {}
+
+    def mint(name: str) -> URIRef:
+        base = slugify(name)
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        return ID[slug]
+
+    for snapshot, landscape in snapshots:
+        repo_count: dict[str, int] = {}
+        for item in landscape.items:
+            if item.repository:
+                key = normal_url(item.repository)
+                repo_count[key] = repo_count.get(key, 0) + 1
+        article_hits = _article_candidates(index, landscape, repo_count, result, snapshot)
+        for position, item in enumerate(landscape.items):
+            iri = article_hits.get(position)
+            if iri is None:
+                key = normal(item.name)
+                repo = normal_url(item.repository)
+                iri = minted_by_name.get(key)
+                if iri is None and repo and repo_count.get(repo) == 1:
+                    iri = minted_by_repo.get(repo)
+                if iri is None:
+                    iri = mint(item.name)
+                minted_by_name.setdefault(key, iri)
+                if repo and repo_count.get(repo) == 1:
+                    minted_by_repo.setdefault(repo, iri)
+            result.item_iris[(snapshot, position)] = iri
+        _unmatched(index, landscape, snapshot, article_hits, result)
+        _organizations(index, landscape, snapshot, result)
+    return result
+
+
+def _article_candidates(index: _ArticleIndex, landscape: Landscape, repo_count: dict, result: Alignment,
+                        snapshot: str) -> dict[int, URIRef]:
+    """item position -> article IRI for the items that are an article entity, with the evidence recorded."""
+    hits: dict[int, tuple[URIRef, str]] = {}
+    for position, item in enumerate(landscape.items):
+        found: dict[URIRef, str] = {}
+        for form in name_forms(item.name):
+            for iri in index.by_name.get(form, ()):
+                if index.may_be(iri, item):
+                    found.setdefault(iri, f"name {item.name!r}")
+        repo = normal_url(item.repository)
+        if not found and item.category not in NON_SOFTWARE_CATEGORIES and repo and repo_count.get(repo) == 1 and len(index.by_repo.get(repo, ())) == 1:
+            (iri,) = index.by_repo[repo]
+            found[iri] = f"repository <{item.repository}>"
+        if len(found) > 1:
+            names = ", ".join(sorted(index.labels[i] for i in found))
+            result.ambiguous.append(f"{snapshot}: {item.name!r} (line {item.line}) matches several article "
+                                    f"entities ({names}); not merged")
+        elif found:
+            (iri, evidence), = found.items()
+            hits[position] = (iri, evidence)
+    # one article entity, several different items of one snapshot: ambiguous (the same item listed twice is fine)
+    by_entity: dict[URIRef, set[str]] = {}
+    for position, (iri, _) in hits.items():
+        by_entity.setdefault(iri, set()).add(normal(landscape.items[position].name))
+    final: dict[int, URIRef] = {}
+    for position, (iri, evidence) in hits.items():
+        if len(by_entity[iri]) > 1:
+            continue
+        item = landscape.items[position]
+        final[position] = iri
+        if not any(m.entity == iri and m.snapshot == snapshot for m in result.matches):
+            result.matches.append(ArticleMatch(iri, index.labels[iri], snapshot, item.name, item.line, evidence))
+    for iri, names in by_entity.items():
+        if len(names) > 1:
+            result.ambiguous.append(f"{snapshot}: article entity {index.labels[iri]!r} matches several items "
+                                    f"({', '.join(sorted(names))}); not merged")
+    return final
+
+
+def _unmatched(index: _ArticleIndex, landscape: Landscape, snapshot: str, hits: dict[int, URIRef],
+               result: Alignment) -> None:
+    """Every article project with no item in this snapshot, and why."""
+    matched = set(hits.values())
+    near = {}
+    for item in landscape.items:
+        for form in name_forms(item.name):
+            near.setdefault(form.split(" (")[0], []).append(item)
+    for iri, label in sorted(index.labels.items(), key=lambda kv: kv[1].lower()):
+        if CNKG.Project not in index.types[iri] or iri in matched:
+            continue
+        same_word = [i for i in near.get(normal(label), []) if normal(i.name) != normal(label)]
+        if same_word:
+            where = "; ".join(f"{i.name!r} in {i.category} / {i.subcategory}" for i in same_word[:3])
+            reason = f"only differently named items share its name ({where}); not the same thing"
+        else:
+            reason = "no item has this name, one of its altLabels, or its repository"
+        result.unmatched.append(Unmatched(iri, label, snapshot, reason))
+
+
+def _organizations(index: _ArticleIndex, landscape: Landscape, snapshot: str, result: Alignment) -> None:
+    """One IRI per Crunchbase organisation: the member-list item with that link, an article organisation with
+    that name, or a minted ``id/org/<crunchbase-slug>``."""
+    members = {item.crunchbase: result.item_iris[(snapshot, n)] for n, item in enumerate(landscape.items)
+               if item.category == "CNCF Members" and item.crunchbase}
+    article_orgs = {slugify(label): iri for iri, label in index.labels.items() if index.is_organization(iri)}
+    for item in landscape.items:
+        url = item.crunchbase
+        if not url or url in result.org_iris:
+            continue
+        slug = crunchbase_slug(url)
+        result.org_iris[url] = article_orgs.get(slug) or members.get(url) or ID[f"org/{slugify(slug)}"]

@@ -1,0 +1,119 @@
+"""The user's imported landscape snapshots: checked copies of landscape.yml files in the cnkg data directory.
+
+``cnkg import-landscape PATH --date D`` checks the file completely first; only a clean file is copied, with a
+small JSON record of where it came from (date, commit, repository). Both are written to temporary files and
+renamed into place, record last, so an interrupted or failed import leaves no half-import: a snapshot counts
+only when its record exists and the copy's hash matches it. Every later ``cnkg build`` / ``serve`` / ``query``
+includes the imported snapshots (``--no-landscapes`` leaves them out).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput, Problem
+from .export import write_atomically
+from .landscape import Landscape, read_landscape
+from .landscape_graph import LANDSCAPE_REPOSITORY, SnapshotInfo
+
+NAME_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+
+
+def data_dir() -> Path:
+    """``$CNKG_DATA_DIR``, else ``$XDG_DATA_HOME/cnkg``, else ``~/.local/share/cnkg``."""
+    if os.environ.get("CNKG_DATA_DIR"):
+        return Path(os.environ["CNKG_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "cnkg"
+
+
+def landscapes_dir(directory: Path | None = None) -> Path:
+    return (directory or data_dir()) / "landscapes"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An imported snapshot: its provenance and the checked copy of the file."""
+
+    info: SnapshotInfo
+    path: Path
+    sha256: str
+
+
+def _digest(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def snapshot_info(name: str | None, date: str, commit: str | None, url: str | None, file_name: str) -> SnapshotInfo:
+    try:
+        day = dt.date.fromisoformat(date)
+    except (TypeError, ValueError):
+        raise InvalidInput([Problem("--date", None, f"{date!r} is not a date; expected YYYY-MM-DD, the day the "
+                                    "file was taken from the landscape repository")]) from None
+    name = name or f"landscape-{day.isoformat()}"
+    if not NAME_RE.match(name):
+        raise InvalidInput([Problem("--name", None, f"{name!r} is not a snapshot name; use lower-case letters, "
+                                    "digits, dots and dashes", re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-"))])
+    if commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,40}", commit):
+        raise InvalidInput([Problem("--commit", None, f"{commit!r} is not a git commit hash (7 to 40 hex digits)")])
+    return SnapshotInfo(name=name, date=day, commit=commit.lower() if commit else None,
+                        url=url or LANDSCAPE_REPOSITORY, file_name=file_name)
+
+
+def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = None,
+                     replace: bool = False) -> tuple[Snapshot, Landscape]:
+    """Check ``path`` completely, then store it as snapshot ``info.name``; raises ``InvalidInput`` first."""
+    path = Path(path)
+    landscape = read_landscape(path)                   # every problem is raised here, before any write
+    target = landscapes_dir(directory)
+    record_path = target / f"{info.name}.json"
+    if record_path.exists() and not replace:
+        raise InvalidInput([Problem(str(path), None, f"a snapshot named {info.name!r} is already imported; give "
+                                    "--name for another one, or --replace to overwrite it")])
+    payload = path.read_bytes()
+    digest = _digest(payload)
+    copy = target / f"{info.name}.yml"
+    record = {"name": info.name, "date": info.date.isoformat(), "commit": info.commit, "url": info.url,
+              "file_name": info.file_name, "sha256": digest,
+              "items": len(landscape.items), "projects": len(landscape.projects), "schema": landscape.schema}
+    target.mkdir(parents=True, exist_ok=True)
+    write_atomically(copy, payload)
+    write_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    return Snapshot(info, copy, digest), landscape
+
+
+def imported(directory: Path | None = None) -> list[Snapshot]:
+    """The complete imports, newest date first. A copy that does not match its record is an error."""
+    snapshots = []
+    for record_path in sorted(landscapes_dir(directory).glob("*.json")):
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            info = SnapshotInfo(name=record["name"], date=dt.date.fromisoformat(record["date"]),
+                                commit=record.get("commit"), url=record.get("url") or LANDSCAPE_REPOSITORY,
+                                file_name=record.get("file_name") or "landscape.yml")
+            copy = record_path.with_suffix(".yml")
+            digest = _digest(copy.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput([Problem(str(record_path), None, f"damaged landscape import ({exc}); import the "
+                                        "file again with cnkg import-landscape --replace")]) from None
+        if digest != record.get("sha256"):
+            raise InvalidInput([Problem(str(copy), None, "the imported copy was changed after import (hash "
+                                        "mismatch); import the file again with cnkg import-landscape --replace")])
+        snapshots.append(Snapshot(info, copy, digest))
+    return sorted(snapshots, key=lambda s: (s.info.date, s.info.name), reverse=True)
+
+
+def remove(name: str, directory: Path | None = None) -> None:
+    target = landscapes_dir(directory)
+    record_path = target / f"{name}.json"
+    if not record_path.exists():
+        known = [s.info.name for s in imported(directory)]
+        raise InvalidInput([Problem("remove", None, f"no imported snapshot is named {name!r}; imported: "
+                                    f"{', '.join(known) or 'none'}")])
+    record_path.unlink()                                # the record first: without it the copy is ignored
+    record_path.with_suffix(".yml").unlink(missing_ok=True)

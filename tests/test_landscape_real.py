@@ -1,0 +1,110 @@
+"""The official landscape files (2018-10 and current) imported beside the article: the combined graph.
+
+Reads ``../shared/data/landscape``; skipped when it is absent (a fresh clone has no landscape data: users
+download their own copy)."""
+from __future__ import annotations
+
+import pytest
+from rdflib import RDF, Literal
+from rdflib.namespace import DCTERMS
+
+from kg import imports
+from kg.api import KnowledgeGraph
+from kg.namespaces import CNKG, ID, META_GRAPH, SOURCE
+from kg.pipeline import build
+
+from conftest import SHARED
+
+DATA = SHARED / "data" / "landscape"
+SNAPSHOTS = [  # file, date and commit as SOURCE.md there records them
+    ("landscape-current.yml", "2026-08-07", "153d699bddf74038d21775b14d09052f62021441"),
+    ("landscape-2018-10.yml", "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94"),
+]
+
+pytestmark = pytest.mark.skipif(not (DATA / "landscape-current.yml").exists(),
+                                reason="../shared/data/landscape is absent: no official landscape.yml to import")
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("data")
+    for name, date, commit in SNAPSHOTS:
+        imports.import_landscape(DATA / name, imports.snapshot_info(None, date, commit, None, "landscape.yml"),
+                                 directory)
+    report = build(landscapes=imports.imported(directory), progress=False)   # reasons and checks SHACL too
+    return report, KnowledgeGraph(report.dataset)
+
+
+def table(graph, name, **params):
+    return [{str(k): (str(v) if v is not None else None) for k, v in row.asdict().items()}
+            for row in graph.query(name, **params)]
+
+
+def test_every_item_and_every_cncf_project_is_in_the_graph(real):
+    report, graph = real
+    current = dict(report.landscapes)[next(s for s, _ in report.landscapes if s.info.date.year == 2026)]
+    assert len(current.items) == 2413 and len(current.projects) == 255
+    items = set(report.dataset.subjects(RDF.type, CNKG.LandscapeItem))
+    assert len(items) > 2400
+    assert graph.counts().projects == 255      # every 2018 CNCF project is still listed today
+
+
+def test_every_article_project_is_aligned_with_no_false_merge(real):
+    report, graph = real
+    assert [u.label for u in report.alignment.unmatched if u.snapshot == "landscape-2026-08-07"] == []
+    assert report.alignment.ambiguous == []
+    now = {m.label: m.item for m in report.alignment.matches if m.snapshot == "landscape-2026-08-07"}
+    assert now["Notary"] == "Notary Project"
+    assert now["SPIRE"] == "SPIRE"
+    assert now["TUF"] == "The Update Framework (TUF)"
+    assert now["Cortex"] == "Cortex"
+    assert graph.resolve("Cortex (member)") != ID["cortex"]
+    assert (graph.resolve("Cortex (member)"), RDF.type, CNKG.Organization) in report.dataset
+    then = {m.label: m.item for m in report.alignment.matches if m.snapshot == "landscape-2018-10-26"}
+    assert then["SPIRE"] == "Spire"
+
+
+def test_snapshot_provenance(real):
+    report, _ = real
+    meta = report.dataset.graph(META_GRAPH)
+    for _, date, commit in SNAPSHOTS:
+        source = SOURCE[f"landscape/landscape-{date}"]
+        assert meta.value(source, CNKG.commit) == Literal(commit)
+        assert str(meta.value(source, DCTERMS.date)) == date
+
+
+def test_stage_as_of_the_article_date(real):
+    _, graph = real
+    stages = {r["name"]: r["stageName"] for r in table(graph, "stage-as-of", date="2018-10-26")}
+    assert stages["Kubernetes"] == "Graduated" and stages["Prometheus"] == "Graduated"
+    assert stages["Jaeger"] == "Incubating" and stages["Envoy"] == "Incubating"   # Envoy graduated 2018-11-28
+    assert "OpenTelemetry" not in stages                                           # accepted 2019
+
+
+def test_the_article_then_and_now(real):
+    _, graph = real
+    now = {r["name"]: r for r in table(graph, "article-then-and-now")}
+    assert len(now) == 27
+    assert now["rkt"]["change"] == "archived" and now["rkt"]["archived"] == "2019-08-16"
+    assert now["OpenTracing"]["archived"] == "2021-08-20"
+    assert now["Envoy"]["graduated"] == "2018-11-28"
+    assert now["NATS"]["change"] == "unchanged"
+
+
+def test_what_the_article_leaves_out_of_october_2018(real):
+    _, graph = real
+    verdicts = {r["name"]: r["verdict"] for r in table(graph, "article-vs-snapshot")}
+    left_out = sorted(n for n, v in verdicts.items() if v == "left out by the article")
+    assert left_out == ["Buildpacks", "Container Network Interface (CNI)"]
+    assert list(verdicts.values()).count("agrees") == 27
+
+
+def test_landscape_growth_by_category_and_year(real):
+    _, graph = real
+    growth = {(int(r["year"]), r["category"]): int(r["items"]) for r in table(graph, "landscape-growth")}
+    by_year = {}
+    for (year, _), items in growth.items():
+        by_year[year] = by_year.get(year, 0) + items
+    assert by_year[2026] > 4 * by_year[2018]
+    accepted = table(graph, "projects-accepted-by-year")
+    assert sum(int(r["accepted"]) for r in accepted if r["year"] == "2018") >= 10
