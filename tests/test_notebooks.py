@@ -19,7 +19,9 @@ pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel for t
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb"]
+NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb",
+         "04-landscape-then-and-now.ipynb"]
+LANDSCAPE_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "landscape"
 PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics", "Prometheus", "Kubernetes",
             "containerd", "rkt", "Falco", "Notary", "Open Policy Agent", "SPIFFE", "SPIRE", "TUF", "CoreDNS",
             "Linkerd", "Envoy", "Rook", "TiKV", "Vitess", "CloudEvents", "gRPC", "NATS", "Jaeger", "OpenTracing"}
@@ -30,7 +32,7 @@ def executed(tmp_path_factory):
     """name -> the executed notebook (each run once per module)."""
     done = {}
 
-    def run(name: str):
+    def run(name: str, data_dir: Path | None = None):
         if name not in done:
             workdir = tmp_path_factory.mktemp("notebook")
             shutil.copy(NOTEBOOKS / name, workdir / name)
@@ -41,6 +43,7 @@ def executed(tmp_path_factory):
                 env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
                 env.setenv("CNKG_CACHE_DIR", str(tmp_path_factory.mktemp("nbcache")))
                 env.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+                env.setenv("CNKG_DATA_DIR", str(data_dir or tmp_path_factory.mktemp("nbdata")))
                 client.execute()
             nbformat.write(notebook, workdir / name)
             done[name] = notebook
@@ -111,3 +114,23 @@ def test_integration_network_notebook(executed):
     assert "isolated projects: CloudEvents, Cortex, OpenMetrics, Telepresence, TiKV" in text
     assert "communities: 8 with links, 5 isolated projects" in text
     assert len(displays(notebook, "image/png")) == 1  # the network drawing
+
+
+@pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
+                    reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
+def test_landscape_then_and_now_notebook(executed, tmp_path_factory):
+    from kg import imports
+
+    data_dir = tmp_path_factory.mktemp("landscapes")
+    for name, date in (("landscape-2018-10.yml", "2018-10-26"), ("landscape-current.yml", "2026-08-07")):
+        imports.import_landscape(LANDSCAPE_DATA / name, imports.snapshot_info(None, date, None, None, name),
+                                 data_dir)
+    notebook = executed("04-landscape-then-and-now.ipynb", data_dir)
+    text = "\n".join(outputs(notebook))
+    assert "moved up     18\nunchanged     6\narchived      3" in text
+    assert "agrees                     27\nleft out by the article     2" in text
+    assert "Container Network Interface (CNI)" in text and "Buildpacks" in text
+    assert "rkt   Incubating     Sandbox 2017-03-29" in text          # the lifecycle-data gap
+    assert "2018    597        29" in text
+    assert "2021    42" in text
+    assert len(displays(notebook, "image/png")) == 2                   # the timeline and the yearly bars

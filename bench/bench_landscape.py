@@ -1,0 +1,149 @@
+"""The article plus the official landscape at scale: build time, peak memory, cached load, cached start of
+`cnkg serve` and named-query latency, for the combined graph and a synthetic 10x landscape.
+
+    python bench/bench_landscape.py [--data DIR] [--scales 1,10]   # -> bench/results/landscape.md
+
+DIR holds landscape-current.yml and landscape-2018-10.yml (default: ../shared/data/landscape beside the
+checkout). Scale 1 imports both snapshots as they are. Scale N imports the 2018 snapshot and a synthetic current
+file with every item listed N times under distinct names (copies k = 2..N get the suffix " #k" and no
+repository), so the graph grows N-fold with the same shape. Each build runs in a fresh process: its peak RSS
+is the build's own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bench_startup import start_to_first_answer
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SNAPSHOTS = {"landscape-current.yml": ("2026-08-07", "153d699bddf74038d21775b14d09052f62021441"),
+             "landscape-2018-10.yml": ("2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94")}
+QUERIES = {"stage-as-of": {"date": "2018-10-26"}, "article-then-and-now": {}, "article-vs-snapshot": {},
+           "landscape-growth": {}, "projects-by-stage": {"stage": "Graduated"}, "entity-facts": {"entity": "jaeger"}}
+
+MEASURE_BUILD = """
+import json, resource, sys, time
+started = time.perf_counter()
+from kg import imports
+from kg.api import KnowledgeGraph
+from kg import cache
+from kg.pipeline import build
+snapshots = imports.imported()
+report = build(landscapes=snapshots, progress=False)
+cache.write_cached(cache.fingerprint(landscapes=snapshots), report.dataset)
+counts = KnowledgeGraph(report.dataset).counts()
+print(json.dumps({"seconds": time.perf_counter() - started, "steps": report.seconds,
+                  "triples": counts.triples, "asserted": counts.asserted, "inferred": counts.inferred,
+                  "entities": counts.entities, "projects": counts.projects,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+MEASURE_LOAD = """
+import json, statistics, time
+started = time.perf_counter()
+import kg
+graph = kg.load()
+loaded = time.perf_counter() - started
+latency = {}
+for name, params in json.loads(__import__("sys").argv[1]).items():
+    runs = []
+    for _ in range(5):
+        t = time.perf_counter()
+        rows = len(list(graph.query(name, **params)))
+        runs.append(time.perf_counter() - t)
+    latency[name] = {"median_ms": 1000 * statistics.median(runs), "rows": rows}
+print(json.dumps({"load": loaded, "latency": latency}))
+"""
+
+
+def run_python(code: str, env: dict, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def synthetic(current: Path, scale: int, target: Path) -> Path:
+    data = yaml.load(current.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    for category in data["landscape"]:
+        for sub in category.get("subcategories") or []:
+            items = sub.get("items") or []
+            copies = []
+            for k in range(2, scale + 1):
+                for item in items:
+                    copy = dict(item, name=f"{item['name']} #{k}")
+                    copy.pop("repo_url", None)
+                    copies.append(copy)
+            sub["items"] = items + copies
+    target.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def measure(scale: int, data: Path, work: Path) -> dict:
+    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
+    for name, (date, commit) in SNAPSHOTS.items():
+        source = data / name
+        if scale > 1 and name == "landscape-current.yml":
+            source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
+        subprocess.run([sys.executable, "-m", "kg.cli", "import-landscape", str(source), "--date", date,
+                        "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    built = run_python(MEASURE_BUILD, env)
+    loaded = [run_python(MEASURE_LOAD, env, json.dumps(QUERIES)) for _ in range(3)]
+    starts = [start_to_first_answer(env) for _ in range(3)]
+    return {"scale": scale, "build": built, "load": statistics.median(r["load"] for r in loaded),
+            "latency": loaded[-1]["latency"], "start": statistics.median(starts)}
+
+
+def report(results: list[dict], data: Path) -> str:
+    lines = ["# The article plus the official CNCF landscape at scale", "",
+             f"Run: `python bench/bench_landscape.py --scales {','.join(str(r['scale']) for r in results)}`, "
+             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}. Inputs: "
+             "the article's facts, landscape-2018-10.yml and landscape-current.yml (scale 1), or the current file "
+             "with every item listed N times (scale N). A cold build is import-free (the files are imported "
+             "first) and includes OWL 2 RL reasoning and SHACL validation, in a fresh process.", "",
+             "| scale | triples | asserted | inferred | entities | cold build s | reason s | SHACL s | peak RSS MB "
+             "| cached load s | cached `cnkg serve` start to first answer s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        b = r["build"]
+        lines.append(f"| {r['scale']}× | {b['triples']:,} | {b['asserted']:,} | {b['inferred']:,} | "
+                     f"{b['entities']:,} | {b['seconds']:.1f} | {b['steps']['reason']:.1f} | "
+                     f"{b['steps'].get('shapes', 0):.1f} | {b['peak_mb']:.0f} | {r['load']:.2f} | {r['start']:.2f} |")
+    lines += ["", "Named-query latency on the cached graph (median of 5, in-process, milliseconds; rows):", "",
+              "| query | " + " | ".join(f"{r['scale']}× ms (rows)" for r in results) + " |",
+              "|---|" + "---|" * len(results)]
+    for name in QUERIES:
+        cells = [f"{r['latency'][name]['median_ms']:.0f} ({r['latency'][name]['rows']})" for r in results]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Target: cached start of `cnkg serve` under 1 s.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
+    parser.add_argument("--scales", default="1,10")
+    args = parser.parse_args()
+    results = []
+    for scale in (int(s) for s in args.scales.split(",")):
+        with tempfile.TemporaryDirectory() as work:
+            results.append(measure(scale, args.data, Path(work)))
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    text = report(results, args.data)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "landscape.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
