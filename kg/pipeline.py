@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDFS, Dataset, URIRef
+from rdflib import Dataset, URIRef
 
 from .align import Alignment, align
 from .build import build_dataset, union_graph

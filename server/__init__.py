@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
-from flask import Flask
+from flask import Flask, g, request
 from flask_cors import CORS
 from rdflib import URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 import kg
 
-from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
+from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui, update
 from .result_cache import ResultCache
 from .worker import Evaluator
 
@@ -28,15 +29,19 @@ SETTINGS = {
     "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
     "MAX_CONCURRENT_QUERIES": (max(2, os.cpu_count() or 2), "queries evaluated at once; others wait for a slot"),
-    "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (the graph is read-only while served); 0 disables"),
+    "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
+    "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
+                            "otherwise updates get 403. Changes stay in memory; the inferred graph is not recomputed"),
+    "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
+                           "ALLOW_UPDATE; compared in constant time"),
 }
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Sizes computed once at start-up (the graph is read-only while served)."""
+    """Sizes computed at start-up, and again after each applied update (the graph is otherwise read-only)."""
 
     triples: int
     entities: int
@@ -49,6 +54,8 @@ class State:
     stats: Stats
     evaluator: Evaluator
     results: ResultCache
+    version: int = 0  # bumped by every applied update (server/update.py); part of every result cache key
+    writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
 
     @property
     def graph_names(self) -> set[URIRef]:
@@ -60,6 +67,7 @@ def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = 
     app.config.update({key: default for key, (default, _) in SETTINGS.items()})
     app.config.update(config or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]  # werkzeug raises 413 past this
+    update.check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
     app.json.sort_keys = False
 
     graph = graph if graph is not None else kg.load()
@@ -78,7 +86,26 @@ def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = 
     app.register_blueprint(canned.bp)   # /queries, /queries/<name>
     app.register_blueprint(pages.bp)    # /id/<slug>, /ontology (linked data)
     app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
+    if app.config["ALLOW_UPDATE"]:
+        _guard_readers(app)
     return app
+
+
+def _guard_readers(app: Flask) -> None:
+    """With updates on, every request that reads the graph in this process holds the read side of the graph lock,
+    so an update is never applied while a page iterates the store. /sparql takes it itself, only to fork."""
+    lock = app.extensions["cnkg"].evaluator.lock
+
+    @app.before_request
+    def _read_lock():
+        if request.endpoint != "protocol.sparql":
+            lock.acquire_read()
+            g.cnkg_read_lock = True
+
+    @app.teardown_request
+    def _read_unlock(_exc):
+        if g.pop("cnkg_read_lock", False):
+            lock.release_read()
 
 
 def _stats(graph: kg.KnowledgeGraph) -> Stats:

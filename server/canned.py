@@ -3,23 +3,26 @@
 per parameter, the SPARQL text and the results as a table; ``format=json|xml|csv|tsv`` (or Accept) gives the
 results in a SPARQL result format, serialised by :mod:`server.results` like /sparql.
 
-Named queries are bound with ``initBindings`` by :meth:`kg.KnowledgeGraph.query`, which the forked
-:class:`server.worker.Evaluator` cannot pass, so they run in the request thread without its timeout; they are
-the project's own, fast queries (and results are capped at MAX_ROWS like /sparql).
+Parameters are turned into RDF terms by :meth:`kg.KnowledgeGraph.bind` in the request thread (a bad value is a
+400, or the form with the message); the query then runs in the forked :class:`server.worker.Evaluator`, bound
+with ``initBindings`` (the child closes over the prepared query and the terms), so it has the same QUERY_TIMEOUT
+(503), slot limit and MAX_ROWS cap as /sparql. Answers are kept in the result cache like /sparql's.
 """
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from kg.errors import InvalidInput
 
+from . import ops
 from .errors import ApiError
 from .formats import HTML, RESULT_ALIASES, RESULT_FORMATS, by_media_type, by_name
 from .negotiation import choose
 from .pages import term_view
-from .results import serialize
+from .results import Payload, serialize
 
 bp = Blueprint("canned", __name__)
 
@@ -57,45 +60,90 @@ def index():
     return response
 
 
+@dataclass
+class _Rows:
+    """What the HTML page shows, as plain picklable values computed in the worker."""
+
+    variables: list[str]
+    rows: list[tuple]  # at most MAX_ROWS + 1, to tell truncation
+    ask: bool | None
+
+
 @bp.route("/queries/<name>")
 def run(name: str):
-    graph = _graph()
+    state = current_app.extensions["cnkg"]
+    graph = state.graph
     try:
         query = graph.named_query(name)
     except InvalidInput as exc:
         raise ApiError(404, _message(exc)) from None
     params = {key: value for key, value in request.args.items() if key != "format" and value.strip() != ""}
     fmt = _negotiate()
-    try:
-        result = graph.query(query, **params)
-        rows = None
-        if fmt is HTML:
-            rows = list(itertools.islice(iter(result), current_app.config["MAX_ROWS"] + 1))
-    except InvalidInput as exc:
-        if fmt is not HTML:
-            raise ApiError(400, _message(exc)) from None
-        result, rows, error = None, [], _message(exc)  # a browser gets the form back, with the message
-    else:
-        error = None
+    max_rows = current_app.config["MAX_ROWS"]
+    key = ("canned", name, tuple(sorted(params.items())), "html" if fmt is HTML else fmt.name, max_rows,
+           state.version)
+    payload = state.results.get(key)
+    cached = payload is not None
+    if not cached:
+        try:
+            bindings = graph.bind(query, params)
+        except InvalidInput as exc:
+            if fmt is not HTML:
+                raise ApiError(400, _message(exc)) from None
+            # a browser gets the form back, with the message (never cached)
+            return _page(query, params, None, _message(exc), max_rows)
+        answer = _evaluate(state, query, bindings, fmt, max_rows)
+        payload = _page(query, params, answer, None, max_rows) if fmt is HTML else answer
+        state.results.put(key, payload)
     if fmt is HTML:
-        max_rows = current_app.config["MAX_ROWS"]
-        values = {p.name: params.get(p.name, p.default or "") for p in query.parameters}
-        links = [(f.name, url_for("canned.run", name=name, **{**params, "format": f.name})) for f in RESULT_FORMATS]
-        body = render_template("canned_query.html", query=query, values=values, links=links, error=error,
-                               variables=[str(v) for v in (result.vars if result is not None else None) or []],
-                               rows=rows[:max_rows], truncated=len(rows) > max_rows, max_rows=max_rows,
-                               view=term_view, ask=result.askAnswer if result is not None and result.type == "ASK"
-                               else None)
-        response = Response(body, status=400 if error else 200, content_type="text/html; charset=utf-8")
+        response = Response(payload.body, content_type="text/html; charset=utf-8")
     else:
-        payload = serialize(result, fmt, current_app.config["MAX_ROWS"])
         response = Response(payload.body, content_type=fmt.content_type)
         response.headers["X-Result-Rows"] = str(payload.rows)
         if payload.truncated:
             response.headers["X-Result-Truncated"] = "true"
-            response.headers["X-Result-Limit"] = str(current_app.config["MAX_ROWS"])
+            response.headers["X-Result-Limit"] = str(max_rows)
+    response.headers["X-Cache"] = "hit" if cached else "miss"
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _evaluate(state, query, bindings: dict, fmt, max_rows: int):
+    """Run the bound named query in a forked worker with the query timeout: a Payload, or _Rows for HTML."""
+    dataset, prepared = state.graph.dataset, query.prepared
+
+    def work():
+        result = dataset.query(prepared, initBindings=bindings)
+        if fmt is not HTML:
+            return serialize(result, fmt, max_rows)
+        if result.type == "ASK":
+            return _Rows([], [], bool(result.askAnswer))
+        rows = [tuple(row) for row in itertools.islice(iter(result), max_rows + 1)]
+        return _Rows([str(v) for v in result.vars or []], rows, None)
+
+    try:
+        return state.evaluator.call(work)
+    except ApiError as exc:
+        if exc.status == 503 and exc.message.startswith("query timed out"):
+            ops.record_timeout()
+        raise
+
+
+def _page(query, params: dict, answer: _Rows | None, error: str | None, max_rows: int):
+    """The HTML page as a Payload (cacheable), or, with an error, the 400 response with the form."""
+    values = {p.name: params.get(p.name, p.default or "") for p in query.parameters}
+    links = [(f.name, url_for("canned.run", name=query.name, **{**params, "format": f.name}))
+             for f in RESULT_FORMATS]
+    rows = answer.rows if answer is not None else []
+    body = render_template("canned_query.html", query=query, values=values, links=links, error=error,
+                           variables=answer.variables if answer is not None else [],
+                           rows=rows[:max_rows], truncated=len(rows) > max_rows, max_rows=max_rows,
+                           view=term_view, ask=answer.ask if answer is not None else None)
+    if error is not None:
+        response = Response(body, status=400, content_type="text/html; charset=utf-8")
+        response.headers["Vary"] = "Accept"
+        return response
+    return Payload(body.encode("utf-8"), min(len(rows), max_rows), len(rows) > max_rows)
 
 
 def _negotiate():

@@ -1,14 +1,15 @@
 """The SPARQL 1.1 Service Description returned by GET /sparql without a query, content-negotiated.
 
-It states only what is true: SPARQL 1.1 Query (no update), the formats we write, a default graph that is the
-union of the named graphs, and OWL 2 RL entailment, since the inferred graph holds the owlrl closure.
+It states only what is true: SPARQL 1.1 Query (and SPARQL 1.1 Update only when the server was started with
+--allow-update), the formats we write, a default graph that is the union of the named graphs, and OWL 2 RL
+entailment, since the inferred graph holds the owlrl closure.
 """
 from __future__ import annotations
 
 
 from flask import Response, current_app, request
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, RDFS, XSD
 
 from kg.namespaces import bind_prefixes
 
@@ -22,7 +23,7 @@ OWL_RDF_BASED = URIRef("http://www.w3.org/ns/entailment/OWL-RDF-Based")
 OWL2_RL = URIRef("http://www.w3.org/ns/owl-profile/RL")
 
 
-def description_graph(endpoint: str, stats) -> Graph:
+def description_graph(endpoint: str, stats, update: bool = False) -> Graph:
     g = Graph()
     bind_prefixes(g)
     g.bind("sd", SD)
@@ -31,6 +32,15 @@ def description_graph(endpoint: str, stats) -> Graph:
     g.add((service, RDF.type, SD.Service))
     g.add((service, SD.endpoint, URIRef(endpoint)))
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    if update:
+        from .update import UPDATES_GRAPH
+
+        g.add((service, SD.supportedLanguage, SD.SPARQL11Update))
+        g.add((service, RDFS.comment, Literal(
+            "SPARQL 1.1 Update needs 'Authorization: Bearer <token>'. Triples inserted outside a GRAPH clause go "
+            f"into the named graph <{UPDATES_GRAPH}>; triples deleted outside a GRAPH clause are removed from every "
+            "graph. The inferred graph is not recomputed after an update, and changes are kept in memory only "
+            "(lost when the server stops).", lang="en")))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
     g.add((service, SD.defaultEntailmentRegime, OWL_RDF_BASED))
     g.add((service, SD.defaultSupportedEntailmentProfile, OWL2_RL))
@@ -70,7 +80,7 @@ def service_description() -> Response:
         return query_page()
     stats = current_app.extensions["cnkg"].stats
     fmt = by_media_type(RDF_FORMATS, chosen)
-    graph = description_graph(request.base_url, stats)
+    graph = description_graph(request.base_url, stats, bool(current_app.config["ALLOW_UPDATE"]))
     if fmt.name in ("trig", "nquads"):  # rdflib writes quad formats only from a context-aware store
         dataset = Dataset()
         for prefix, namespace in graph.namespaces():

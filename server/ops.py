@@ -6,7 +6,8 @@
 * ``/-/versions``: the versions of Python and of the libraries that answer queries (as Datasette does).
 * The access log: one JSON object per request on the ``cnkg.access`` logger, at INFO.
 
-Other modules report what only they know through ``record_timeout()`` and ``record_rejection(reason)``, and
+Other modules report what only they know through ``record_timeout()``, ``record_rejection(reason)`` and
+``record_update(stats)``, and
 put the query text in ``flask.g.cnkg_query`` so the log can identify it (by hash, never verbatim).
 """
 from __future__ import annotations
@@ -42,11 +43,18 @@ class Metrics:
                                 registry=r)
         self.rejected = Counter("cnkg_queries_rejected", "Queries refused before evaluation, by reason",
                                 ["reason"], registry=r)
-        Gauge("cnkg_graph_triples", "Triples in the served dataset (all named graphs)",
-              registry=r).set(stats.triples)
-        Gauge("cnkg_graph_entities", "Curated entities in the served dataset", registry=r).set(stats.entities)
-        Gauge("cnkg_graph_named_graphs", "Non-empty named graphs in the served dataset",
-              registry=r).set(len(stats.graphs))
+        self.updates = Counter("cnkg_updates", "SPARQL updates applied (only with --allow-update)", registry=r)
+        self.triples = Gauge("cnkg_graph_triples", "Triples in the served dataset (all named graphs)", registry=r)
+        self.entities = Gauge("cnkg_graph_entities", "Curated entities in the served dataset", registry=r)
+        self.named_graphs = Gauge("cnkg_graph_named_graphs", "Non-empty named graphs in the served dataset",
+                                  registry=r)
+        self.graph_version = Gauge("cnkg_graph_version", "Updates applied since start-up (0: as built)", registry=r)
+        self.set_sizes(stats)
+
+    def set_sizes(self, stats) -> None:
+        self.triples.set(stats.triples)
+        self.entities.set(stats.entities)
+        self.named_graphs.set(len(stats.graphs))
 
 
 def init_app(app: Flask) -> None:
@@ -70,6 +78,14 @@ def record_rejection(reason: str) -> None:
     """A query refused before evaluation: ``update``, ``service``, ``dataset``, ``syntax``, ``rate_limit`` ..."""
     if (m := _metrics()) is not None:
         m.rejected.labels(reason).inc()
+
+
+def record_update(stats) -> None:
+    """An applied SPARQL update: count it and refresh the graph-size gauges from the new statistics."""
+    if (m := _metrics()) is not None:
+        m.updates.inc()
+        m.set_sizes(stats)
+        m.graph_version.set(current_app.extensions["cnkg"].version)
 
 
 def _start() -> None:
@@ -107,8 +123,12 @@ def _finish(response: Response) -> Response:
 
 @bp.route("/healthz")
 def healthz():
-    stats = current_app.extensions["cnkg"].stats
-    return jsonify(status="ok", triples=stats.triples, graphs=len(stats.graphs))
+    state = current_app.extensions["cnkg"]
+    stats = state.stats
+    body = {"status": "ok", "triples": stats.triples, "graphs": len(stats.graphs)}
+    if current_app.config["ALLOW_UPDATE"]:  # the graph can change: say which state of it this is
+        body["graph_version"] = state.version
+    return jsonify(body)
 
 
 @bp.route("/metrics")

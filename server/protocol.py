@@ -1,14 +1,15 @@
-"""``/sparql``: the SPARQL 1.1 Protocol query operation (GET, POST form, POST direct), read-only.
+"""``/sparql``: the SPARQL 1.1 Protocol query operation (GET, POST form, POST direct), and the update operation
+(POST form ``update=``, POST ``application/sparql-update``) when the server allows it (:mod:`server.update`).
 
-Request handling order: method -> parameters and body -> update refusal -> parse and safety checks -> content
-negotiation -> evaluation in a worker with a deadline. Everything that can be refused is refused before any
-evaluation starts. A GET without ``query`` returns the service description.
+Request handling order: method -> parameters and body -> update refusal (403, or 401 without the bearer token)
+-> parse and safety checks -> content negotiation -> evaluation in a worker with a deadline. Everything that can
+be refused is refused before any evaluation starts. A GET without ``query`` returns the service description.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from rdflib import URIRef
 
 from . import ops
@@ -17,6 +18,7 @@ from .errors import ApiError
 from .formats import Format, by_media_type, by_name, formats_for
 from .negotiation import choose
 from .safety import READ_ONLY, parse
+from .update import NOTE, UPDATES_GRAPH, apply, authorize, commit, parse_update
 from .worker import Job
 
 bp = Blueprint("protocol", __name__)
@@ -32,12 +34,21 @@ class ProtocolRequest:
     default_graphs: list[str]
     named_graphs: list[str]
     format: str | None
+    update: str | None = None  # the update text (then query is None)
+    using_graphs: list[str] = field(default_factory=list)        # using-graph-uri
+    using_named_graphs: list[str] = field(default_factory=list)  # using-named-graph-uri
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql():
     try:
         req = _read_request()
+    except ApiError as exc:
+        ops.record_rejection(_rejection_reason(exc))
+        raise
+    if req.update is not None:
+        return _update(req)
+    try:
         if req.query is None:
             if request.method == "GET":
                 return service_description()
@@ -45,7 +56,13 @@ def sparql():
                                 f"or as a POST body with Content-Type: {DIRECT}")
         g.cnkg_query = req.query  # for the access log (hashed there)
         state = current_app.extensions["cnkg"]
-        checked = parse(req.query, request.base_url, state.graph_names)
+        try:
+            checked = parse(req.query, request.base_url, state.graph_names)
+        except ApiError as exc:
+            if exc.status == 403 and current_app.config["ALLOW_UPDATE"]:
+                raise ApiError(400, "this is a SPARQL update sent as a query: POST it as update=... (a form body) or "
+                                    f"as a {UPDATE} body") from None
+            raise
         fmt = _negotiate(checked.kind, req.format)
     except ApiError as exc:
         ops.record_rejection(_rejection_reason(exc))
@@ -57,7 +74,7 @@ def sparql():
     else:
         default = named = None
     max_rows = current_app.config["MAX_ROWS"]
-    key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows)
+    key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
     payload = state.results.get(key)
     cached = payload is not None
     if not cached:
@@ -78,6 +95,33 @@ def sparql():
     return response
 
 
+def _update(req: ProtocolRequest):
+    """The update operation: authorise, check, compute the change in a worker, apply it (serialised)."""
+    g.cnkg_query = req.update  # for the access log (hashed there)
+    state = current_app.extensions["cnkg"]
+    using = [URIRef(iri) for iri in req.using_graphs]
+    using_named = [URIRef(iri) for iri in req.using_named_graphs]
+    try:
+        authorize()
+        checked = parse_update(req.update, request.base_url, using, using_named)
+    except ApiError as exc:
+        ops.record_rejection(_rejection_reason(exc))
+        raise
+    dataset = state.graph.dataset
+    with state.writer:  # one update at a time: the change is computed against the graph it is applied to
+        try:
+            change = state.evaluator.call(lambda: apply(dataset, checked, using, using_named), what="update")
+        except ApiError as exc:
+            if exc.status == 503 and exc.message.startswith("update timed out"):
+                ops.record_timeout()
+            raise
+        version = commit(state, change) if change.added or change.removed else state.version
+    ops.record_update(state.stats)
+    return jsonify(updated=True, operations=len(checked.operations), triples_added=len(change.added),
+                   triples_removed=len(change.removed), graph_version=version, default_graph=str(UPDATES_GRAPH),
+                   note=NOTE)
+
+
 def _frozen(graphs) -> tuple | None:
     return None if graphs is None else tuple(graphs)
 
@@ -86,44 +130,83 @@ def _rejection_reason(exc: ApiError) -> str:
     """A small fixed label set for the cnkg_queries_rejected metric."""
     if exc.status == 403:
         return "update"
+    if exc.status == 401:
+        return "unauthorized"
+    if exc.message.startswith("LOAD"):
+        return "load"
     if exc.message.startswith("SERVICE"):
         return "service"
     if exc.message.startswith(("FROM", "FROM NAMED")):
         return "dataset"
-    if exc.message.startswith(("malformed", "invalid SPARQL")):
+    if exc.message.startswith(("malformed", "invalid SPARQL", "this is a SPARQL update")):
         return "syntax"
     return {406: "not_acceptable", 415: "media_type"}.get(exc.status, "request")
 
 
 def _read_request() -> ProtocolRequest:
     args = request.args
+    allow_update = current_app.config["ALLOW_UPDATE"]
     if "update" in args:
-        raise ApiError(403, READ_ONLY)
+        if not allow_update:
+            raise ApiError(403, READ_ONLY)
+        if request.method == "GET":  # SPARQL 1.1 Protocol §2.2: updates are POSTed (W3C test bad_update_get)
+            raise ApiError(405, f"SPARQL Update must be sent with POST: a form body update=... ({FORM}) or an "
+                                f"{UPDATE} body", {"Allow": "POST"})
+        raise ApiError(400, f"the update must be in the request body (a form body update=... or an {UPDATE} "
+                            "body), not in the URL")
     if request.method == "GET":
         return _protocol_request(args.getlist("query"), args)
     mime = request.mimetype  # the Content-Type without parameters, lower-cased
     if mime == UPDATE:
-        raise ApiError(403, READ_ONLY)
+        if not allow_update:
+            raise ApiError(403, READ_ONLY)
+        if "query" in args:
+            raise ApiError(400, f"an {UPDATE} body cannot be combined with a 'query' URL parameter")
+        return ProtocolRequest(None, [], [], None, update=_utf8_body(UPDATE, "update"),
+                               using_graphs=args.getlist("using-graph-uri"),
+                               using_named_graphs=args.getlist("using-named-graph-uri"))
     if mime == FORM:
         form = request.form  # parsing honours MAX_CONTENT_LENGTH (413)
         if "update" in form:
-            raise ApiError(403, READ_ONLY)
+            if not allow_update:
+                raise ApiError(403, READ_ONLY)
+            return _update_request(form.getlist("update"), form, args)
         req = _protocol_request(args.getlist("query") + form.getlist("query"), form, args)
         return req
     if mime == DIRECT:
-        charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if charset not in ("utf-8", "utf8"):
-            raise ApiError(415, f"{DIRECT} bodies must be UTF-8 (SPARQL 1.1 Protocol §2.1.3); got charset={charset}")
         if "query" in args:
             raise ApiError(400, f"the query was given twice: in the {DIRECT} body and as a 'query' URL parameter")
-        try:
-            text = request.get_data(cache=False).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, f"the request body is not valid UTF-8 (byte {exc.start}); "
-                                "SPARQL queries must be sent as UTF-8") from None
-        return _protocol_request([text], args)
+        return _protocol_request([_utf8_body(DIRECT, "query")], args)
     raise ApiError(415, f"unsupported Content-Type {request.content_type or '(none)'!r} for POST /sparql: use "
-                        f"{FORM} (query=...) or {DIRECT} (the query as the body)")
+                        f"{FORM} (query=...) or {DIRECT} (the query as the body)"
+                        + (f"; for an update, {FORM} (update=...) or {UPDATE}" if allow_update else ""))
+
+
+def _utf8_body(media_type: str, what: str) -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ApiError(415, f"{media_type} bodies must be UTF-8 (SPARQL 1.1 Protocol §2.1.3, §2.2.2); "
+                            f"got charset={charset}")
+    try:
+        return request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"the request body is not valid UTF-8 (byte {exc.start}); "
+                            f"SPARQL {what} text must be sent as UTF-8") from None
+
+
+def _update_request(updates: list[str], form, args) -> ProtocolRequest:
+    if len(updates) > 1:
+        raise ApiError(400, f"exactly one 'update' parameter is allowed; got {len(updates)}")
+    if "query" in form or "query" in args:
+        raise ApiError(400, "a request carries either 'query' or 'update', not both")
+    if not updates[0].strip():
+        raise ApiError(400, "the 'update' parameter is empty")
+
+    def gather(name):
+        return [value for source in (form, args) for value in source.getlist(name)]
+
+    return ProtocolRequest(None, [], [], None, update=updates[0], using_graphs=gather("using-graph-uri"),
+                           using_named_graphs=gather("using-named-graph-uri"))
 
 
 def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:

@@ -1,6 +1,7 @@
 """A bounded cache of serialised query results.
 
-The graph is read-only while it is served, so an answer never goes stale: a repeated query (the canned queries,
+The graph is read-only while it is served (unless SPARQL Update is switched on: then every applied update clears
+the cache, and the keys carry the graph version), so an answer never goes stale: a repeated query (the canned queries,
 a shared URL, a dashboard refreshing) is answered without parsing, forking or evaluating again. Only complete,
 successful answers up to ``MAX_ENTRY_BYTES`` are kept; errors and timeouts are never cached.
 """
@@ -40,6 +41,10 @@ class ResultCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -4,6 +4,10 @@ Why a process and not a thread: rdflib evaluation is pure Python and holds the G
 stopped, so a runaway query would keep burning CPU after its timeout. A child forked per query inherits the
 dataset copy-on-write (no pickling, ~ms to start), evaluates and serialises, sends the bytes back over a pipe,
 and is killed if it has not answered by the deadline. The parent thread only waits on the pipe, without the GIL.
+
+The same machinery runs canned queries (:mod:`server.canned`) and computes SPARQL updates (:mod:`server.update`:
+the child works out the change, the parent applies it under the write side of :class:`GraphLock`, which every
+fork takes for reading, so no child is ever forked from a half-applied update).
 """
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ import multiprocessing
 import os
 import threading
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import Dataset, URIRef
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -34,6 +41,49 @@ class Job:
     max_rows: int
 
 
+class GraphLock:
+    """Many readers or one writer. Readers never wait for a waiting writer, so a reader may nest (a page handler
+    holding it forks a worker, which takes it again); the writer waits until no reader is left."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        self.acquire_read()
+        try:
+            yield
+        finally:
+            self.release_read()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Evaluator:
     """Runs jobs against one dataset with a timeout and a cap on concurrently running queries."""
 
@@ -41,30 +91,40 @@ class Evaluator:
         self.dataset = dataset
         self.timeout = timeout
         self._slots = threading.BoundedSemaphore(max_concurrent)
+        self.lock = GraphLock()  # readers: forks and page handlers; the writer: an update being applied
 
     def run(self, job: Job) -> Payload:
+        return self.call(lambda: serialize(self.dataset.query(_with_dataset(job)), job.fmt, job.max_rows))
+
+    def call(self, work: Callable[[], Any], what: str = "query") -> Any:
+        """Run ``work()`` in a forked child with the deadline; its (picklable) return value comes back.
+
+        ``work`` may close over anything (rdflib terms, a prepared query): the child is forked, not spawned, so
+        nothing but the return value is pickled. ``what`` names the work in error messages (query, update).
+        """
         if not self._slots.acquire(timeout=self.timeout):
             raise ApiError(503, f"the server is busy: no query slot was free within {self.timeout:g} s; retry later",
                            {"Retry-After": "5"})
         try:
-            return self._run_forked(job)
+            return self._run_forked(work, what)
         finally:
             self._slots.release()
 
-    def _run_forked(self, job: Job) -> Payload:
+    def _run_forked(self, work: Callable[[], Any], what: str) -> Any:
         receiver, sender = _FORK.Pipe(duplex=False)
-        child = _FORK.Process(target=_child, args=(self.dataset, job, sender), daemon=True)
-        child.start()
+        child = _FORK.Process(target=_child, args=(work, what, sender), daemon=True)
+        with self.lock.read():  # never fork while an update is being applied: the child would see half of it
+            child.start()
         sender.close()  # the parent keeps only the reading end, so EOF shows when the child dies
         try:
             if not receiver.poll(self.timeout):
-                raise ApiError(503, f"query timed out: it did not finish within {self.timeout:g} s, so it was "
+                raise ApiError(503, f"{what} timed out: it did not finish within {self.timeout:g} s, so it was "
                                     "stopped. Narrow it (more specific patterns, LIMIT) and try again",
                                {"Retry-After": "1"})
             try:
                 status, value = receiver.recv()
             except EOFError:
-                raise ApiError(500, f"the query worker died (exit code {child.exitcode}) before answering") from None
+                raise ApiError(500, f"the {what} worker died (exit code {child.exitcode}) before answering") from None
         finally:
             receiver.close()
             if child.is_alive():
@@ -75,17 +135,18 @@ class Evaluator:
         raise ApiError(*value)
 
 
-def _child(dataset: Dataset, job: Job, sender) -> None:
+def _child(work: Callable[[], Any], what: str, sender) -> None:
     try:
-        result = dataset.query(_with_dataset(job))
-        message = ("ok", serialize(result, job.fmt, job.max_rows))
+        message = ("ok", work())
+    except ApiError as exc:  # a refusal decided while evaluating (e.g. an update the endpoint does not support)
+        message = ("error", (exc.status, exc.message))
     except SPARQLError as exc:  # an evaluation error caused by the query, e.g. a type error rdflib cannot skip
-        message = ("error", (400, f"query evaluation failed: {exc}"))
+        message = ("error", (400, f"{what} evaluation failed: {exc}"))
     except NotImplementedError as exc:
         message = ("error", (501, f"not supported by this endpoint's SPARQL engine (rdflib): {exc}"))
     except Exception as exc:  # a server fault: report it as 500 rather than letting the child die silently
         traceback.print_exc()
-        message = ("error", (500, f"internal error while evaluating the query: {type(exc).__name__}: {exc}"))
+        message = ("error", (500, f"internal error while evaluating the {what}: {type(exc).__name__}: {exc}"))
     try:
         sender.send(message)
     finally:

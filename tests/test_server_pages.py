@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -184,6 +185,24 @@ def test_canned_query_bad_parameter_in_a_browser_shows_the_form(client):
     assert response.status_code == 400 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert 'name="stage" value="Foo"' in page and "no stage is named &#39;Foo&#39;" in page
+
+
+def test_canned_query_timeout_gives_503_not_200(graph, monkeypatch):
+    """Regression: canned queries ran in the request thread with no timeout; now they share /sparql's worker."""
+    client = create_app({"RATE_LIMIT_PER_MINUTE": 0, "QUERY_TIMEOUT": 0.3}, graph=graph).test_client()
+    evaluate = type(graph.dataset).query
+
+    def slow(self, *args, **kwargs):  # runs in the forked worker, which the deadline kills
+        time.sleep(30)
+        return evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(graph.dataset), "query", slow)
+    for url, headers in [("/queries/lineage?project=Zipkin&format=json", {}), ("/queries/lineage", HTML)]:
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        assert time.perf_counter() - started < 10
+        assert_error(response, 503, "query timed out")
+        assert response.mimetype == "application/json"
 
 
 # ---------------------------------------------------------------------------------------------- /explain

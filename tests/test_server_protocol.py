@@ -244,20 +244,6 @@ def test_updates_are_refused(client, graph, send):
     assert len(graph.dataset) == before
 
 
-@pytest.fixture
-def no_connections(monkeypatch):
-    """Record (and block) every outbound connection attempt made in this process."""
-    attempts = []
-
-    def refuse(self, address, *args):
-        attempts.append(address)
-        raise OSError("outbound connections are forbidden in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    return attempts
-
-
 @pytest.mark.parametrize("query", [
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
     "SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE <http://127.0.0.1:9/> { ?s ?q ?r } } }",

@@ -6,9 +6,10 @@ Protocol (``protocol/manifest.ttl``): every entry describes its HTTP requests in
 against one app holding the suite's data (``data1.nt`` .. ``data3.nt`` under their ``http://kasei.us/...``
 graph names; ``data0.rdf`` is named by some tests but never given: it is an unknown, hence empty, graph).
 
-Query-side entries must pass as written. Update-side entries are out of scope (the endpoint is read-only):
-the negative ones (``bad_update_*``) still expect a 4xx and must get one; for the positive ones we check that
-their first request, the update, is refused with 403 and the JSON error shape.
+Query-side entries must pass as written. Update-side entries run twice: against the default, read-only app (the
+negative ones, ``bad_update_*``, still expect a 4xx and must get one; for the positive ones we check that their
+first request, the update, is refused with 403 and the JSON error shape), and, as written, against an app started
+with updates allowed, every request carrying the bearer token.
 
 Service description (``service-description/manifest.ttl``): three entries with prose-only descriptions,
 translated below into concrete checks.
@@ -59,7 +60,7 @@ def requests_of(case: TestCase) -> list:
     return list(Collection(g, g.value(action, HT.requests)))
 
 
-def send(client, case: TestCase, request_node):
+def send(client, case: TestCase, request_node, extra_headers: dict | None = None):
     g = case.graph
     method = str(g.value(request_node, HT.methodName))
     path = str(g.value(request_node, HT.absolutePath))
@@ -76,6 +77,7 @@ def send(client, case: TestCase, request_node):
     if body_node is not None:
         encoding = str(g.value(body_node, CNT.characterEncoding) or "UTF-8")
         body = str(g.value(body_node, CNT.chars)).encode(encoding)
+    headers.update(extra_headers or {})
     # Without a content-type header the test client must not invent one: pass the body as raw bytes.
     return client.open(target, method=method, data=body, headers=headers)
 
@@ -122,6 +124,16 @@ def test_protocol_update_is_refused(client, case: TestCase) -> None:
         assert HTS.StatusCode4xx in expected  # a negative test: 4xx is the W3C expectation, and ours
     else:
         assert response.status_code == 403 and "read-only endpoint" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("case", UPDATE_SIDE, ids=lambda c: c.name)
+def test_protocol_update_allowed(case: TestCase) -> None:
+    """With --allow-update: every update-side entry as written (a fresh app each: they CLEAR and DROP ALL)."""
+    files = [(URIRef(f"{KASEI}data{n}.rdf"), SUITE / "protocol" / f"data{n}.nt") for n in (1, 2, 3)]
+    client = app_for(files, ALLOW_UPDATE=True, UPDATE_TOKEN="w3c").test_client()
+    for request_node in requests_of(case):
+        response = send(client, case, request_node, {"Authorization": "Bearer w3c"})
+        check_response(case, case.graph.value(request_node, HT.resp), response)
 
 
 def test_protocol_split_is_complete() -> None:
