@@ -117,6 +117,9 @@ def test_article_then_and_now_and_against_the_2018_snapshot(combined):
     assert versus["Container Network Interface (CNI)"] == "left out by the article"
     assert versus["Jaeger"] == "agrees"
     assert versus["Kubernetes"] == "not a CNCF project in the snapshot"
+    against_now = {r["name"]: r for r in rows(graph, "article-vs-snapshot", snapshot="now")}
+    assert against_now["Jaeger"]["verdict"] == "differs"
+    assert (against_now["Jaeger"]["articleStage"], against_now["Jaeger"]["snapshotStage"]) == ("Incubating", "Graduated")
 
 
 def test_unknown_snapshot_parameter_is_an_error_with_a_suggestion(combined):
