@@ -40,9 +40,10 @@ class Counts:
 class KnowledgeGraph:
     """A built, reasoned dataset with named queries, name resolution and lineage."""
 
-    def __init__(self, dataset: Dataset, queries_dir: Path = QUERIES_DIR):
+    def __init__(self, dataset: Dataset, queries_dir: Path = QUERIES_DIR,
+                 queries: dict[str, NamedQuery] | None = None):
         self.dataset = dataset
-        self.queries: dict[str, NamedQuery] = load_named_queries(queries_dir)
+        self.queries: dict[str, NamedQuery] = queries if queries is not None else load_named_queries(queries_dir)
 
     # ------------------------------------------------------------------ names
 
@@ -224,13 +225,16 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
     snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone)."""
     if landscapes is None:
         landscapes = imports.imported()
+    # Parse the named queries while the heap is small: after a large graph is loaded every garbage collection
+    # pyparsing triggers walks the whole graph (0.2 s before, 1.3 s after a 320k-triple graph).
+    queries = load_named_queries(queries_dir)
     key = cache.fingerprint(facts_dir, ontology_dir, landscapes)
     dataset = cache.read_cached(key, cache_dir) if use_cache else None
     if dataset is None:
         dataset = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset
         if use_cache:
             cache.write_cached(key, dataset, cache_dir)
-    return KnowledgeGraph(dataset, queries_dir)
+    return KnowledgeGraph(dataset, queries_dir, queries)
 
 
 __all__ = ["KnowledgeGraph", "Counts", "load"]
