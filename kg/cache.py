@@ -58,12 +58,15 @@ def cache_path(key: str, directory: Path | None = None) -> Path:
 @contextmanager
 def collector_paused():
     """Unpickling creates millions of objects, none of them garbage; the cyclic collector would re-scan the growing
-    heap again and again (halves the load of a 320k-triple graph: 2.1 s -> 0.95 s)."""
+    heap again and again (halves the load of a 320k-triple graph: 2.1 s -> 0.95 s). Afterwards freeze + unfreeze
+    files them straight into the oldest generation, sparing the young-generation pass over all of them (0.2 s)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()
 
