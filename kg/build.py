@@ -25,8 +25,8 @@ def new_dataset() -> Dataset:
 def compacted(dataset: Dataset) -> Dataset:
     """The same quads and prefixes with one Python object per distinct term.
 
-    A build creates a fresh term object for every mention (344k objects for 65k terms at 320k triples); sharing
-    them makes the cached pickle a third smaller and three times faster to load, and the served graph smaller."""
+    A build creates a fresh term object for every mention (at least 344k objects for 65k terms at 320k triples);
+    sharing them makes the cached pickle a third smaller and three times faster to load (62 -> 41.5 MB, 1.8 -> 0.6 s)."""
     canonical: dict = {}
 
     def one(term):
