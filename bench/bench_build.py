@@ -29,12 +29,12 @@ RESULTS = ROOT / "bench" / "results"
 COLD = """
 import json, resource, sys, time
 t = time.perf_counter()
-import kg
-report = kg.build(sys.argv[1])
-from kg import cache
+import cnkg
+report = cnkg.build(sys.argv[1])
+from cnkg import cache
 cache.write_cached(cache.fingerprint(sys.argv[1]), report.dataset)
 total = time.perf_counter() - t
-graph = kg.KnowledgeGraph(report.dataset)
+graph = cnkg.KnowledgeGraph(report.dataset)
 c = graph.counts()
 print(json.dumps({"seconds": total, "stages": report.seconds, "triples": c.triples, "asserted": c.asserted,
                   "inferred": c.inferred, "entities": c.entities,
@@ -44,9 +44,9 @@ print(json.dumps({"seconds": total, "stages": report.seconds, "triples": c.tripl
 CACHED = """
 import json, sys, time
 t0 = time.perf_counter()
-import kg
+import cnkg
 t1 = time.perf_counter()
-graph = kg.load(sys.argv[1])
+graph = cnkg.load(sys.argv[1])
 t2 = time.perf_counter()
 rows = list(graph.query("projects-by-stage"))
 t3 = time.perf_counter()

@@ -39,10 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
 
-import kg  # noqa: E402
-from kg.export import serialize  # noqa: E402
+import cnkg  # noqa: E402
+from cnkg.export import serialize  # noqa: E402
 from rdflib.plugins.sparql import prepareQuery  # noqa: E402
 
 JSON = "application/sparql-results+json"
@@ -59,7 +58,7 @@ LEVELS = (1, 4, 16)
 VALUES_AT_START = {"entity-facts"}
 
 
-def canned_queries(graph: kg.KnowledgeGraph) -> dict[str, str]:
+def canned_queries(graph: cnkg.KnowledgeGraph) -> dict[str, str]:
     """Each named query as plain SPARQL with its parameter defaults (entities resolved to IRIs) bound by a VALUES
     block in the WHERE group, at the start or the end as ``VALUES_AT_START`` says."""
     out = {}
@@ -249,7 +248,7 @@ def public(result: dict) -> dict:
 
 # ---------------------------------------------------------------------------------------------- breakdown
 
-def breakdown(graph: kg.KnowledgeGraph, queries: dict[str, str], repeat: int) -> dict:
+def breakdown(graph: cnkg.KnowledgeGraph, queries: dict[str, str], repeat: int) -> dict:
     """Where cnkg's time goes, measured in this process: rdflib evaluation + JSON serialisation per query, and a
     fork-and-pipe round trip from a process holding the loaded dataset (what the endpoint's worker does per query)."""
     def median_ms(f) -> float:
@@ -267,14 +266,14 @@ def breakdown(graph: kg.KnowledgeGraph, queries: dict[str, str], repeat: int) ->
         out["parse_ms"][name] = median_ms(lambda: prepareQuery(text))
         out["prepared_eval_ms"][name] = median_ms(lambda: graph.dataset.query(prepared).serialize(format="json"))
     try:  # cnkg's own request-time parse (server.safety.parse: parseQuery + translateQuery + checks), if importable
-        from server.safety import parse as cnkg_parse
+        from cnkg.server.safety import parse as cnkg_parse
         out["cnkg_parse_ms"] = {name: median_ms(lambda: cnkg_parse(text, "http://127.0.0.1/sparql", set()))
                                 for name, text in queries.items()}
         out["cnkg_parse_ms"]["ASK {}"] = median_ms(lambda: cnkg_parse("ASK {}", "http://127.0.0.1/sparql", set()))
         # cnkg's whole query path without HTTP: parse + checks, then server.worker.Evaluator (fork, evaluate,
         # serialise, pipe back), JSON results; the rest of the HTTP figure is waitress, Flask and waiting
-        from server.formats import by_name
-        from server.worker import Evaluator, Job
+        from cnkg.server.formats import by_name
+        from cnkg.server.worker import Evaluator, Job
         evaluator = Evaluator(graph.dataset, 60.0, 2)
 
         def full(text):
@@ -336,7 +335,7 @@ def main() -> None:
     if not oxigraph_bin or not rdflib_endpoint_bin:
         sys.exit("needs the oxigraph and rdflib-endpoint commands: pip install oxigraph 'rdflib-endpoint[cli]'")
 
-    graph = kg.load()
+    graph = cnkg.load()
     queries = canned_queries(graph)
     load_before = os.getloadavg()
     names = list(queries)
@@ -356,7 +355,7 @@ def main() -> None:
         report["oxigraph_load_s"] = time.perf_counter() - t
         p1, p2, p3, p4 = free_port(), free_port(), free_port(), free_port()
         servers = [
-            Server("cnkg", p1, "/sparql", [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1",
+            Server("cnkg", p1, "/sparql", [sys.executable, "-m", "cnkg.cli", "serve", "--host", "127.0.0.1",
                                             "--port", str(p1), "--rate-limit", "0"], ROOT, tmp / "cnkg.log"),
             Server("oxigraph", p2, "/query", [oxigraph_bin, "serve-read-only", "--location", str(tmp / "oxi"),
                                               "--bind", f"127.0.0.1:{p2}", "--union-default-graph"], tmp,
@@ -364,7 +363,7 @@ def main() -> None:
             Server("rdflib-endpoint", p3, "/", [rdflib_endpoint_bin, "serve", str(data), "--host", "127.0.0.1",
                                                 "--port", str(p3)], tmp, tmp / "rdflib-endpoint.log"),
             # the same server with its result cache off: what a query costs when it is not a repeat
-            Server("cnkg-uncached", p4, "/sparql", [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1",
+            Server("cnkg-uncached", p4, "/sparql", [sys.executable, "-m", "cnkg.cli", "serve", "--host", "127.0.0.1",
                                                     "--port", str(p4), "--rate-limit", "0", "--result-cache", "0"],
                    ROOT, tmp / "cnkg-uncached.log"),
         ]

@@ -35,10 +35,10 @@ QUERIES = {"stage-as-of": {"date": "2018-10-26"}, "article-then-and-now": {}, "a
 MEASURE_BUILD = """
 import json, resource, sys, time
 started = time.perf_counter()
-from kg import imports
-from kg.api import KnowledgeGraph
-from kg import cache
-from kg.pipeline import build
+from cnkg import imports
+from cnkg.api import KnowledgeGraph
+from cnkg import cache
+from cnkg.pipeline import build
 snapshots = imports.imported()
 report = build(landscapes=snapshots, progress=False)
 cache.write_cached(cache.fingerprint(landscapes=snapshots), report.dataset)
@@ -52,8 +52,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "steps": report.seco
 MEASURE_LOAD = """
 import json, statistics, time
 started = time.perf_counter()
-import kg
-graph = kg.load()
+import cnkg
+graph = cnkg.load()
 loaded = time.perf_counter() - started
 latency = {}
 for name, params in json.loads(__import__("sys").argv[1]).items():
@@ -95,7 +95,7 @@ def measure(scale: int, data: Path, work: Path) -> dict:
         source = data / name
         if scale > 1 and name == "landscape-current.yml":
             source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
-        subprocess.run([sys.executable, "-m", "kg.cli", "import-landscape", str(source), "--date", date,
+        subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
                         "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
     built = run_python(MEASURE_BUILD, env)
     loaded = [run_python(MEASURE_LOAD, env, json.dumps(QUERIES)) for _ in range(3)]

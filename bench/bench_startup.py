@@ -31,7 +31,7 @@ def free_port() -> int:
 def start_to_first_answer(env: dict) -> float:
     port = free_port()
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
     try:
@@ -52,7 +52,7 @@ def start_to_first_answer(env: dict) -> float:
 def main(runs: int = 5) -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, CNKG_CACHE_DIR=cache)
-        subprocess.run([sys.executable, "-m", "kg.cli", "build"], cwd=ROOT, env=env, check=True,
+        subprocess.run([sys.executable, "-m", "cnkg.cli", "build"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         times = [start_to_first_answer(env) for _ in range(runs)]
     lines = ["# Cached start of `cnkg serve` to the first answered query", "",

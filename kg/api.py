@@ -23,7 +23,7 @@ from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
                          PREFIXES, QUERIES_DIR, is_landscape_graph)
 from .pipeline import build
-from .queries import NamedQuery, Parameter, literal_parameter, load_named_queries
+from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_queries
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from rdflib import Dataset
 
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR
 
-_CODE_FILES = ("build.py", "reason.py", "records.py", "ontology.py", "namespaces.py", "cache.py", "pipeline.py",
-               "landscape.py", "align.py", "landscape_graph.py")
+LIBRARY_DIR = Path(__file__).resolve().parent
 
 
 def cache_dir() -> Path:
@@ -31,19 +30,21 @@ def cache_dir() -> Path:
     return Path(base) / "cnkg"
 
 
-def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, landscapes=()) -> str:
-    """Hash of the inputs (facts, ontology, imported landscape snapshots), the code that turns them into
-    triples, and the library versions."""
+def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, landscapes=(), **options) -> str:
+    """Hash of the inputs (facts, ontology, imported landscape snapshots), every module of the library (no
+    hand-kept list: a new module that changes the triples cannot leave the cache stale; an edit anywhere in the
+    library costs one rebuild), the build options and the versions of cnkg and the libraries it builds with."""
     digest = hashlib.sha256()
     for snapshot in landscapes:   # imports.Snapshot: its provenance and the hash of its checked copy
         info = snapshot.info
         digest.update(f"{info.name}|{info.date}|{info.commit}|{info.url}|{snapshot.sha256}\0".encode())
-    here = Path(__file__).resolve().parent
+    for key, value in sorted(options.items()):
+        digest.update(f"{key}={value}\0".encode())
     files = [*sorted(Path(facts_dir).glob("*.yaml")), *sorted(Path(ontology_dir).glob("*.ttl")),
-             *(here / name for name in _CODE_FILES)]
+             *sorted(LIBRARY_DIR.glob("*.py"))]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in ("rdflib", "owlrl", "pyshacl"):
+    for package in ("cnkg", "rdflib", "owlrl", "pyshacl"):
         try:
             digest.update(f"{package}={metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:

@@ -20,7 +20,7 @@ from .export import FORMATS, serialize, write_atomically
 from .landscape import read_landscape
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
-from .queries import NamedQuery, parse_query_file
+from .named_queries import NamedQuery, parse_query_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -312,8 +312,8 @@ def cmd_serve(args) -> int:
 
     import waitress
 
-    import server
-    from server.update import check_settings
+    from .server import create_app
+    from .server.update import check_settings
 
     token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
     check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
@@ -322,7 +322,7 @@ def cmd_serve(args) -> int:
     access.setLevel(logging.INFO)
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
-    app = server.create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
+    app = create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
                              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
                              "UPDATE_TOKEN": token if args.allow_update else None}, graph=_graph(args))
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 from pathlib import Path
 
 from rdflib import Namespace, URIRef
@@ -37,10 +38,16 @@ PREFIXES = {
     "doap": Namespace("http://usefulinc.com/ns/doap#"),
 }
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
-QUERIES_DIR = PROJECT_ROOT / "queries"
-FACTS_DIR = Path(__file__).resolve().parent / "facts"
+
+
+def _shipped(package: str) -> Path:
+    """The directory of data shipped inside the installed package (a wheel installs as plain files)."""
+    return Path(str(files(package)))
+
+
+ONTOLOGY_DIR = _shipped("cnkg.ontology")
+QUERIES_DIR = _shipped("cnkg.queries")
+FACTS_DIR = _shipped("cnkg") / "facts"
 
 # Files that make up the TBox loaded into the ontology graph (the SHACL shapes are kept apart).
 ONTOLOGY_FILES = ("cnkg.ttl", "schemes.ttl")

@@ -12,7 +12,7 @@ from .build import build_dataset, compacted, union_graph
 from .landscape import Landscape, read_landscape
 from .landscape_graph import add_snapshot
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
-from .ontology import Vocabulary, read_ontology
+from .vocabulary import Vocabulary, read_ontology
 from .progress import Steps
 from .reason import reason
 from .records import FactSet, read_facts

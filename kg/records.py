@@ -17,7 +17,7 @@ from yaml.constructor import SafeConstructor
 
 from .errors import InvalidInput, Problem, closest
 from .namespaces import CNKG, FACTS_DIR, SLUG_RE
-from .ontology import Vocabulary
+from .vocabulary import Vocabulary
 
 SOURCES_FILE = "sources.yaml"
 NAMING_KEYS = ("id", "type", "label", "altLabels", "description")

@@ -1,7 +1,7 @@
-"""The cnkg SPARQL endpoint: a Flask application factory over one loaded ``kg.KnowledgeGraph``.
+"""The cnkg SPARQL endpoint: a Flask application factory over one loaded ``KnowledgeGraph``.
 
-    >>> from server import create_app
-    >>> app = create_app({"QUERY_TIMEOUT": 5})      # loads the cached graph with kg.load()
+    >>> from cnkg.server import create_app
+    >>> app = create_app({"QUERY_TIMEOUT": 5})      # loads the cached graph with cnkg.load()
 
 No global app: each call builds a fresh one, so tests get their own.
 """
@@ -17,7 +17,7 @@ from flask_cors import CORS
 from rdflib import URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-import kg
+from ..api import KnowledgeGraph, load
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui, update
 from .result_cache import ResultCache
@@ -50,7 +50,7 @@ class Stats:
 
 @dataclass
 class State:
-    graph: kg.KnowledgeGraph
+    graph: KnowledgeGraph
     stats: Stats
     evaluator: Evaluator
     results: ResultCache
@@ -62,7 +62,7 @@ class State:
         return set(self.stats.graphs)
 
 
-def create_app(config: Mapping | None = None, graph: kg.KnowledgeGraph | None = None) -> Flask:
+def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update({key: default for key, (default, _) in SETTINGS.items()})
     app.config.update(config or {})
@@ -108,7 +108,7 @@ def _guard_readers(app: Flask) -> None:
             lock.release_read()
 
 
-def _stats(graph: kg.KnowledgeGraph) -> Stats:
+def _stats(graph: KnowledgeGraph) -> Stats:
     counts = graph.counts()
     sizes = {g.identifier: len(g) for g in graph.dataset.graphs()
              if g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from kg.errors import InvalidInput
+from ..errors import InvalidInput
 
 from . import ops
 from .errors import ApiError

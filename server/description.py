@@ -11,7 +11,7 @@ from flask import Response, current_app, request
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from kg.namespaces import bind_prefixes
+from ..namespaces import bind_prefixes
 
 from .errors import ApiError
 from .formats import HTML, RDF_ALIASES, RDF_FORMATS, RESULT_FORMATS, by_media_type

@@ -7,7 +7,7 @@ The reasoner (owlrl) does not record how it derived a triple, so the justificati
 the rules that can produce the vocabulary we use: sub-property (prp-spo1), transitivity (prp-trp), symmetry
 (prp-symp), inverses (prp-inv1/2), and typing by sub-class, domain and range (cax-sco, prp-dom, prp-rng).
 Asserted premises are preferred; an inferred premise is itself explained (nested). Lineage (cnkg:hasAncestor)
-is walked over the asserted one-step edges of :mod:`kg.lineage`, so every step cites its section, and the
+is walked over the asserted one-step edges of :mod:`cnkg.lineage`, so every step cites its section, and the
 other paths to the same ancestor are given as ``alternatives``.
 
 GET /explain?s=IRI&p=IRI&o=IRI answers in JSON (or HTML when a browser asks).
@@ -18,8 +18,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.term import Node
 
-import kg
-from kg.namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, compact
+from ..api import KnowledgeGraph
+from ..namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, compact
 
 from .errors import ApiError
 from .formats import HTML
@@ -49,7 +49,7 @@ RULES = {
 class Explainer:
     """Justifications over one knowledge graph (the ontology graph gives the TBox axioms)."""
 
-    def __init__(self, graph: kg.KnowledgeGraph):
+    def __init__(self, graph: KnowledgeGraph):
         self.graph = graph
         self.dataset = graph.dataset
         self.tbox = graph.dataset.graph(ONTOLOGY_GRAPH)

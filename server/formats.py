@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg.export import FORMATS as RDF_EXPORT_FORMATS
+from ..export import FORMATS as RDF_EXPORT_FORMATS
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from kg.errors import closest
-from kg.namespaces import (CNKG, CURATED_GRAPH, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
+from ..errors import closest
+from ..namespaces import (CNKG, CURATED_GRAPH, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
 
 from .errors import ApiError

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rdflib import Dataset, Graph, Variable
 from rdflib.query import Result
 
-from kg.namespaces import bind_prefixes
+from ..namespaces import bind_prefixes
 
 from .formats import Format
 

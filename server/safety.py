@@ -19,7 +19,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 
-from kg.namespaces import PREFIXES
+from ..namespaces import PREFIXES
 
 from .errors import ApiError
 

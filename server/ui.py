@@ -10,7 +10,8 @@ import threading
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
-import kg
+from ..api import KnowledgeGraph
+from ..errors import InvalidInput
 
 from .errors import ApiError
 from .formats import RDF_FORMATS, RESULT_FORMATS
@@ -60,7 +61,7 @@ def lineage_svg(name: str):
     graph = current_app.extensions["cnkg"].graph
     try:
         iri = graph.resolve(name)
-    except kg.InvalidInput as exc:
+    except InvalidInput as exc:
         suggestion = exc.problems[0].suggestion if exc.problems else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         raise ApiError(404, f"no entity is named {name!r}{hint}") from None
@@ -70,7 +71,7 @@ def lineage_svg(name: str):
     return response
 
 
-def _lineage_svg(graph: kg.KnowledgeGraph, iri: str) -> str:
+def _lineage_svg(graph: KnowledgeGraph, iri: str) -> str:
     """Rendered once per entity and app: the graph is read-only while served, and a render takes ~0.1-0.5 s."""
     cache: dict[str, str] = current_app.extensions.setdefault("cnkg-ui-svg", {})
     if iri not in cache:

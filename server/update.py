@@ -36,7 +36,7 @@ from rdflib.plugins.sparql.parser import Prologue, Update1, expandUnicodeEscapes
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import QueryContext, Update
 
-from kg.namespaces import GRAPH, PREFIXES
+from ..namespaces import GRAPH, PREFIXES
 
 from .errors import ApiError
 from .safety import READ_ONLY, _refuse_service
@@ -66,7 +66,7 @@ def authorize() -> None:
 
 def check_settings(allow: bool, token: str | None) -> None:
     """Refuse a configuration that would accept updates from anyone (``kg.errors.InvalidInput``: exit code 1)."""
-    from kg.errors import InvalidInput
+    from ..errors import InvalidInput
 
     if allow and not (token or "").strip():
         raise InvalidInput("--allow-update needs a bearer token: give --update-token TOKEN or set the environment "

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import kg
-from kg.cli import main
+import cnkg
+from cnkg.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINIMAL_FACTS = FIXTURES / "facts" / "minimal"
@@ -26,9 +26,9 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def article_kg() -> kg.KnowledgeGraph:
+def article_kg() -> cnkg.KnowledgeGraph:
     """The knowledge graph of the article, built from the shipped facts (no cache)."""
-    return kg.load(use_cache=False)
+    return cnkg.load(use_cache=False)
 
 
 @pytest.fixture

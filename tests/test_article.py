@@ -4,7 +4,7 @@ from __future__ import annotations
 from rdflib import RDF, RDFS, URIRef
 from rdflib.namespace import DCTERMS
 
-from kg.namespaces import CNKG, ID, INFERRED_GRAPH, STAGE
+from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH, STAGE
 
 ARTICLE_PROJECTS = {
     "kubernetes", "helm", "telepresence", "prometheus", "openmetrics", "cortex", "fluentd", "opentracing", "jaeger",

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import shutil
 
-import kg
-from kg import cache
+import cnkg
+from cnkg import cache
 from conftest import MINIMAL_FACTS
 
 
 def test_second_load_comes_from_cache(tmp_path):
     facts = tmp_path / "facts"
     shutil.copytree(MINIMAL_FACTS, facts)
-    first = kg.load(facts, cache_dir=tmp_path / "c")
+    first = cnkg.load(facts, cache_dir=tmp_path / "c")
     files = list((tmp_path / "c").glob("kg-*.pickle"))
     assert len(files) == 1
-    second = kg.load(facts, cache_dir=tmp_path / "c")
+    second = cnkg.load(facts, cache_dir=tmp_path / "c")
     assert set(second.dataset.quads()) == set(first.dataset.quads())
 
 
@@ -31,14 +31,14 @@ def test_damaged_cache_is_rebuilt(tmp_path):
     directory = tmp_path / "c"
     directory.mkdir()
     cache.cache_path(key, directory).write_text("not a pickle")
-    graph = kg.load(MINIMAL_FACTS, cache_dir=directory)
+    graph = cnkg.load(MINIMAL_FACTS, cache_dir=directory)
     assert graph.counts().projects == 2
     assert cache.read_cached(key, directory) is not None
 
 
 def test_a_build_shares_one_object_per_term_and_keeps_every_quad_graph_and_prefix(tmp_path):
     from rdflib import Literal, URIRef
-    from kg.build import compacted, new_dataset
+    from cnkg.build import compacted, new_dataset
 
     dataset = new_dataset()
     dataset.bind("ex", "https://example.org/")
@@ -53,6 +53,6 @@ def test_a_build_shares_one_object_per_term_and_keeps_every_quad_graph_and_prefi
     subjects = [s for s, _, _, _ in out.quads((None, None, None, None))]
     assert len(subjects) == 2 and subjects[0] is subjects[1]
 
-    graph = kg.load(MINIMAL_FACTS, cache_dir=tmp_path / "c")       # what a build hands out and caches
+    graph = cnkg.load(MINIMAL_FACTS, cache_dir=tmp_path / "c")       # what a build hands out and caches
     mentions = [s for s in graph.dataset.subjects() if str(s).endswith("/jaeger")]
     assert mentions and all(s is mentions[0] for s in mentions)

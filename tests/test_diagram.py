@@ -1,11 +1,11 @@
-"""kg.diagram: lineage diagrams as SVG and PNG, in notebooks and from the CLI."""
+"""cnkg.diagram: lineage diagrams as SVG and PNG, in notebooks and from the CLI."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from kg.diagram import LineageDiagram
+from cnkg.diagram import LineageDiagram
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"

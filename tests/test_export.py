@@ -5,15 +5,15 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
-import kg
-from kg.export import FORMATS, serialize
-from kg.namespaces import CNKG, INFERRED_GRAPH
+import cnkg
+from cnkg.export import FORMATS, serialize
+from cnkg.namespaces import CNKG, INFERRED_GRAPH
 
 
 @pytest.fixture(scope="module")
 def minimal_kg():
     from conftest import MINIMAL_FACTS
-    return kg.load(MINIMAL_FACTS, use_cache=False)
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -54,7 +54,7 @@ def test_cli_export_to_file_and_stdout(minimal_kg, cli, tmp_path):
 
 def test_written_files_get_ordinary_permissions(tmp_path):
     import os
-    from kg.export import write_atomically
+    from cnkg.export import write_atomically
     target = tmp_path / "out.ttl"
     write_atomically(target, b"")
     umask = os.umask(0)

@@ -1,4 +1,4 @@
-"""kg.frames through the graph object: query results as DataFrames, lineage as a DataFrame and a DiGraph."""
+"""cnkg.frames through the graph object: query results as DataFrames, lineage as a DataFrame and a DiGraph."""
 from __future__ import annotations
 
 import networkx as nx
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from rdflib import XSD, BNode, Literal, URIRef
 
-from kg.errors import InvalidInput
-from kg.frames import term_value
+from cnkg.errors import InvalidInput
+from cnkg.frames import term_value
 
 ID = "https://w3id.org/cnkg/id/"
 

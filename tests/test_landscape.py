@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.errors import InvalidInput
-from kg.landscape import read_landscape
+from cnkg.errors import InvalidInput
+from cnkg.landscape import read_landscape
 
 from conftest import FIXTURES
 

@@ -7,11 +7,11 @@ import pytest
 from rdflib import RDFS, SKOS, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from kg import imports
-from kg.align import name_forms, normal
-from kg.api import KnowledgeGraph
-from kg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
-from kg.pipeline import build
+from cnkg import imports
+from cnkg.align import name_forms, normal
+from cnkg.api import KnowledgeGraph
+from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
+from cnkg.pipeline import build
 
 from conftest import FIXTURES
 from test_queries import LANDSCAPE_QUERIES

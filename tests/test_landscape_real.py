@@ -8,10 +8,10 @@ import pytest
 from rdflib import RDF, Literal
 from rdflib.namespace import DCTERMS
 
-from kg import imports
-from kg.api import KnowledgeGraph
-from kg.namespaces import CNKG, ID, META_GRAPH, SOURCE
-from kg.pipeline import build
+from cnkg import imports
+from cnkg.api import KnowledgeGraph
+from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE
+from cnkg.pipeline import build
 
 from conftest import SHARED
 

@@ -1,5 +1,5 @@
 """The Accept parser and chooser on their own (server/negotiation.py)."""
-from server.negotiation import choose, parse_accept, quality
+from cnkg.server.negotiation import choose, parse_accept, quality
 
 SRJ, SRX, CSV, TSV = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
                       "text/tab-separated-values")

@@ -119,7 +119,7 @@ def test_integration_network_notebook(executed):
 @pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
                     reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
 def test_landscape_then_and_now_notebook(executed, tmp_path_factory):
-    from kg import imports
+    from cnkg import imports
 
     data_dir = tmp_path_factory.mktemp("landscapes")
     for name, date in (("landscape-2018-10.yml", "2018-10-26"), ("landscape-current.yml", "2026-08-07")):

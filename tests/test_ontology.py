@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rdflib import OWL, RDF, RDFS, SKOS, URIRef
 
-from kg.namespaces import CNKG, STAGE
-from kg.ontology import Vocabulary, read_ontology
+from cnkg.namespaces import CNKG, STAGE
+from cnkg.vocabulary import Vocabulary, read_ontology
 
 ONTOLOGY = read_ontology()
 

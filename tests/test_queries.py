@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import InvalidInput
-from kg.namespaces import ID, QUERIES_DIR
-from kg.queries import load_named_queries, parse_query_file
+from cnkg.errors import InvalidInput
+from cnkg.namespaces import ID, QUERIES_DIR
+from cnkg.named_queries import load_named_queries, parse_query_file
 
 NAMES = sorted(p.stem for p in QUERIES_DIR.glob("*.rq"))
 # these ask about imported landscape snapshots (tested in test_landscape_import.py on a combined graph)

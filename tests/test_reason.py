@@ -6,19 +6,19 @@ import shutil
 import pytest
 from rdflib import OWL, RDF, Graph, Literal, URIRef
 
-import kg
+import cnkg
 from conftest import BROKEN_FACTS
-from kg.build import build_dataset
-from kg.errors import ReasoningError
-from kg.namespaces import CNKG, ID, INFERRED_GRAPH, META_GRAPH
-from kg.ontology import Vocabulary, read_ontology
-from kg.reason import is_meaningful, reason
-from kg.records import read_facts
+from cnkg.build import build_dataset
+from cnkg.errors import ReasoningError
+from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH, META_GRAPH
+from cnkg.vocabulary import Vocabulary, read_ontology
+from cnkg.reason import is_meaningful, reason
+from cnkg.records import read_facts
 
 
 @pytest.fixture
 def minimal_kg(minimal_facts):
-    return kg.load(minimal_facts, use_cache=False)
+    return cnkg.load(minimal_facts, use_cache=False)
 
 
 def test_lineage_chain_is_inferred_not_asserted(minimal_kg):
@@ -108,9 +108,9 @@ def test_shapes_catch_a_name_shared_by_two_entities(minimal_facts):
     """The SHACL check is the second line of defence behind the YAML checker."""
     from rdflib import RDFS, Literal
 
-    from kg.build import union_graph
-    from kg.pipeline import build
-    from kg.shapes import read_shapes, shape_problems
+    from cnkg.build import union_graph
+    from cnkg.pipeline import build
+    from cnkg.shapes import read_shapes, shape_problems
     data = union_graph(build(minimal_facts).dataset, exclude=(META_GRAPH,))
     data.add((ID.zipkin, RDFS.label, Literal("Dapper")))
     messages = [str(p) for p in shape_problems(data, read_shapes())]
@@ -119,9 +119,9 @@ def test_shapes_catch_a_name_shared_by_two_entities(minimal_facts):
 
 
 def test_shapes_catch_an_unresolved_reference(minimal_facts):
-    from kg.build import union_graph
-    from kg.pipeline import build
-    from kg.shapes import read_shapes, shape_problems
+    from cnkg.build import union_graph
+    from cnkg.pipeline import build
+    from cnkg.shapes import read_shapes, shape_problems
     data = union_graph(build(minimal_facts).dataset, exclude=(META_GRAPH,))
     data.add((ID.jaeger, CNKG.integratesWith, ID.nowhere))
     messages = [str(p) for p in shape_problems(data, read_shapes())]

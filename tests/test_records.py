@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from conftest import BROKEN_FACTS
-from kg.errors import InvalidInput
-from kg.ontology import Vocabulary, read_ontology
-from kg.records import read_facts
+from cnkg.errors import InvalidInput
+from cnkg.vocabulary import Vocabulary, read_ontology
+from cnkg.records import read_facts
 
 BROKEN = sorted(BROKEN_FACTS.glob("*.yaml"))
 

@@ -8,9 +8,9 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDFS
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
-import kg
-from kg.namespaces import ID
-from server import create_app
+import cnkg
+from cnkg.namespaces import ID
+from cnkg.server import create_app
 
 from conftest import MINIMAL_FACTS
 
@@ -23,7 +23,7 @@ PROJECTS = "PREFIX cnkg: <https://w3id.org/cnkg/ontology#> SELECT ?p WHERE { ?p 
 def endpoint():
     import waitress
 
-    graph = kg.load(MINIMAL_FACTS, use_cache=False)
+    graph = cnkg.load(MINIMAL_FACTS, use_cache=False)
     app = create_app({"QUERY_TIMEOUT": 10.0}, graph=graph)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -7,9 +7,9 @@ import logging
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import kg
-from server import create_app
-from server.ratelimit import TokenBucket
+import cnkg
+from cnkg.server import create_app
+from cnkg.server.ratelimit import TokenBucket
 
 from conftest import MINIMAL_FACTS
 
@@ -17,8 +17,8 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?
 
 
 @pytest.fixture(scope="module")
-def graph() -> kg.KnowledgeGraph:
-    return kg.load(MINIMAL_FACTS, use_cache=False)
+def graph() -> cnkg.KnowledgeGraph:
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
 @pytest.fixture

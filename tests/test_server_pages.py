@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
-import kg
-from kg.namespaces import CNKG, ID
-from server import create_app
-from server.explain import Explainer
+import cnkg
+from cnkg.namespaces import CNKG, ID
+from cnkg.server import create_app
+from cnkg.server.explain import Explainer
 
 from conftest import MINIMAL_FACTS
 
@@ -23,8 +23,8 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture(scope="module")
-def graph() -> kg.KnowledgeGraph:
-    return kg.load(MINIMAL_FACTS, use_cache=False)
+def graph() -> cnkg.KnowledgeGraph:
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +242,7 @@ def test_explain_inverse_type_and_literal(client):
 
 
 def test_every_inferred_triple_has_a_justification(graph):
-    from kg.namespaces import INFERRED_GRAPH
+    from cnkg.namespaces import INFERRED_GRAPH
 
     explainer = Explainer(graph)
     unexplained = [t for t in graph.dataset.graph(INFERRED_GRAPH) if explainer.explain(*t)["rule"] is None]

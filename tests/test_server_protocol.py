@@ -14,10 +14,10 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.query import Result
 
-import kg
-from kg.cli import _parser
-from kg.namespaces import GRAPH, ONTOLOGY_GRAPH
-from server import create_app
+import cnkg
+from cnkg.cli import _parser
+from cnkg.namespaces import GRAPH, ONTOLOGY_GRAPH
+from cnkg.server import create_app
 
 from conftest import MINIMAL_FACTS
 
@@ -30,8 +30,8 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?
 
 
 @pytest.fixture(scope="module")
-def graph() -> kg.KnowledgeGraph:
-    return kg.load(MINIMAL_FACTS, use_cache=False)
+def graph() -> cnkg.KnowledgeGraph:
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_construct_in_every_rdf_format(client, media_type, rdflib_format):
     assert response.status_code == 200
     assert response.content_type == f"{media_type}; charset=utf-8"
     parsed = Graph().parse(data=response.data, format=rdflib_format)
-    assert set(parsed.subjects()) == {kg.namespaces.ID.jaeger, kg.namespaces.ID.prometheus}
+    assert set(parsed.subjects()) == {cnkg.namespaces.ID.jaeger, cnkg.namespaces.ID.prometheus}
 
 
 def test_construct_prefers_turtle_and_honours_q(client):
@@ -150,7 +150,7 @@ def test_describe(client):
     response = get(client, "DESCRIBE id:jaeger", headers={"Accept": "text/turtle"})
     assert response.content_type == "text/turtle; charset=utf-8"
     parsed = Graph().parse(data=response.data, format="turtle")
-    assert (kg.namespaces.ID.jaeger, None, None) in parsed
+    assert (cnkg.namespaces.ID.jaeger, None, None) in parsed
 
 
 def test_format_parameter_overrides_accept(client):
@@ -432,10 +432,10 @@ def test_waitress_serves_and_a_slow_query_does_not_block_others(graph):
 
 def test_repeated_query_is_answered_from_the_result_cache():
     """The graph is read-only while served: the same query, format and dataset give the same bytes."""
-    import kg
-    import server
+    import cnkg
+    from cnkg.server import create_app
     from conftest import MINIMAL_FACTS
-    app = server.create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=kg.load(MINIMAL_FACTS, use_cache=False))
+    app = create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=cnkg.load(MINIMAL_FACTS, use_cache=False))
     client = app.test_client()
     query = {"query": "SELECT ?s WHERE { ?s cnkg:hasAncestor id:dapper } ORDER BY ?s"}
     first = client.get("/sparql", query_string=query, headers={"Accept": "text/csv"})
@@ -444,14 +444,14 @@ def test_repeated_query_is_answered_from_the_result_cache():
     assert first.headers["X-Cache"] == "miss" and second.headers["X-Cache"] == "hit"
     assert second.data == first.data and b"zipkin" in first.data
     assert other_format.headers["X-Cache"] == "miss" and other_format.mimetype == "application/sparql-results+json"
-    off = server.create_app({"RATE_LIMIT_PER_MINUTE": 0, "RESULT_CACHE_SIZE": 0}, graph=app.extensions["cnkg"].graph)
+    off = create_app({"RATE_LIMIT_PER_MINUTE": 0, "RESULT_CACHE_SIZE": 0}, graph=app.extensions["cnkg"].graph)
     for _ in range(2):
         assert off.test_client().get("/sparql", query_string=query).headers["X-Cache"] == "miss"
 
 
 def test_result_cache_is_bounded():
-    from server.result_cache import ResultCache
-    from server.results import Payload
+    from cnkg.server.result_cache import ResultCache
+    from cnkg.server.results import Payload
     cache = ResultCache(2)
     for key in "abc":
         cache.put(key, Payload(key.encode(), 1, False))

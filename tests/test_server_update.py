@@ -6,11 +6,11 @@ import pytest
 from rdflib import Dataset, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
-import kg
-from kg.errors import InvalidInput
-from kg.namespaces import CNKG, CURATED_GRAPH, ID
-from server import create_app
-from server.update import UPDATES_GRAPH
+import cnkg
+from cnkg.errors import InvalidInput
+from cnkg.namespaces import CNKG, CURATED_GRAPH, ID
+from cnkg.server import create_app
+from cnkg.server.update import UPDATES_GRAPH
 
 from conftest import MINIMAL_FACTS
 
@@ -24,18 +24,18 @@ SLOW_WHERE = "INSERT { <urn:x-test:a> <urn:x-test:b> ?n } WHERE { ?a ?b ?c . ?d 
 
 
 @pytest.fixture(scope="module")
-def built() -> kg.KnowledgeGraph:
-    return kg.load(MINIMAL_FACTS, use_cache=False)
+def built() -> cnkg.KnowledgeGraph:
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
 @pytest.fixture
-def graph(built) -> kg.KnowledgeGraph:
+def graph(built) -> cnkg.KnowledgeGraph:
     """A private copy of the minimal graph: updates change it."""
     dataset = Dataset(default_union=True)
     dataset.addN(built.dataset.quads((None, None, None, None)))
     for prefix, namespace in built.dataset.namespaces():
         dataset.bind(prefix, namespace)
-    return kg.KnowledgeGraph(dataset)
+    return cnkg.KnowledgeGraph(dataset)
 
 
 def make_client(graph, **config):
@@ -101,7 +101,7 @@ def test_missing_or_wrong_token_401(client, graph, headers):
 
 def test_allow_update_without_token_is_refused():
     with pytest.raises(InvalidInput, match="--update-token"):
-        create_app({"ALLOW_UPDATE": True}, graph=kg.KnowledgeGraph(Dataset(default_union=True)))
+        create_app({"ALLOW_UPDATE": True}, graph=cnkg.KnowledgeGraph(Dataset(default_union=True)))
 
 
 def test_cli_allow_update_without_token_exits_1(cli, monkeypatch):
@@ -279,7 +279,7 @@ def test_updates_graph_iri():
 
 
 def test_update_settings_are_declared_and_documented():
-    from server import SETTINGS
+    from cnkg.server import SETTINGS
 
     assert SETTINGS["ALLOW_UPDATE"][0] is False and SETTINGS["UPDATE_TOKEN"][0] is None
     assert all(isinstance(doc, str) and doc.strip() for _, doc in SETTINGS.values())

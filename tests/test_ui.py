@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server import create_app
+from cnkg.server import create_app
 
 STATIC = Path(__file__).resolve().parents[1] / "server" / "static"
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

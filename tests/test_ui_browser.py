@@ -20,8 +20,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 if not CHROMIUM.exists():  # pragma: no cover - depends on the environment
     pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)", allow_module_level=True)
 
-import kg  # noqa: E402
-from server import create_app  # noqa: E402
+import cnkg  # noqa: E402
+from cnkg.server import create_app  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -33,7 +33,7 @@ def _has_entity_pages() -> bool:
     from rdflib import Dataset
     from werkzeug.exceptions import HTTPException
 
-    app = create_app(graph=kg.KnowledgeGraph(Dataset()))
+    app = create_app(graph=cnkg.KnowledgeGraph(Dataset()))
     try:
         app.url_map.bind("localhost").match("/id/jaeger", method="GET")
     except HTTPException:

@@ -1,6 +1,6 @@
 """W3C SPARQL 1.1 entailment-regime tests, answered by our OWL 2 RL materialisation.
 
-Each applicable entry's data is closed with ``kg.reason.owl_rl_closure`` (the project's inference
+Each applicable entry's data is closed with ``cnkg.reason.owl_rl_closure`` (the project's inference
 step) and the query is evaluated by plain rdflib SPARQL over data + closure. That is what users of
 the inferred graph get, so these tests measure how far it goes towards the RDFS and OWL regimes.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph
 
-from kg.reason import owl_rl_closure
+from cnkg.reason import owl_rl_closure
 
 from w3c_manifest import TestCase, iter_graph_files, load_expected, read_manifest, same_results
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import Flask
 from rdflib import Dataset, URIRef
 
-import kg
-from server import create_app
+import cnkg
+from cnkg.server import create_app
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "w3c-sparql11"
 SUITE_MISSING = f"W3C SPARQL 1.1 test suite not found at {SUITE} (../shared is not checked out)"
@@ -22,12 +22,12 @@ DEFAULT_GRAPH = URIRef("urn:x-cnkg-w3c:default-graph")
 _RDF_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".n3": "n3", ".nq": "nquads", ".trig": "trig"}
 
 
-def knowledge_graph(files: list[tuple[URIRef, Path]]) -> kg.KnowledgeGraph:
+def knowledge_graph(files: list[tuple[URIRef, Path]]) -> cnkg.KnowledgeGraph:
     """A ``KnowledgeGraph`` whose named graphs hold the given files (several files may share a graph)."""
     dataset = Dataset(default_union=True)
     for name, path in files:
         dataset.graph(name).parse(path, format=_RDF_FORMATS[path.suffix.lower()], publicID=path.as_uri())
-    return kg.KnowledgeGraph(dataset)
+    return cnkg.KnowledgeGraph(dataset)
 
 
 def app_for(files: list[tuple[URIRef, Path]], **config) -> Flask:

@@ -1,0 +1,1 @@
+"""The named SPARQL queries (``*.rq``), shipped as package data; see ``cnkg.named_queries``."""
