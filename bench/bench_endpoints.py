@@ -532,7 +532,7 @@ def write(report: dict) -> None:
         lines.append(f"| {n} | " + " | ".join(fmt(report["per_query"][s][n]) for s in servers)
                      + f" | {fmt(b['evaluate_ms'][n])} | {fmt(b['parse_ms'][n])} | {fmt(b['prepared_eval_ms'][n])} | "
                      f"{fmt(b['forked_eval_ms'][n])} |")
-    lines.append(f"| mean | " + " | ".join(fmt(statistics.fmean(report["per_query"][s][n] for n in names))
+    lines.append("| mean | " + " | ".join(fmt(statistics.fmean(report["per_query"][s][n] for n in names))
                                           for s in servers)
                  + "".join(f" | {fmt(statistics.fmean(b[k].values()))}"
                            for k in ("evaluate_ms", "parse_ms", "prepared_eval_ms", "forked_eval_ms")) + " |")

@@ -1,13 +1,20 @@
 """The public Python API: one object over the built graph, used by the CLI, the server and notebooks.
 
-    >>> import kg
-    >>> graph = kg.load()                      # from cache when the inputs have not changed
+    >>> import cnkg
+    >>> graph = cnkg.load()                    # from cache when the inputs have not changed
     >>> graph.query("projects-by-stage", stage="Graduated")
     >>> graph.lineage("Jaeger").ancestors
+    >>> graph.explain(ID.jaeger, CNKG.hasAncestor, ID.dapper)     # why an inferred triple holds
+    >>> graph.sources_of((ID.jaeger, CNKG.hasStage, STAGE.incubating))
+
+Everything derived from the dataset (name and lineage indexes, explanations, and whatever a caller registers with
+:meth:`KnowledgeGraph.on_change`) is dropped in one place, :meth:`KnowledgeGraph.changed`, when the data changes.
 """
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,12 +25,19 @@ from rdflib.query import Result
 
 from . import cache, imports
 from .build import union_graph
+from .diagram import LineageDiagram
 from .errors import InvalidInput, Problem, closest
+from .explain import Explainer
+from .frames import lineage_digraph, lineage_frame, to_dataframe
 from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
                          PREFIXES, QUERIES_DIR, is_landscape_graph)
-from .pipeline import build
 from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_queries
+from .pipeline import build
+from .provenance import Source, sources
+
+# who (originally) developed an entity, shown under its name in lineage pictures and frames
+ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,40 @@ class KnowledgeGraph:
                  queries: dict[str, NamedQuery] | None = None):
         self.dataset = dataset
         self.queries: dict[str, NamedQuery] = queries if queries is not None else load_named_queries(queries_dir)
+        self.version = 0  # data changes since loading (see changed())
+        self._listeners: list[weakref.ReferenceType] = []
+
+    # ------------------------------------------------------------------ change
+
+    def on_change(self, listener: Callable[[KnowledgeGraph], None]) -> None:
+        """Call ``listener(graph)`` after every change of the data (a result cache, statistics ...). A bound
+        method is held weakly, so registering does not keep its object alive."""
+        ref = weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener)
+        self._listeners.append(ref)
+
+    def changed(self) -> None:
+        """The one place that knows the data changed: drop every derived index, bump the version, tell the
+        listeners."""
+        for klass in type(self).__mro__:
+            for name, value in vars(klass).items():
+                if isinstance(value, cached_property):
+                    self.__dict__.pop(name, None)
+        self.version += 1
+        alive = []
+        for ref in self._listeners:
+            listener = ref()
+            if listener is not None:
+                alive.append(ref)
+                listener(self)
+        self._listeners = alive
+
+    def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
+        """Remove, then add, quads ``(s, p, o, graph)``, then :meth:`changed`."""
+        for *triple, graph in removed:
+            self.dataset.graph(graph).remove(tuple(triple))
+        for *triple, graph in added:
+            self.dataset.graph(graph).add(tuple(triple))
+        self.changed()
 
     # ------------------------------------------------------------------ names
 
@@ -151,8 +199,6 @@ class KnowledgeGraph:
 
     def sparql(self, sparql: str | Query | NamedQuery, **params):
         """Like :meth:`query` (a named query with parameters, or SPARQL text), as a pandas DataFrame."""
-        from .frames import to_dataframe
-
         return to_dataframe(self.query(sparql, **params))
 
     def _chains(self, name: str | None):
@@ -164,23 +210,38 @@ class KnowledgeGraph:
     def lineage_frame(self, name: str | None = None):
         """The lineage chains of ``name`` (every chain in the graph when None) as a DataFrame with the columns
         descendant, ancestor, path (oldest first), hops, relations and sources; one row per distinct path."""
-        from .frames import lineage_frame
-
-        return lineage_frame(self, self._chains(name))
+        return lineage_frame(self._chains(name), self.label)
 
     def lineage_digraph(self, name: str | None = None):
         """The lineage of ``name`` (the whole lineage when None) as a networkx DiGraph: nodes keyed by IRI string
         with ``label``, ``types`` and ``organisations``; edges from ancestor to descendant with ``relation``
         and ``sources``."""
-        from .frames import lineage_digraph
+        return lineage_digraph(self._chains(name), self.label, self.node_attributes)
 
-        return lineage_digraph(self, self._chains(name))
+    def lineage_diagram(self, name: str | None = None) -> LineageDiagram:
+        """A :class:`cnkg.diagram.LineageDiagram` of ``name`` (every family when None; SVG/PNG, shown inline in
+        notebooks)."""
+        digraph = self.lineage_digraph(name)
+        if name is None:
+            return LineageDiagram(digraph)
+        focus = self.resolve(name)
+        if str(focus) not in digraph:  # no lineage: the entity on its own
+            digraph.add_node(str(focus), **self.node_attributes(focus))
+        return LineageDiagram(digraph, str(focus))
 
-    def lineage_diagram(self, name: str | None = None):
-        """A :class:`kg.diagram.LineageDiagram` of ``name`` (SVG/PNG; shown inline in notebooks)."""
-        from .diagram import LineageDiagram
+    def organisations(self, iri: URIRef) -> list[str]:
+        """Labels of who (originally) developed ``iri``, original developers first, without repeats."""
+        names: dict[str, None] = {}
+        for prop in ORGANISATION_PROPERTIES:
+            for org in sorted(self.dataset.objects(iri, prop)):
+                names.setdefault(self.label(org), None)
+        return list(names)
 
-        return LineageDiagram(self, name)
+    def node_attributes(self, iri: URIRef) -> dict:
+        """``label``, ``types`` (local names of its curated classes, sorted) and ``organisations`` of an entity."""
+        curated = self.dataset.graph(CURATED_GRAPH)
+        types = sorted(str(t).rsplit("#", 1)[-1] for t in curated.objects(iri, RDF.type))
+        return {"label": self.label(iri), "types": types, "organisations": self.organisations(iri)}
 
     # ------------------------------------------------------------------ views
 
@@ -204,16 +265,22 @@ class KnowledgeGraph:
 
     def sources_of(self, triple) -> list[str]:
         """Titles of the sections stating ``triple``, or ``["inferred (OWL 2 RL)"]`` / ``["curated"]``."""
-        titles = []
-        for _, _, _, graph in self.dataset.quads(triple):
-            if graph == INFERRED_GRAPH:
-                titles.append("inferred (OWL 2 RL)")
-            elif graph == CURATED_GRAPH:
-                titles.append("curated")
-            else:
-                section = self.dataset.value(graph, URIRef("http://purl.org/dc/terms/source"))
-                titles.append(self.label(section) if section is not None else str(graph))
-        return sorted(set(titles))
+        return sorted({source.title for source in self.provenance(triple)})
+
+    def provenance(self, triple) -> list[Source]:
+        """Every graph stating ``triple``, with its section (and document), or curated / ontology / inferred."""
+        return sources(self.dataset, triple, self.label)
+
+    # ------------------------------------------------------------------ explanation
+
+    @cached_property
+    def explainer(self) -> Explainer:
+        return Explainer(self.dataset, self.lineage_index, self.label)
+
+    def explain(self, s, p, o) -> dict | None:
+        """Why ``(s, p, o)`` holds: the OWL 2 RL rule, its premises (explained in turn when inferred) and the
+        sections stating the asserted ones, as JSON-ready data; None when the graph does not hold it."""
+        return self.explainer.explain(s, p, o)
 
 
 def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries_dir: Path = QUERIES_DIR,

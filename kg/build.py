@@ -4,7 +4,7 @@
 - ``graph/curated``: entity types, labels, altLabels and descriptions (naming, not claims of a source);
 - ``graph/<source>/<section>``: the statements each source section makes, one named graph per section;
 - ``graph/meta``: the sources, their sections and which graph holds which section's statements.
-The reasoner adds ``graph/inferred`` (see ``kg.reason``).
+The reasoner adds ``graph/inferred`` (see ``cnkg.reason``).
 """
 from __future__ import annotations
 

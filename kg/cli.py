@@ -275,9 +275,7 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
 def cmd_lineage(args) -> int:
     graph = _graph(args)
     if args.format in ("svg", "png"):
-        from .diagram import LineageDiagram
-
-        diagram = LineageDiagram(graph, args.name)
+        diagram = graph.lineage_diagram(args.name)
         payload = diagram.svg().encode("utf-8") if args.format == "svg" else diagram.png()
         if args.output is None and sys.stdout.isatty():
             raise InvalidInput(f"--format {args.format} writes an image: give -o FILE or redirect stdout")

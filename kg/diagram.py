@@ -1,7 +1,7 @@
 """Lineage diagrams: a layered picture of where an entity comes from and what came from it, as SVG or PNG.
 
-    >>> from kg.diagram import LineageDiagram
-    >>> LineageDiagram(kg.load(), "Jaeger").svg()      # or .png(); shown inline in notebooks
+    >>> cnkg.load().lineage_diagram("Jaeger").svg()     # or .png(); shown inline in notebooks
+    >>> LineageDiagram(digraph, focus=iri)               # any DiGraph shaped like KnowledgeGraph.lineage_digraph()
 
 Layers are generations relative to the focus entity: ancestors above, descendants below (without a focus, the
 oldest entities of each family on top). Arrows point from ancestor to descendant and carry the asserted relation,
@@ -15,16 +15,11 @@ from __future__ import annotations
 import io
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import matplotlib
 import networkx as nx
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .api import KnowledgeGraph
 
 # Geometry in inches (the axes map one data unit to one inch, so font sizes and boxes agree).
 COLUMN = 2.35          # distance between neighbouring node centres
@@ -46,15 +41,14 @@ CAPTION = ("arrows run from ancestor to descendant: read “descendant ‹relati
 
 
 class LineageDiagram:
-    """The lineage of ``name`` in ``graph`` (every lineage family when ``name`` is None) as a layered DAG."""
+    """A lineage DiGraph (nodes: IRI strings with ``label``, ``types``, ``organisations``; edges from ancestor to
+    descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None)."""
 
-    def __init__(self, graph: KnowledgeGraph, name: str | None = None):
-        self.focus = str(graph.resolve(name)) if name is not None else None
-        self.digraph: nx.DiGraph = graph.lineage_digraph(name)
-        if self.focus is not None and self.focus not in self.digraph:  # no lineage: the entity on its own
-            from .frames import node_attributes
-
-            self.digraph.add_node(self.focus, **node_attributes(graph, graph.resolve(name)))
+    def __init__(self, digraph: nx.DiGraph, focus: str | None = None):
+        if focus is not None and focus not in digraph:
+            raise ValueError(f"the focus {focus} is not a node of the lineage graph")
+        self.focus = focus
+        self.digraph = digraph
         self.title = (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
                       else "Lineage of the cloud-native ecosystem")
         self.layers = self._layers()

@@ -1,6 +1,6 @@
 """Query results and lineage as pandas DataFrames and networkx graphs, for notebooks and analysis.
 
-Use them through the graph object (``kg.load().sparql(...)``, ``.lineage_frame(...)``,
+Use them through the graph object (``cnkg.load().sparql(...)``, ``.lineage_frame(...)``,
 ``.lineage_digraph(...)``); this module holds the conversions those methods share.
 
 Cells of a SELECT result become plain Python values so pandas infers sensible column types:
@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import networkx as nx
 import pandas as pd
-from rdflib import RDF, XSD, BNode, Literal, URIRef
+from rdflib import XSD, BNode, Literal, URIRef
 from rdflib.query import Result
 
 from .lineage import Chain
-from .namespaces import CNKG, CURATED_GRAPH
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .api import KnowledgeGraph
 
 INTEGER_TYPES = {XSD.integer, XSD.int, XSD.long, XSD.short, XSD.byte, XSD.nonNegativeInteger, XSD.positiveInteger,
                  XSD.nonPositiveInteger, XSD.negativeInteger, XSD.unsignedLong, XSD.unsignedInt, XSD.unsignedShort,
@@ -32,7 +28,6 @@ FLOAT_TYPES = {XSD.decimal, XSD.double, XSD.float}
 DATE_TYPES = {XSD.date, XSD.dateTime, XSD.dateTimeStamp}
 
 LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources"]
-ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
 
 
 def term_value(term):
@@ -106,10 +101,10 @@ def _grouped(chains: list[Chain]) -> dict[tuple, list[Chain]]:
     return groups
 
 
-def lineage_frame(graph: KnowledgeGraph, chains: list[Chain]) -> pd.DataFrame:
+def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.DataFrame:
     """One row per distinct path: descendant, ancestor, path (oldest first, " → "), hops, relations (per step,
-    oldest first, " → "; alternatives " / "), sources (the sections stating the steps, "; ")."""
-    label = graph.label
+    oldest first, " → "; alternatives " / "), sources (the sections stating the steps, "; ").
+    ``label`` names an IRI (an entity, relation or section)."""
     rows = []
     for nodes, group in _grouped(chains).items():
         steps = [list(reversed(chain.steps)) for chain in group]  # oldest step first
@@ -132,25 +127,11 @@ def lineage_frame(graph: KnowledgeGraph, chains: list[Chain]) -> pd.DataFrame:
     return frame.astype({"hops": "int64"})
 
 
-def organisations(graph: KnowledgeGraph, iri: URIRef) -> list[str]:
-    """Labels of who (originally) developed ``iri``, original developers first, without repeats."""
-    names: dict[str, None] = {}
-    for prop in ORGANISATION_PROPERTIES:
-        for org in sorted(graph.dataset.objects(iri, prop)):
-            names.setdefault(graph.label(org), None)
-    return list(names)
-
-
-def node_attributes(graph: KnowledgeGraph, iri: URIRef) -> dict:
-    """``label``, ``types`` (local names of its curated classes, sorted) and ``organisations`` of an entity."""
-    curated = graph.dataset.graph(CURATED_GRAPH)
-    types = sorted(str(t).rsplit("#", 1)[-1] for t in curated.objects(iri, RDF.type))
-    return {"label": graph.label(iri), "types": types, "organisations": organisations(graph, iri)}
-
-
-def lineage_digraph(graph: KnowledgeGraph, chains: list[Chain]) -> nx.DiGraph:
+def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
+                    describe: Callable[[URIRef], dict]) -> nx.DiGraph:
     """The entities and asserted steps of ``chains`` as a DiGraph. Edges point from ancestor to descendant
-    (the direction of descent), so ``nx.descendants(g, borg)`` holds Kubernetes.
+    (the direction of descent), so ``nx.descendants(g, borg)`` holds Kubernetes. ``describe`` gives a node's
+    attributes, ``label`` names relations and sections.
 
     Nodes are IRI strings with ``label``, ``types`` (class local names, sorted) and ``organisations``;
     edges have ``relation`` (labels joined " / "), ``relations`` (list) and ``sources`` (section titles)."""
@@ -159,18 +140,17 @@ def lineage_digraph(graph: KnowledgeGraph, chains: list[Chain]) -> nx.DiGraph:
     for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), str(s.relation))):
         for iri in (step.parent, step.child):
             if str(iri) not in digraph:
-                digraph.add_node(str(iri), **node_attributes(graph, iri))
+                digraph.add_node(str(iri), **describe(iri))
         parent, child = str(step.parent), str(step.child)
         if digraph.has_edge(parent, child):
             data = digraph.edges[parent, child]
         else:
             digraph.add_edge(parent, child, relations=[], sources=[])
             data = digraph.edges[parent, child]
-        data["relations"] = sorted({*data["relations"], graph.label(step.relation)})
-        data["sources"] = sorted({*data["sources"], *(graph.label(s) for s in step.sources)})
+        data["relations"] = sorted({*data["relations"], label(step.relation)})
+        data["sources"] = sorted({*data["sources"], *(label(s) for s in step.sources)})
         data["relation"] = " / ".join(data["relations"])
     return digraph
 
 
-__all__ = ["to_dataframe", "term_value", "lineage_frame", "lineage_digraph", "organisations", "node_attributes",
-           "LINEAGE_COLUMNS"]
+__all__ = ["to_dataframe", "term_value", "lineage_frame", "lineage_digraph", "LINEAGE_COLUMNS"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rdflib import RDFS, Dataset, URIRef
+from rdflib import Dataset, URIRef
 
 from .namespaces import CNKG, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
+from .vocabulary import sub_properties
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,7 @@ class LineageIndex:
     """The asserted lineage edges of a dataset, indexed both ways."""
 
     def __init__(self, dataset: Dataset):
-        ontology = dataset.graph(ONTOLOGY_GRAPH)
-        relations, todo = set(), [CNKG.hasAncestor]
-        while todo:
-            for sub in ontology.subjects(RDFS.subPropertyOf, todo.pop()):
-                if sub not in relations:
-                    relations.add(sub)
-                    todo.append(sub)
+        relations = set(sub_properties(dataset.graph(ONTOLOGY_GRAPH), CNKG.hasAncestor))
         self.relations = relations
         sources: dict[tuple, list[URIRef]] = {}
         meta = dataset.graph(META_GRAPH)

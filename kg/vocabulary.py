@@ -94,10 +94,28 @@ class Vocabulary:
         return self.sub_properties(CNKG.hasAncestor)
 
     def sub_properties(self, prop: URIRef) -> list[URIRef]:
-        found, todo = [], [prop]
-        while todo:
-            for sub in self.graph.subjects(RDFS.subPropertyOf, todo.pop()):
-                if sub not in found:
-                    found.append(sub)
-                    todo.append(sub)
-        return found
+        return sub_properties(self.graph, prop)
+
+
+def _below(tbox: Graph, term: URIRef, relation: URIRef) -> list[URIRef]:
+    """Every term below ``term`` along ``relation`` (direct and indirect), nearest first, ``term`` itself left
+    out unless the axioms loop back to it."""
+    found, seen, todo = [], {term}, [term]
+    while todo:
+        for sub in tbox.subjects(relation, todo.pop(0)):
+            if sub not in seen:
+                seen.add(sub)
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+def sub_properties(tbox: Graph, prop: URIRef) -> list[URIRef]:
+    """The sub-properties of ``prop`` (rdfs:subPropertyOf, transitively): e.g. the lineage relations below
+    cnkg:hasAncestor. The one closure the checker, the lineage index and the explainer share."""
+    return _below(tbox, prop, RDFS.subPropertyOf)
+
+
+def sub_classes(tbox: Graph, cls: URIRef) -> list[URIRef]:
+    """The sub-classes of ``cls`` (rdfs:subClassOf, transitively)."""
+    return _below(tbox, cls, RDFS.subClassOf)

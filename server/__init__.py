@@ -54,8 +54,22 @@ class State:
     stats: Stats
     evaluator: Evaluator
     results: ResultCache
-    version: int = 0  # bumped by every applied update (server/update.py); part of every result cache key
     writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
+    derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
+
+    def __post_init__(self):
+        self.graph.on_change(self.graph_changed)
+
+    def graph_changed(self, graph: KnowledgeGraph) -> None:
+        """Registered with the graph: everything this app derived from it is recomputed or dropped."""
+        self.results.clear()
+        self.derived.clear()
+        self.stats = _stats(graph)
+
+    @property
+    def version(self) -> int:
+        """Changes applied since start-up; part of every result cache key."""
+        return self.graph.version
 
     @property
     def graph_names(self) -> set[URIRef]:
@@ -70,7 +84,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     update.check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
     app.json.sort_keys = False
 
-    graph = graph if graph is not None else kg.load()
+    graph = graph if graph is not None else load()
     stats = _stats(graph)
     evaluator = Evaluator(graph.dataset, float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
     app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])))

@@ -1,10 +1,10 @@
 """Canned queries (Datasette-style): ``/queries`` lists the named queries of ``queries/*.rq``;
 ``/queries/<name>?param=value`` runs one. Every run has a shareable URL; the HTML page has a form with one field
 per parameter, the SPARQL text and the results as a table; ``format=json|xml|csv|tsv`` (or Accept) gives the
-results in a SPARQL result format, serialised by :mod:`server.results` like /sparql.
+results in a SPARQL result format, serialised by :mod:`cnkg.server.results` like /sparql.
 
 Parameters are turned into RDF terms by :meth:`kg.KnowledgeGraph.bind` in the request thread (a bad value is a
-400, or the form with the message); the query then runs in the forked :class:`server.worker.Evaluator`, bound
+400, or the form with the message); the query then runs in the forked :class:`cnkg.server.worker.Evaluator`, bound
 with ``initBindings`` (the child closes over the prepared query and the terms), so it has the same QUERY_TIMEOUT
 (503), slot limit and MAX_ROWS cap as /sparql. Answers are kept in the result cache like /sparql's.
 """
@@ -17,10 +17,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from ..errors import InvalidInput
 
-from . import ops
-from .errors import ApiError
-from .formats import HTML, RESULT_ALIASES, RESULT_FORMATS, by_media_type, by_name
-from .negotiation import choose
+from .errors import BadRequest, NotFound
+from .formats import HTML_PAGE, JSON, RESULT_ALIASES, RESULT_FORMATS, Format, negotiate
 from .pages import term_view
 from .results import Payload, serialize
 
@@ -38,20 +36,15 @@ def _query_json(query) -> dict:
                            for p in query.parameters]}
 
 
-def _html_or_json() -> str:
-    name = request.args.get("format", "").strip().lower()
-    if name in ("html", "json"):
-        return HTML if name == "html" else "application/json"
-    chosen = choose(request.headers.get("Accept"), [HTML, "application/json"])
-    if chosen is None:
-        raise ApiError(406, "the list of queries is available as text/html or application/json (or format=)")
-    return chosen
+def _html_or_json() -> Format:
+    return negotiate([HTML_PAGE, JSON], format_name=request.args.get("format"),
+                     accept=request.headers.get("Accept"), what="the list of queries")
 
 
 @bp.route("/queries")
 def index():
     queries = [_graph().queries[name] for name in sorted(_graph().queries)]
-    if _html_or_json() == HTML:
+    if _html_or_json() is HTML_PAGE:
         response = Response(render_template("canned_index.html", queries=queries),
                             content_type="text/html; charset=utf-8")
     else:
@@ -76,11 +69,11 @@ def run(name: str):
     try:
         query = graph.named_query(name)
     except InvalidInput as exc:
-        raise ApiError(404, _message(exc)) from None
+        raise NotFound(_message(exc)) from None
     params = {key: value for key, value in request.args.items() if key != "format" and value.strip() != ""}
     fmt = _negotiate()
     max_rows = current_app.config["MAX_ROWS"]
-    key = ("canned", name, tuple(sorted(params.items())), "html" if fmt is HTML else fmt.name, max_rows,
+    key = ("canned", name, tuple(sorted(params.items())), fmt.name, max_rows,
            state.version)
     payload = state.results.get(key)
     cached = payload is not None
@@ -88,14 +81,14 @@ def run(name: str):
         try:
             bindings = graph.bind(query, params)
         except InvalidInput as exc:
-            if fmt is not HTML:
-                raise ApiError(400, _message(exc)) from None
+            if fmt is not HTML_PAGE:
+                raise BadRequest(_message(exc)) from None
             # a browser gets the form back, with the message (never cached)
             return _page(query, params, None, _message(exc), max_rows)
         answer = _evaluate(state, query, bindings, fmt, max_rows)
-        payload = _page(query, params, answer, None, max_rows) if fmt is HTML else answer
+        payload = _page(query, params, answer, None, max_rows) if fmt is HTML_PAGE else answer
         state.results.put(key, payload)
-    if fmt is HTML:
+    if fmt is HTML_PAGE:
         response = Response(payload.body, content_type="text/html; charset=utf-8")
     else:
         response = Response(payload.body, content_type=fmt.content_type)
@@ -114,19 +107,14 @@ def _evaluate(state, query, bindings: dict, fmt, max_rows: int):
 
     def work():
         result = dataset.query(prepared, initBindings=bindings)
-        if fmt is not HTML:
+        if fmt is not HTML_PAGE:
             return serialize(result, fmt, max_rows)
         if result.type == "ASK":
             return _Rows([], [], bool(result.askAnswer))
         rows = [tuple(row) for row in itertools.islice(iter(result), max_rows + 1)]
         return _Rows([str(v) for v in result.vars or []], rows, None)
 
-    try:
-        return state.evaluator.call(work)
-    except ApiError as exc:
-        if exc.status == 503 and exc.message.startswith("query timed out"):
-            ops.record_timeout()
-        raise
+    return state.evaluator.call(work)
 
 
 def _page(query, params: dict, answer: _Rows | None, error: str | None, max_rows: int):
@@ -146,24 +134,10 @@ def _page(query, params: dict, answer: _Rows | None, error: str | None, max_rows
     return Payload(body.encode("utf-8"), min(len(rows), max_rows), len(rows) > max_rows)
 
 
-def _negotiate():
-    """HTML (the str) or a SPARQL result :class:`Format`."""
-    name = request.args.get("format", "").strip().lower()
-    if name:
-        if name == "html":
-            return HTML
-        fmt = by_name(name)
-        if fmt is None or fmt not in RESULT_FORMATS:
-            names = ", ".join(f.name for f in RESULT_FORMATS)
-            raise ApiError(400, f"unknown format={name!r}; use one of html, {names}")
-        return fmt
-    offers = [HTML] + [f.media_type for f in RESULT_FORMATS]
-    accept = request.headers.get("Accept")
-    chosen = choose(accept, offers, RESULT_ALIASES)
-    if chosen is None:
-        raise ApiError(406, f"cannot produce any type in Accept: {accept!r}; available: {', '.join(offers)} "
-                            "(or use format=)")
-    return HTML if chosen == HTML else by_media_type(RESULT_FORMATS, chosen)
+def _negotiate() -> Format:
+    """The HTML page or a SPARQL result format."""
+    return negotiate([HTML_PAGE, *RESULT_FORMATS], format_name=request.args.get("format"),
+                     accept=request.headers.get("Accept"), aliases=RESULT_ALIASES)
 
 
 def _message(exc: InvalidInput) -> str:

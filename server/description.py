@@ -13,9 +13,7 @@ from rdflib.namespace import RDF, RDFS, XSD
 
 from ..namespaces import bind_prefixes
 
-from .errors import ApiError
-from .formats import HTML, RDF_ALIASES, RDF_FORMATS, RESULT_FORMATS, by_media_type
-from .negotiation import choose
+from .formats import HTML_PAGE, RDF_ALIASES, RDF_FORMATS, RESULT_FORMATS, negotiate
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -68,18 +66,13 @@ def description_graph(endpoint: str, stats, update: bool = False) -> Graph:
 
 def service_description() -> Response:
     """GET /sparql with no query: RDF for machines, the query page of the web UI for browsers."""
-    offers = [f.media_type for f in RDF_FORMATS] + [HTML]
-    accept = request.headers.get("Accept")
-    chosen = choose(accept, offers, RDF_ALIASES)
-    if chosen is None:
-        raise ApiError(406, f"cannot produce the service description in any type of Accept: {accept!r}; "
-                            f"available: {', '.join(offers)}")
-    if chosen == HTML:
+    fmt = negotiate([*RDF_FORMATS, HTML_PAGE], format_name=None, accept=request.headers.get("Accept"),
+                    aliases=RDF_ALIASES, what="the service description")
+    if fmt is HTML_PAGE:
         from .ui import query_page  # the web UI (server/ui.py) is what a browser gets; it sets Vary too
 
         return query_page()
     stats = current_app.extensions["cnkg"].stats
-    fmt = by_media_type(RDF_FORMATS, chosen)
     graph = description_graph(request.base_url, stats, bool(current_app.config["ALLOW_UPDATE"]))
     if fmt.name in ("trig", "nquads"):  # rdflib writes quad formats only from a context-aware store
         dataset = Dataset()

@@ -1,4 +1,5 @@
-"""One error shape for the whole server: ``{"error": {"status": N, "message": "..."}}``.
+"""One error shape for the whole server: ``{"error": {"status": N, "reason": "...", "message": "..."}}``, raised as
+typed exceptions that carry the status and a machine-readable reason.
 
 JSON unless the client accepts text/plain but not JSON (a CSV-only client still gets a readable error).
 """
@@ -9,25 +10,130 @@ import json
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from . import ops
 from .negotiation import choose
 
 
 class ApiError(Exception):
-    """A request the server refuses or cannot answer; the message tells the client how to fix it."""
+    """A request the server refuses or cannot answer; the message tells the client how to fix it.
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+    ``status`` is the HTTP status and ``reason`` a machine-readable label (the ``reason`` of the error body and of
+    the ``cnkg_queries_rejected`` metric). Subclasses fix both; a bare ``ApiError(status, message)`` takes the
+    reason of its status."""
+
+    status: int = 400
+    reason: str = "request"
+    #: refused before any evaluation started (counted in cnkg_queries_rejected)
+    rejection: bool = True
+
+    def __init__(self, *args, headers: dict[str, str] | None = None):
+        if args and isinstance(args[0], int):
+            status, *args = args
+            self.status = status
+            self.reason = _REASON_BY_STATUS.get(status, type(self).reason)
+            self.rejection = status < 500
+        message = args[0] if args else ""
+        if len(args) > 1:  # the historical positional headers argument
+            headers = args[1]
         super().__init__(message)
-        self.status = status
         self.message = message
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+
+    def __reduce__(self):  # crosses the worker's pipe as itself: class, message, headers
+        return _rebuild, (type(self), self.status, self.reason, self.rejection, self.message, self.headers)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def _rebuild(cls, status, reason, rejection, message, headers):
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.status, error.reason, error.rejection, error.message, error.headers = \
+        status, reason, rejection, message, headers
+    return error
+
+
+class BadRequest(ApiError):
+    status, reason = 400, "request"
+
+
+class MalformedQuery(ApiError):
+    """SPARQL that does not parse (or that the parser cannot handle)."""
+    status, reason = 400, "syntax"
+
+
+class RefusedService(ApiError):
+    """SERVICE: the endpoint answers from its own data and never fetches."""
+    status, reason = 400, "service"
+
+
+class RefusedLoad(ApiError):
+    status, reason = 400, "load"
+
+
+class RefusedDataset(ApiError):
+    """FROM / FROM NAMED / a graph parameter naming a graph the endpoint does not hold."""
+    status, reason = 400, "dataset"
+
+
+class Unauthorized(ApiError):
+    status, reason = 401, "unauthorized"
+
+
+class ReadOnly(ApiError):
+    """An update sent to a read-only endpoint."""
+    status, reason = 403, "update"
+
+
+class NotFound(ApiError):
+    status, reason, rejection = 404, "not_found", False
+
+
+class NotAcceptable(ApiError):
+    status, reason = 406, "not_acceptable"
+
+
+class UnsupportedMediaType(ApiError):
+    status, reason = 415, "media_type"
+
+
+class TooManyRequests(ApiError):
+    status, reason = 429, "rate_limit"
+
+
+class EvaluationFailed(ApiError):
+    """The query parsed but its evaluation failed because of the query (a type error the engine cannot skip)."""
+    status, reason, rejection = 400, "evaluation", False
+
+
+class NotSupported(ApiError):
+    status, reason, rejection = 501, "unsupported", False
+
+
+class Internal(ApiError):
+    status, reason, rejection = 500, "internal", False
+
+
+class Timeout(ApiError):
+    """Stopped at the deadline; the work was killed, not left running."""
+    status, reason, rejection = 503, "timeout", False
+
+
+class Busy(ApiError):
+    status, reason, rejection = 503, "busy", False
+
+
+_REASON_BY_STATUS = {400: "request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method",
+                     406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "media_type",
+                     429: "rate_limit", 500: "internal", 501: "unsupported", 503: "unavailable"}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   reason: str | None = None) -> Response:
+    reason = reason or _REASON_BY_STATUS.get(status, "request")
     as_text = choose(request.headers.get("Accept"), ["application/json", "text/plain"]) == "text/plain"
     if as_text:
         body, content_type = f"{status} {message}\n", "text/plain; charset=utf-8"
     else:
-        body = json.dumps({"error": {"status": status, "message": message}}, ensure_ascii=False) + "\n"
+        body = json.dumps({"error": {"status": status, "reason": reason, "message": message}}, ensure_ascii=False) + "\n"
         content_type = "application/json; charset=utf-8"
     response = Response(body, status=status, content_type=content_type)
     for name, value in (headers or {}).items():
@@ -38,7 +144,8 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, exc.headers)
+        ops.record_error(exc)  # the metrics are recorded here, once, from the error's type
+        return error_response(exc.status, exc.message, exc.headers, exc.reason)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

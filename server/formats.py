@@ -1,9 +1,12 @@
 """The media types the endpoint produces, by result kind, with ``format=`` names and W3C format IRIs."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..export import FORMATS as RDF_EXPORT_FORMATS
+from .errors import BadRequest, NotAcceptable
+from .negotiation import choose
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ RDF_ALIASES = {"application/json": "application/ld+json", "application/xml": "ap
                "text/xml": "application/rdf+xml", "application/x-turtle": "text/turtle"}
 
 HTML = "text/html"
+HTML_PAGE = Format("html", HTML, "", "")                  # a page rendered from a template
+JSON = Format("json", "application/json", "json", "")     # plain JSON (lists, explanations)
 
 
 def formats_for(kind: str) -> tuple[list[Format], dict[str, str]]:
@@ -57,3 +62,28 @@ def by_name(name: str) -> Format | None:
 
 def by_media_type(formats: list[Format], media_type: str) -> Format:
     return next(f for f in formats if f.media_type == media_type)
+
+
+def negotiate(offers: Sequence[Format], *, format_name: str | None, accept: str | None, what: str = "",
+              aliases: Mapping[str, str] | None = None, names: Mapping[str, Format] | None = None,
+              elsewhere: Sequence[Format] = ()) -> Format:
+    """The one content-negotiation rule of every route: ``format=`` (by name) wins over Accept.
+
+    ``offers`` in the server's order of preference; ``names`` extra ``format=`` names (``ttl``); ``aliases`` media
+    types a client may ask for instead of an offer; ``elsewhere`` formats that exist but cannot express this answer
+    (asking for one by name is 406, not 400). An unknown name is 400; nothing acceptable in Accept is 406."""
+    by_format_name = {f.name: f for f in offers} | dict(names or {})
+    name = (format_name or "").strip().lower()
+    if name:
+        if name in by_format_name:
+            return by_format_name[name]
+        listed = ", ".join(by_format_name)
+        if any(f.name == name for f in elsewhere):
+            raise NotAcceptable(f"format={name} cannot express {what or 'this answer'}; use one of {listed}")
+        raise BadRequest(f"unknown format={name!r}; {'for ' + what + ' ' if what else ''}use one of {listed}")
+    media_types = [f.media_type for f in offers]
+    chosen = choose(accept, media_types, dict(aliases or {}))
+    if chosen is None:
+        raise NotAcceptable(f"cannot produce any type in Accept: {accept!r}{' for ' + what if what else ''}; "
+                            f"available: {', '.join(media_types)} (or use format=)")
+    return offers[media_types.index(chosen)]

@@ -69,15 +69,15 @@ def _metrics() -> Metrics | None:
     return current_app.extensions.get("cnkg.metrics")
 
 
-def record_timeout() -> None:
-    if (m := _metrics()) is not None:
+def record_error(exc) -> None:
+    """Count an answered error (a ``server.errors.ApiError``) from its type: a timeout, or a query refused before
+    evaluation (by its reason: ``update``, ``service``, ``dataset``, ``syntax``, ``rate_limit`` ...)."""
+    if (m := _metrics()) is None:
+        return
+    if exc.reason == "timeout":
         m.timeouts.inc()
-
-
-def record_rejection(reason: str) -> None:
-    """A query refused before evaluation: ``update``, ``service``, ``dataset``, ``syntax``, ``rate_limit`` ..."""
-    if (m := _metrics()) is not None:
-        m.rejected.labels(reason).inc()
+    elif exc.rejection and (request.endpoint == "protocol.sparql" or exc.reason == "rate_limit"):
+        m.rejected.labels(exc.reason).inc()
 
 
 def record_update(stats) -> None:

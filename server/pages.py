@@ -16,12 +16,12 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from ..errors import closest
-from ..namespaces import (CNKG, CURATED_GRAPH, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
+from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
 
-from .errors import ApiError
-from .formats import HTML, RDF_ALIASES, RDF_FORMATS, by_media_type
-from .negotiation import choose
+from .errors import ApiError, NotFound
+from .explain import explain_query
+from .formats import HTML_PAGE, RDF_ALIASES, RDF_FORMATS, negotiate
 
 bp = Blueprint("pages", __name__)
 
@@ -30,8 +30,8 @@ DCT_SOURCE = URIRef(DCT + "source")
 DCT_DESCRIPTION = URIRef(DCT + "description")
 SCHEMA_DESCRIPTION = URIRef("https://schema.org/description")
 
-# the RDF formats linked data is offered in, by format= name (ttl is the usual short name for Turtle)
-PAGE_FORMATS = {"ttl": "turtle", "turtle": "turtle", "jsonld": "jsonld", "nt": "nt", "xml": "xml"}
+# the RDF formats linked data is offered in (format=ttl is also accepted: the usual short name for Turtle)
+PAGE_FORMATS = [f for name in ("turtle", "jsonld", "nt", "xml") for f in RDF_FORMATS if f.name == name]
 ALTERNATES = [("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
               ("xml", "application/rdf+xml")]
 
@@ -43,21 +43,11 @@ def _state():
 # ---------------------------------------------------------------------------------------------- negotiation
 
 def negotiate_page():
-    """``"html"`` or the chosen RDF :class:`~server.formats.Format`; 400 for an unknown format=, 406 for no match."""
-    name = request.args.get("format", "").strip().lower()
-    if name:
-        if name == "html":
-            return "html"
-        if name not in PAGE_FORMATS:
-            raise ApiError(400, f"unknown format={name!r}; use one of html, {', '.join(PAGE_FORMATS)}")
-        return next(f for f in RDF_FORMATS if f.name == PAGE_FORMATS[name])
-    offers = [HTML] + [media for _, media in ALTERNATES]
-    accept = request.headers.get("Accept")
-    chosen = choose(accept, offers, RDF_ALIASES)
-    if chosen is None:
-        raise ApiError(406, f"cannot produce any type in Accept: {accept!r}; available: {', '.join(offers)} "
-                            "(or use format=)")
-    return "html" if chosen == HTML else by_media_type(RDF_FORMATS, chosen)
+    """``"html"`` or the chosen RDF :class:`~cnkg.server.formats.Format`; 400 for an unknown format=, 406 for no
+    match."""
+    fmt = negotiate([HTML_PAGE, *PAGE_FORMATS], format_name=request.args.get("format"),
+                    accept=request.headers.get("Accept"), aliases=RDF_ALIASES, names={"ttl": PAGE_FORMATS[0]})
+    return "html" if fmt is HTML_PAGE else fmt
 
 
 def link_header(path: str) -> str:
@@ -104,8 +94,6 @@ def term_view(term) -> Term:
 
 
 def explain_href(s, p, o) -> str:
-    from .explain import explain_query
-
     return url_for("explain.explain_route") + "?" + urlencode(explain_query(s, p, o))
 
 
@@ -128,24 +116,21 @@ class Fact:
 
 def facts(pattern) -> list[Fact]:
     """One Fact per distinct triple matching ``pattern`` (meta graph left out), with where it comes from."""
-    state = _state()
-    dataset = state.graph.dataset
+    graph = _state().graph
     found: dict[tuple, Fact] = {}
-    for s, p, o, g in dataset.quads(pattern):
-        if g == META_GRAPH:
-            continue
-        fact = found.setdefault((s, p, o), Fact(s, p, o))
-        if g == INFERRED_GRAPH:
-            fact.inferred = True
-        elif g == CURATED_GRAPH:
-            fact.curated = True
-        elif g == ONTOLOGY_GRAPH:
-            fact.ontology = True
-        else:
-            section = dataset.value(g, DCT_SOURCE)
-            fact.sections.append(Term(state.graph.label(section) if section is not None else str(g),
-                                      title=str(section or g)))
+    for s, p, o, g in graph.dataset.quads(pattern):
+        if g != META_GRAPH:
+            found.setdefault((s, p, o), Fact(s, p, o))
     for fact in found.values():
+        for source in graph.provenance((fact.subject, fact.predicate, fact.object)):
+            if source.kind == "inferred":
+                fact.inferred = True
+            elif source.kind == "curated":
+                fact.curated = True
+            elif source.kind == "ontology":
+                fact.ontology = True
+            else:
+                fact.sections.append(Term(source.title, title=str(source.iri or source.graph)))
         fact.sections.sort(key=lambda t: t.text)
         if fact.sections or fact.curated or fact.ontology:
             fact.inferred = False  # stated somewhere: the reasoner only re-derived it
@@ -186,7 +171,7 @@ def _not_found(slug: str):
         body = render_template("page_not_found.html", slug=slug, suggestion=suggestion,
                                suggestion_label=graph.label(names[guess]) if guess else None)
         return Response(body, status=404, content_type="text/html; charset=utf-8")
-    raise ApiError(404, message)
+    raise NotFound(message)
 
 
 @bp.route("/id/<path:slug>")

@@ -1,5 +1,5 @@
 """``/sparql``: the SPARQL 1.1 Protocol query operation (GET, POST form, POST direct), and the update operation
-(POST form ``update=``, POST ``application/sparql-update``) when the server allows it (:mod:`server.update`).
+(POST form ``update=``, POST ``application/sparql-update``) when the server allows it (:mod:`cnkg.server.update`).
 
 Request handling order: method -> parameters and body -> update refusal (403, or 401 without the bearer token)
 -> parse and safety checks -> content negotiation -> evaluation in a worker with a deadline. Everything that can
@@ -14,9 +14,8 @@ from rdflib import URIRef
 
 from . import ops
 from .description import service_description
-from .errors import ApiError
-from .formats import Format, by_media_type, by_name, formats_for
-from .negotiation import choose
+from .errors import ApiError, BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType
+from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
 from .safety import READ_ONLY, parse
 from .update import NOTE, UPDATES_GRAPH, apply, authorize, commit, parse_update
 from .worker import Job
@@ -41,32 +40,24 @@ class ProtocolRequest:
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql():
-    try:
-        req = _read_request()
-    except ApiError as exc:
-        ops.record_rejection(_rejection_reason(exc))
-        raise
+    req = _read_request()
     if req.update is not None:
         return _update(req)
+    if req.query is None:
+        if request.method == "GET":
+            return service_description()
+        raise BadRequest("missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
+                         f"or as a POST body with Content-Type: {DIRECT}")
+    g.cnkg_query = req.query  # for the access log (hashed there)
+    state = current_app.extensions["cnkg"]
     try:
-        if req.query is None:
-            if request.method == "GET":
-                return service_description()
-            raise ApiError(400, "missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
-                                f"or as a POST body with Content-Type: {DIRECT}")
-        g.cnkg_query = req.query  # for the access log (hashed there)
-        state = current_app.extensions["cnkg"]
-        try:
-            checked = parse(req.query, request.base_url, state.graph_names)
-        except ApiError as exc:
-            if exc.status == 403 and current_app.config["ALLOW_UPDATE"]:
-                raise ApiError(400, "this is a SPARQL update sent as a query: POST it as update=... (a form body) or "
-                                    f"as a {UPDATE} body") from None
-            raise
-        fmt = _negotiate(checked.kind, req.format)
-    except ApiError as exc:
-        ops.record_rejection(_rejection_reason(exc))
+        checked = parse(req.query, request.base_url, state.graph_names)
+    except ReadOnly:
+        if current_app.config["ALLOW_UPDATE"]:
+            raise MalformedQuery("this is a SPARQL update sent as a query: POST it as update=... (a form body) or "
+                                 f"as a {UPDATE} body") from None
         raise
+    fmt = _negotiate(checked.kind, req.format)
     if req.default_graphs or req.named_graphs:  # protocol dataset wins over FROM / FROM NAMED (§2.1.4)
         default, named = [URIRef(g) for g in req.default_graphs], [URIRef(g) for g in req.named_graphs]
     elif checked.default_graphs or checked.named_graphs:
@@ -78,12 +69,7 @@ def sparql():
     payload = state.results.get(key)
     cached = payload is not None
     if not cached:
-        try:
-            payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
-        except ApiError as exc:
-            if exc.status == 503 and exc.message.startswith("query timed out"):
-                ops.record_timeout()
-            raise
+        payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
@@ -101,20 +87,11 @@ def _update(req: ProtocolRequest):
     state = current_app.extensions["cnkg"]
     using = [URIRef(iri) for iri in req.using_graphs]
     using_named = [URIRef(iri) for iri in req.using_named_graphs]
-    try:
-        authorize()
-        checked = parse_update(req.update, request.base_url, using, using_named)
-    except ApiError as exc:
-        ops.record_rejection(_rejection_reason(exc))
-        raise
+    authorize()
+    checked = parse_update(req.update, request.base_url, using, using_named)
     dataset = state.graph.dataset
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
-        try:
-            change = state.evaluator.call(lambda: apply(dataset, checked, using, using_named), what="update")
-        except ApiError as exc:
-            if exc.status == 503 and exc.message.startswith("update timed out"):
-                ops.record_timeout()
-            raise
+        change = state.evaluator.call(lambda: apply(dataset, checked, using, using_named), what="update")
         version = commit(state, change) if change.added or change.removed else state.version
     ops.record_update(state.stats)
     return jsonify(updated=True, operations=len(checked.operations), triples_added=len(change.added),
@@ -126,42 +103,25 @@ def _frozen(graphs) -> tuple | None:
     return None if graphs is None else tuple(graphs)
 
 
-def _rejection_reason(exc: ApiError) -> str:
-    """A small fixed label set for the cnkg_queries_rejected metric."""
-    if exc.status == 403:
-        return "update"
-    if exc.status == 401:
-        return "unauthorized"
-    if exc.message.startswith("LOAD"):
-        return "load"
-    if exc.message.startswith("SERVICE"):
-        return "service"
-    if exc.message.startswith(("FROM", "FROM NAMED")):
-        return "dataset"
-    if exc.message.startswith(("malformed", "invalid SPARQL", "this is a SPARQL update")):
-        return "syntax"
-    return {406: "not_acceptable", 415: "media_type"}.get(exc.status, "request")
-
-
 def _read_request() -> ProtocolRequest:
     args = request.args
     allow_update = current_app.config["ALLOW_UPDATE"]
     if "update" in args:
         if not allow_update:
-            raise ApiError(403, READ_ONLY)
+            raise ReadOnly(READ_ONLY)
         if request.method == "GET":  # SPARQL 1.1 Protocol §2.2: updates are POSTed (W3C test bad_update_get)
             raise ApiError(405, f"SPARQL Update must be sent with POST: a form body update=... ({FORM}) or an "
                                 f"{UPDATE} body", {"Allow": "POST"})
-        raise ApiError(400, f"the update must be in the request body (a form body update=... or an {UPDATE} "
+        raise BadRequest(f"the update must be in the request body (a form body update=... or an {UPDATE} "
                             "body), not in the URL")
     if request.method == "GET":
         return _protocol_request(args.getlist("query"), args)
     mime = request.mimetype  # the Content-Type without parameters, lower-cased
     if mime == UPDATE:
         if not allow_update:
-            raise ApiError(403, READ_ONLY)
+            raise ReadOnly(READ_ONLY)
         if "query" in args:
-            raise ApiError(400, f"an {UPDATE} body cannot be combined with a 'query' URL parameter")
+            raise BadRequest(f"an {UPDATE} body cannot be combined with a 'query' URL parameter")
         return ProtocolRequest(None, [], [], None, update=_utf8_body(UPDATE, "update"),
                                using_graphs=args.getlist("using-graph-uri"),
                                using_named_graphs=args.getlist("using-named-graph-uri"))
@@ -169,15 +129,15 @@ def _read_request() -> ProtocolRequest:
         form = request.form  # parsing honours MAX_CONTENT_LENGTH (413)
         if "update" in form:
             if not allow_update:
-                raise ApiError(403, READ_ONLY)
+                raise ReadOnly(READ_ONLY)
             return _update_request(form.getlist("update"), form, args)
         req = _protocol_request(args.getlist("query") + form.getlist("query"), form, args)
         return req
     if mime == DIRECT:
         if "query" in args:
-            raise ApiError(400, f"the query was given twice: in the {DIRECT} body and as a 'query' URL parameter")
+            raise BadRequest(f"the query was given twice: in the {DIRECT} body and as a 'query' URL parameter")
         return _protocol_request([_utf8_body(DIRECT, "query")], args)
-    raise ApiError(415, f"unsupported Content-Type {request.content_type or '(none)'!r} for POST /sparql: use "
+    raise UnsupportedMediaType(f"unsupported Content-Type {request.content_type or '(none)'!r} for POST /sparql: use "
                         f"{FORM} (query=...) or {DIRECT} (the query as the body)"
                         + (f"; for an update, {FORM} (update=...) or {UPDATE}" if allow_update else ""))
 
@@ -185,22 +145,22 @@ def _read_request() -> ProtocolRequest:
 def _utf8_body(media_type: str, what: str) -> str:
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise ApiError(415, f"{media_type} bodies must be UTF-8 (SPARQL 1.1 Protocol §2.1.3, §2.2.2); "
+        raise UnsupportedMediaType(f"{media_type} bodies must be UTF-8 (SPARQL 1.1 Protocol §2.1.3, §2.2.2); "
                             f"got charset={charset}")
     try:
         return request.get_data(cache=False).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, f"the request body is not valid UTF-8 (byte {exc.start}); "
+        raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start}); "
                             f"SPARQL {what} text must be sent as UTF-8") from None
 
 
 def _update_request(updates: list[str], form, args) -> ProtocolRequest:
     if len(updates) > 1:
-        raise ApiError(400, f"exactly one 'update' parameter is allowed; got {len(updates)}")
+        raise BadRequest(f"exactly one 'update' parameter is allowed; got {len(updates)}")
     if "query" in form or "query" in args:
-        raise ApiError(400, "a request carries either 'query' or 'update', not both")
+        raise BadRequest("a request carries either 'query' or 'update', not both")
     if not updates[0].strip():
-        raise ApiError(400, "the 'update' parameter is empty")
+        raise BadRequest("the 'update' parameter is empty")
 
     def gather(name):
         return [value for source in (form, args) for value in source.getlist(name)]
@@ -211,9 +171,9 @@ def _update_request(updates: list[str], form, args) -> ProtocolRequest:
 
 def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:
     if len(queries) > 1:
-        raise ApiError(400, f"exactly one 'query' parameter is allowed; got {len(queries)}")
+        raise BadRequest(f"exactly one 'query' parameter is allowed; got {len(queries)}")
     if queries and not queries[0].strip():
-        raise ApiError(400, "the 'query' parameter is empty")
+        raise BadRequest("the 'query' parameter is empty")
 
     def gather(name):
         return [value for source in sources for value in source.getlist(name)]
@@ -225,20 +185,5 @@ def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:
 
 def _negotiate(kind: str, format_name: str | None) -> Format:
     formats, aliases = formats_for(kind)
-    offered = ", ".join(f.media_type for f in formats)
-    form = kind.removesuffix("Query").upper()
-    if format_name is not None:
-        fmt = by_name(format_name)
-        if fmt is None:
-            names = ", ".join(f.name for f in formats)
-            raise ApiError(400, f"unknown format={format_name!r}; for a {form} query use one of {names}")
-        if fmt not in formats:
-            names = ", ".join(f.name for f in formats)
-            raise ApiError(406, f"format={format_name} cannot express a {form} result; use one of {names}")
-        return fmt
-    accept = request.headers.get("Accept")
-    chosen = choose(accept, [f.media_type for f in formats], aliases)
-    if chosen is None:
-        raise ApiError(406, f"cannot produce any type in Accept: {accept!r} for a {form} query; "
-                            f"available: {offered} (or use format=)")
-    return by_media_type(formats, chosen)
+    return negotiate(formats, format_name=format_name, accept=request.headers.get("Accept"), aliases=aliases,
+                     what=f"a {kind.removesuffix('Query').upper()} query", elsewhere=RESULT_FORMATS + RDF_FORMATS)

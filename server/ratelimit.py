@@ -13,8 +13,7 @@ import time
 
 from flask import Flask, current_app, request
 
-from . import ops
-from .errors import ApiError
+from .errors import TooManyRequests
 
 LIMITED_PREFIXES = ("/sparql", "/queries")
 _MAX_CLIENTS = 10000  # past this many tracked clients, buckets that are full again are forgotten
@@ -64,7 +63,6 @@ def _check() -> None:
     bucket: TokenBucket = current_app.extensions["cnkg.ratelimit"]
     wait = bucket.take(request.remote_addr or "unknown")
     if wait > 0:
-        ops.record_rejection("rate_limit")
         retry = max(1, math.ceil(wait))
-        raise ApiError(429, f"too many requests: this endpoint allows {bucket.capacity} queries per minute per "
-                            f"client; retry in {retry} s", {"Retry-After": str(retry)})
+        raise TooManyRequests(f"too many requests: this endpoint allows {bucket.capacity} queries per minute per "
+                            f"client; retry in {retry} s", headers={"Retry-After": str(retry)})

@@ -21,7 +21,7 @@ from rdflib.plugins.sparql.sparql import Query
 
 from ..namespaces import PREFIXES
 
-from .errors import ApiError
+from .errors import MalformedQuery, ReadOnly, RefusedDataset, RefusedService
 
 # Defence in depth: even a FROM that slipped past the checks below must never be fetched.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
@@ -45,7 +45,7 @@ def parse(text: str, base: str | None, our_graphs: set[URIRef]) -> CheckedQuery:
         iri, target = (clause.default, default) if clause.default is not None else (clause.named, named)
         if iri not in our_graphs:
             keyword = "FROM" if target is default else "FROM NAMED"
-            raise ApiError(400, f"{keyword} <{iri}> is not a graph of this endpoint; this endpoint never fetches "
+            raise RefusedDataset(f"{keyword} <{iri}> is not a graph of this endpoint; this endpoint never fetches "
                                 f"remote data. Name one of its graphs (listed in the service description at GET "
                                 f"/sparql) or leave {keyword} out")
         target.append(iri)
@@ -66,18 +66,18 @@ def _translate_uncached(text: str, base: str | None) -> Query:
         parsed = parseQuery(text)
     except RecursionError:  # rdflib's recursive-descent parser gives up on very deep nesting
         service = " (and SERVICE is not allowed here in any case)" if re.search(r"\bSERVICE\b", text, re.I) else ""
-        raise ApiError(400, f"query is nested too deeply for this endpoint's SPARQL parser; flatten it{service}") \
+        raise MalformedQuery(f"query is nested too deeply for this endpoint's SPARQL parser; flatten it{service}") \
             from None
     except ParseBaseException as exc:
         if _is_update(text):
-            raise ApiError(403, READ_ONLY) from None
-        raise ApiError(400, f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+            raise ReadOnly(READ_ONLY) from None
+        raise MalformedQuery(f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
     try:
         return translateQuery(parsed, base=base, initNs=PREFIXES)
     except ParseBaseException as exc:
-        raise ApiError(400, f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+        raise MalformedQuery(f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
     except Exception as exc:  # rdflib reports query errors here (e.g. an unknown prefix) as plain Exception
-        raise ApiError(400, f"invalid SPARQL query: {exc}") from None
+        raise MalformedQuery(f"invalid SPARQL query: {exc}") from None
 
 
 def _is_update(text: str) -> bool:
@@ -95,7 +95,7 @@ def _refuse_service(node, seen: set[int] | None = None) -> None:
     seen.add(id(node))
     if isinstance(node, CompValue):
         if node.name == "ServiceGraphPattern":
-            raise ApiError(400, f"SERVICE {node.get('term').n3()} is not allowed: this endpoint answers from its own "
+            raise RefusedService(f"SERVICE {node.get('term').n3()} is not allowed: this endpoint answers from its own "
                                 "graph only and never opens a connection elsewhere")
         children = node.values()
     elif isinstance(node, dict):

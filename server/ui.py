@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
 
-from .errors import ApiError
+from .errors import NotFound
 from .formats import RDF_FORMATS, RESULT_FORMATS
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
@@ -64,7 +64,7 @@ def lineage_svg(name: str):
     except InvalidInput as exc:
         suggestion = exc.problems[0].suggestion if exc.problems else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        raise ApiError(404, f"no entity is named {name!r}{hint}") from None
+        raise NotFound(f"no entity is named {name!r}{hint}") from None
     svg = _lineage_svg(graph, str(iri))
     response = Response(svg, content_type="image/svg+xml; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -73,7 +73,7 @@ def lineage_svg(name: str):
 
 def _lineage_svg(graph: KnowledgeGraph, iri: str) -> str:
     """Rendered once per entity and app: the graph is read-only while served, and a render takes ~0.1-0.5 s."""
-    cache: dict[str, str] = current_app.extensions.setdefault("cnkg-ui-svg", {})
+    cache: dict[str, str] = current_app.extensions["cnkg"].derived.setdefault("lineage-svg", {})
     if iri not in cache:
         with _render_lock:
             if iri not in cache:

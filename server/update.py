@@ -4,14 +4,14 @@
   ``Authorization: Bearer <UPDATE_TOKEN>`` (compared in constant time), else 401 with ``WWW-Authenticate``.
 * **Safety.** Checked before anything is evaluated: ``LOAD`` and ``SERVICE`` are refused (400): the endpoint never
   opens a connection. ``USING`` / protocol ``using-graph-uri`` graphs are read from the dataset only (loading is
-  switched off in :mod:`server.safety`); a graph it does not hold is empty.
+  switched off in :mod:`cnkg.server.safety`); a graph it does not hold is empty.
 * **The default graph.** Reads (``WHERE``) see the union of all graphs, as queries do. Triples written outside a
   ``GRAPH`` clause go into the named graph :data:`UPDATES_GRAPH` (rdflib 7.6 cannot insert into the default graph
   of a ``Dataset``, and the served default graph is a union anyway); triples deleted outside a ``GRAPH`` clause
   are removed from every graph holding them, so they are gone from the default graph. ``WITH <g>`` makes ``<g>``
   the target of both. ``CLEAR``/``DROP DEFAULT`` and ``ADD``/``COPY``/``MOVE`` involving ``DEFAULT`` are refused
   (400): name the graph. ``CREATE`` is accepted; graphs exist as soon as they hold a triple.
-* **Evaluation.** A forked worker (:class:`server.worker.Evaluator`, with the query timeout) runs the whole request
+* **Evaluation.** A forked worker (:class:`cnkg.server.worker.Evaluator`, with the query timeout) runs the whole request
   against its copy-on-write copy of the dataset and sends back the net change; the parent then applies it in one
   step under the write lock, serialised with every other update. A request is atomic: if any operation fails
   (and is not ``SILENT``), nothing is applied.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from flask import current_app, request
 from pyparsing import ParseBaseException, ParseException
@@ -38,7 +37,8 @@ from rdflib.plugins.sparql.sparql import QueryContext, Update
 
 from ..namespaces import GRAPH, PREFIXES
 
-from .errors import ApiError
+from .errors import (ApiError, BadRequest, EvaluationFailed, MalformedQuery, NotSupported, ReadOnly, RefusedLoad,
+                     Unauthorized)
 from .safety import READ_ONLY, _refuse_service
 
 UPDATES_GRAPH = GRAPH["updates"]
@@ -52,20 +52,20 @@ def authorize() -> None:
     """403 when updates are off; 401 (with ``WWW-Authenticate: Bearer``) without the right bearer token."""
     config = current_app.config
     if not config["ALLOW_UPDATE"]:
-        raise ApiError(403, READ_ONLY + " (the server was started without --allow-update)")
+        raise ReadOnly(READ_ONLY + " (the server was started without --allow-update)")
     expected = config["UPDATE_TOKEN"] or ""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if not expected or scheme.lower() != "bearer" or not given.strip():
-        raise ApiError(401, "SPARQL Update needs authorisation: send the header 'Authorization: Bearer <token>' "
-                            "with the token the server was started with (--update-token or CNKG_UPDATE_TOKEN)",
-                       {"WWW-Authenticate": 'Bearer realm="cnkg-update"'})
+        raise Unauthorized("SPARQL Update needs authorisation: send the header 'Authorization: Bearer <token>' "
+                           "with the token the server was started with (--update-token or CNKG_UPDATE_TOKEN)",
+                           headers={"WWW-Authenticate": 'Bearer realm="cnkg-update"'})
     if not hmac.compare_digest(given.strip().encode("utf-8"), expected.encode("utf-8")):
-        raise ApiError(401, "wrong bearer token for SPARQL Update",
-                       {"WWW-Authenticate": 'Bearer realm="cnkg-update", error="invalid_token"'})
+        raise Unauthorized("wrong bearer token for SPARQL Update",
+                           headers={"WWW-Authenticate": 'Bearer realm="cnkg-update", error="invalid_token"'})
 
 
 def check_settings(allow: bool, token: str | None) -> None:
-    """Refuse a configuration that would accept updates from anyone (``kg.errors.InvalidInput``: exit code 1)."""
+    """Refuse a configuration that would accept updates from anyone (``cnkg.errors.InvalidInput``: exit code 1)."""
     from ..errors import InvalidInput
 
     if allow and not (token or "").strip():
@@ -87,30 +87,30 @@ def parse_update(text: str, base: str | None, using: list[URIRef], using_named: 
     try:
         parsed = parseUpdate(text)
     except RecursionError:
-        raise ApiError(400, "update is nested too deeply for this endpoint's SPARQL parser; flatten it") from None
+        raise MalformedQuery("update is nested too deeply for this endpoint's SPARQL parser; flatten it") from None
     except ParseBaseException as exc:
         exc = _locate(text) or exc
-        raise ApiError(400, f"malformed SPARQL update at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+        raise MalformedQuery(f"malformed SPARQL update at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
     try:
         update = translateUpdate(parsed, base=base, initNs=_predeclared(parsed))
     except ParseBaseException as exc:
-        raise ApiError(400, f"malformed SPARQL update at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+        raise MalformedQuery(f"malformed SPARQL update at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
     except Exception as exc:  # rdflib reports some errors (e.g. an unknown prefix) as plain Exception
-        raise ApiError(400, f"invalid SPARQL update: {exc}") from None
+        raise MalformedQuery(f"invalid SPARQL update: {exc}") from None
     for op in update.algebra:
         if op.name == "Load":
-            raise ApiError(400, f"LOAD {op.iri.n3()} is not allowed: this endpoint never fetches remote data; "
+            raise RefusedLoad(f"LOAD {op.iri.n3()} is not allowed: this endpoint never fetches remote data; "
                                 "send the triples with INSERT DATA instead")
         _refuse_service(_field(op, "where"))
         if op.name in ("Clear", "Drop") and op.graphiri == "DEFAULT":
-            raise ApiError(400, f"{op.name.upper()} DEFAULT is not supported: the default graph is the union of "
+            raise BadRequest(f"{op.name.upper()} DEFAULT is not supported: the default graph is the union of "
                                 f"every graph. Name the graph (e.g. {op.name.upper()} GRAPH <{UPDATES_GRAPH}>) "
                                 "or use ALL")
         if op.name in ("Add", "Copy", "Move") and "DEFAULT" in op.graph:
-            raise ApiError(400, f"{op.name.upper()} with DEFAULT is not supported: the default graph is the union "
+            raise BadRequest(f"{op.name.upper()} with DEFAULT is not supported: the default graph is the union "
                                 "of every graph; name the graphs")
         if (using or using_named) and (_field(op, "using") or _field(op, "withClause") is not None):
-            raise ApiError(400, "using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH in "
+            raise BadRequest("using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH in "
                                 "the update (SPARQL 1.1 Protocol §2.2.3); use one or the other")
     return CheckedUpdate(update, [op.name for op in update.algebra])
 
@@ -259,7 +259,7 @@ def _operation(rec: _Recorder, op: CompValue, using: list[URIRef], using_named: 
             rec.clear(graph)
     elif name == "Create":
         if len(rec.dataset.graph(op.graphiri)) and not _field(op, "silent"):
-            raise ApiError(400, f"CREATE GRAPH {op.graphiri.n3()}: the graph already exists (use CREATE SILENT)")
+            raise EvaluationFailed(f"CREATE GRAPH {op.graphiri.n3()}: the graph already exists (use CREATE SILENT)")
     elif name in ("Add", "Copy", "Move"):
         source, target = op.graph
         if source == target:
@@ -272,7 +272,7 @@ def _operation(rec: _Recorder, op: CompValue, using: list[URIRef], using_named: 
         if name == "Move":
             rec.clear(source)
     else:  # LOAD is refused by parse_update
-        raise ApiError(501, f"the update operation {name} is not supported by this endpoint")
+        raise NotSupported(f"the update operation {name} is not supported by this endpoint")
 
 
 def _modify(rec: _Recorder, op: CompValue, where, delete, insert, using, using_named) -> None:
@@ -316,35 +316,13 @@ def _modify(rec: _Recorder, op: CompValue, where, delete, insert, using, using_n
 # ---------------------------------------------------------------------------------------------- commit (in the parent)
 
 def commit(state, change: Change) -> int:
-    """Apply a computed change to the served dataset and drop everything derived from the old one.
+    """Apply a computed change to the served graph; returns the new graph version.
 
-    Runs under the write lock, so no worker is forked and no page is rendered while the graph changes. Returns
-    the new graph version.
-    """
-    from . import _stats  # the start-up statistics, recomputed: sizes, named graphs (FROM checks, SD, /healthz)
-
-    dataset = state.graph.dataset
+    Runs under the write lock, so no worker is forked and no page is rendered while the graph changes. The graph
+    itself tells everything derived from it (its indexes, the result cache, the statistics) that it changed."""
     with state.evaluator.lock.write():
-        for *triple, graph in change.removed:
-            dataset.graph(graph).remove(tuple(triple))
-        for *triple, graph in change.added:
-            dataset.graph(graph).add(tuple(triple))
-        state.version += 1
-        state.results.clear()
-        _forget_derived(state.graph)
-        for key in ("cnkg-explainer", "cnkg-ui-svg"):  # server/explain.py and server/ui.py caches
-            current_app.extensions.pop(key, None)
-        state.stats = _stats(state.graph)
-        version = state.version
-    return version
-
-
-def _forget_derived(graph) -> None:
-    """Drop the ``cached_property`` values of the KnowledgeGraph (name index, lineage index ...)."""
-    for klass in type(graph).__mro__:
-        for name, value in vars(klass).items():
-            if isinstance(value, cached_property):
-                graph.__dict__.pop(name, None)
+        state.graph.apply(change.removed, change.added)
+        return state.version
 
 
 def _field(node: CompValue, name: str):

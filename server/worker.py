@@ -5,7 +5,7 @@ stopped, so a runaway query would keep burning CPU after its timeout. A child fo
 dataset copy-on-write (no pickling, ~ms to start), evaluates and serialises, sends the bytes back over a pipe,
 and is killed if it has not answered by the deadline. The parent thread only waits on the pipe, without the GIL.
 
-The same machinery runs canned queries (:mod:`server.canned`) and computes SPARQL updates (:mod:`server.update`:
+The same machinery runs canned queries (:mod:`cnkg.server.canned`) and computes SPARQL updates (:mod:`cnkg.server.update`:
 the child works out the change, the parent applies it under the write side of :class:`GraphLock`, which every
 fork takes for reading, so no child is ever forked from a half-applied update).
 """
@@ -24,7 +24,7 @@ from rdflib import Dataset, URIRef
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import SPARQLError
 
-from .errors import ApiError
+from .errors import ApiError, Busy, EvaluationFailed, Internal, NotSupported, Timeout
 from .formats import Format
 from .results import Payload, serialize
 from .safety import CheckedQuery
@@ -103,8 +103,8 @@ class Evaluator:
         nothing but the return value is pickled. ``what`` names the work in error messages (query, update).
         """
         if not self._slots.acquire(timeout=self.timeout):
-            raise ApiError(503, f"the server is busy: no query slot was free within {self.timeout:g} s; retry later",
-                           {"Retry-After": "5"})
+            raise Busy(f"the server is busy: no query slot was free within {self.timeout:g} s; retry later",
+                       headers={"Retry-After": "5"})
         try:
             return self._run_forked(work, what)
         finally:
@@ -118,13 +118,13 @@ class Evaluator:
         sender.close()  # the parent keeps only the reading end, so EOF shows when the child dies
         try:
             if not receiver.poll(self.timeout):
-                raise ApiError(503, f"{what} timed out: it did not finish within {self.timeout:g} s, so it was "
-                                    "stopped. Narrow it (more specific patterns, LIMIT) and try again",
-                               {"Retry-After": "1"})
+                raise Timeout(f"{what} timed out: it did not finish within {self.timeout:g} s, so it was "
+                              "stopped. Narrow it (more specific patterns, LIMIT) and try again",
+                              headers={"Retry-After": "1"})
             try:
                 status, value = receiver.recv()
             except EOFError:
-                raise ApiError(500, f"the {what} worker died (exit code {child.exitcode}) before answering") from None
+                raise Internal(f"the {what} worker died (exit code {child.exitcode}) before answering") from None
         finally:
             receiver.close()
             if child.is_alive():
@@ -132,21 +132,21 @@ class Evaluator:
             child.join()
         if status == "ok":
             return value
-        raise ApiError(*value)
+        raise value
 
 
 def _child(work: Callable[[], Any], what: str, sender) -> None:
     try:
         message = ("ok", work())
     except ApiError as exc:  # a refusal decided while evaluating (e.g. an update the endpoint does not support)
-        message = ("error", (exc.status, exc.message))
+        message = ("error", exc)
     except SPARQLError as exc:  # an evaluation error caused by the query, e.g. a type error rdflib cannot skip
-        message = ("error", (400, f"{what} evaluation failed: {exc}"))
+        message = ("error", EvaluationFailed(f"{what} evaluation failed: {exc}"))
     except NotImplementedError as exc:
-        message = ("error", (501, f"not supported by this endpoint's SPARQL engine (rdflib): {exc}"))
+        message = ("error", NotSupported(f"not supported by this endpoint's SPARQL engine (rdflib): {exc}"))
     except Exception as exc:  # a server fault: report it as 500 rather than letting the child die silently
         traceback.print_exc()
-        message = ("error", (500, f"internal error while evaluating the {what}: {type(exc).__name__}: {exc}"))
+        message = ("error", Internal(f"internal error while evaluating the {what}: {type(exc).__name__}: {exc}"))
     try:
         sender.send(message)
     finally:

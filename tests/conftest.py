@@ -1,4 +1,5 @@
-"""Shared fixtures: the article graph (built once per session), fixture fact directories and a CLI runner."""
+"""Shared fixtures: the graphs (built once per session), an app and its client over the minimal graph (fresh per
+test, as in Flask's tutorial), fixture fact directories and a CLI runner. Input locations are in ``paths``."""
 from __future__ import annotations
 
 import shutil
@@ -7,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rdflib import Dataset
 
 import cnkg
 from cnkg.cli import main
+from cnkg.server import create_app
+from paths import MINIMAL_FACTS
 
-FIXTURES = Path(__file__).parent / "fixtures"
-MINIMAL_FACTS = FIXTURES / "facts" / "minimal"
-BROKEN_FACTS = FIXTURES / "facts" / "broken"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# what most server tests want: a generous timeout and no rate limit (the rate-limit tests set their own)
+TEST_CONFIG = {"QUERY_TIMEOUT": 5.0, "RATE_LIMIT_PER_MINUTE": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,46 @@ def _private_cache(tmp_path_factory, monkeypatch):
 def article_kg() -> cnkg.KnowledgeGraph:
     """The knowledge graph of the article, built from the shipped facts (no cache)."""
     return cnkg.load(use_cache=False)
+
+
+@pytest.fixture(scope="session")
+def graph() -> cnkg.KnowledgeGraph:
+    """The minimal graph (Dapper, Zipkin, Jaeger, Prometheus, Google), built once; tests must not change it
+    (use ``private_graph`` for that)."""
+    return cnkg.load(MINIMAL_FACTS, use_cache=False)
+
+
+@pytest.fixture
+def private_graph(graph) -> cnkg.KnowledgeGraph:
+    """A copy of the minimal graph that a test may change (SPARQL updates)."""
+    dataset = Dataset(default_union=True)
+    dataset.addN(graph.dataset.quads((None, None, None, None)))
+    for prefix, namespace in graph.dataset.namespaces():
+        dataset.bind(prefix, namespace)
+    return cnkg.KnowledgeGraph(dataset, queries=graph.queries)
+
+
+@pytest.fixture
+def make_app(graph):
+    """``make_app(config=None, graph=None)``: a fresh app over ``graph`` (default: the minimal graph) with the
+    test settings plus ``config``."""
+
+    def make(config: dict | None = None, graph: cnkg.KnowledgeGraph | None = None):
+        return create_app({**TEST_CONFIG, **(config or {})}, graph=graph if graph is not None else default)
+
+    default = graph
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh app over the minimal graph: every test starts with empty caches and metrics."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
 
 
 @pytest.fixture

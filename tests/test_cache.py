@@ -5,7 +5,7 @@ import shutil
 
 import cnkg
 from cnkg import cache
-from conftest import MINIMAL_FACTS
+from paths import MINIMAL_FACTS
 
 
 def test_second_load_comes_from_cache(tmp_path):

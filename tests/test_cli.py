@@ -5,7 +5,7 @@ import json
 
 from rdflib import Graph
 
-from conftest import MINIMAL_FACTS
+from paths import MINIMAL_FACTS
 
 
 def test_build_prints_counts_and_caches(cli, tmp_path, monkeypatch):

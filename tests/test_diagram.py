@@ -7,6 +7,7 @@ import pytest
 
 from cnkg.diagram import LineageDiagram
 
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -17,7 +18,7 @@ def texts(svg: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def jaeger(article_kg):
-    return LineageDiagram(article_kg, "Jaeger")
+    return article_kg.lineage_diagram("Jaeger")
 
 
 def test_svg_is_xml_with_the_labels(jaeger):
@@ -31,24 +32,24 @@ def test_png_signature(jaeger):
 
 
 def test_deterministic(article_kg, jaeger):
-    again = LineageDiagram(article_kg, "jaeger")
+    again = article_kg.lineage_diagram("jaeger")
     assert again.svg() == jaeger.svg() and again.png() == jaeger.png()
     assert jaeger._repr_svg_() == jaeger.svg()
     assert "<dc:date>" not in jaeger.svg()
 
 
 def test_layers_put_ancestors_above_and_descendants_below(article_kg):
-    diagram = LineageDiagram(article_kg, "Borgmon")
+    diagram = article_kg.lineage_diagram("Borgmon")
     layers = {diagram.digraph.nodes[n]["label"]: k for n, k in diagram.layers.items()}
     assert layers == {"Borgmon": 0, "Prometheus": 1, "Prometheus exposition format": 1, "OpenMetrics": 2}
     y = {diagram.digraph.nodes[n]["label"]: p[1] for n, p in diagram.positions.items()}
     assert y["Borgmon"] > y["Prometheus"] > y["OpenMetrics"]
-    up = LineageDiagram(article_kg, "OpenMetrics")
+    up = article_kg.lineage_diagram("OpenMetrics")
     assert sorted(up.layers.values()) == [-2, -1, 0]
 
 
 def test_no_overlapping_boxes(article_kg):
-    diagram = LineageDiagram(article_kg)  # every family side by side
+    diagram = article_kg.lineage_diagram()  # every family side by side
     rows: dict[float, list[float]] = {}
     for x, y in diagram.positions.values():
         rows.setdefault(y, []).append(x)
@@ -58,7 +59,7 @@ def test_no_overlapping_boxes(article_kg):
 
 
 def test_entity_without_lineage(article_kg):
-    labels = texts(LineageDiagram(article_kg, "Envoy").svg())
+    labels = texts(article_kg.lineage_diagram("Envoy").svg())
     assert "Envoy" in labels and "Lyft" in labels
 
 
@@ -89,3 +90,17 @@ def test_cli_unknown_name(cli, tmp_path):
     result = cli("lineage", "jaegr", "--format", "svg", "-o", tmp_path / "x.svg")
     assert result.code == 1 and "Jaeger" in result.err
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_a_diagram_is_drawn_from_plain_data():
+    """The diagram takes a DiGraph, not a KnowledgeGraph: any lineage shaped like lineage_digraph() draws."""
+    import networkx as nx
+
+    digraph = nx.DiGraph()
+    digraph.add_node("urn:a", label="Alpha", types=["Project"], organisations=["Org A"])
+    digraph.add_node("urn:b", label="Beta", types=["InternalSystem"], organisations=[])
+    digraph.add_edge("urn:b", "urn:a", relation="inspired by")
+    labels = set(texts(LineageDiagram(digraph, focus="urn:a").svg()))
+    assert {"Alpha", "Beta", "Org A", "inspired by"} <= labels
+    with pytest.raises(ValueError, match="not a node"):
+        LineageDiagram(digraph, focus="urn:c")

@@ -12,7 +12,7 @@ from cnkg.namespaces import CNKG, INFERRED_GRAPH
 
 @pytest.fixture(scope="module")
 def minimal_kg():
-    from conftest import MINIMAL_FACTS
+    from paths import MINIMAL_FACTS
     return cnkg.load(MINIMAL_FACTS, use_cache=False)
 
 
@@ -42,7 +42,7 @@ def test_asserted_only_leaves_out_inferred(minimal_kg):
 
 
 def test_cli_export_to_file_and_stdout(minimal_kg, cli, tmp_path):
-    from conftest import MINIMAL_FACTS
+    from paths import MINIMAL_FACTS
     out = tmp_path / "kg.trig"
     result = cli("--facts", MINIMAL_FACTS, "export", "--format", "trig", "-o", out)
     assert result.code == 0

@@ -10,7 +10,7 @@ import pytest
 from cnkg.errors import InvalidInput
 from cnkg.landscape import read_landscape
 
-from conftest import FIXTURES
+from paths import FIXTURES
 
 LANDSCAPES = FIXTURES / "landscape"
 BROKEN = sorted((LANDSCAPES / "broken").glob("*.yml"))

@@ -13,7 +13,7 @@ from cnkg.api import KnowledgeGraph
 from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from cnkg.pipeline import build
 
-from conftest import FIXTURES
+from paths import FIXTURES
 from test_queries import LANDSCAPE_QUERIES
 
 LANDSCAPES = FIXTURES / "landscape"

@@ -13,7 +13,7 @@ from cnkg.api import KnowledgeGraph
 from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE
 from cnkg.pipeline import build
 
-from conftest import SHARED
+from paths import SHARED
 
 DATA = SHARED / "data" / "landscape"
 SNAPSHOTS = [  # file, date and commit as SOURCE.md there records them

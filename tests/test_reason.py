@@ -7,7 +7,7 @@ import pytest
 from rdflib import OWL, RDF, Graph, Literal, URIRef
 
 import cnkg
-from conftest import BROKEN_FACTS
+from paths import BROKEN_FACTS
 from cnkg.build import build_dataset
 from cnkg.errors import ReasoningError
 from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH, META_GRAPH

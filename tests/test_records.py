@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import BROKEN_FACTS
+from paths import BROKEN_FACTS
 from cnkg.errors import InvalidInput
 from cnkg.vocabulary import Vocabulary, read_ontology
 from cnkg.records import read_facts

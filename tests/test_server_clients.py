@@ -12,7 +12,7 @@ import cnkg
 from cnkg.namespaces import ID
 from cnkg.server import create_app
 
-from conftest import MINIMAL_FACTS
+from paths import MINIMAL_FACTS
 
 SPARQLWrapper = pytest.importorskip("SPARQLWrapper")
 

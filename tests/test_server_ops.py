@@ -7,24 +7,11 @@ import logging
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import cnkg
 from cnkg.server import create_app
 from cnkg.server.ratelimit import TokenBucket
 
-from conftest import MINIMAL_FACTS
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-
-
-@pytest.fixture(scope="module")
-def graph() -> cnkg.KnowledgeGraph:
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
-
-
-@pytest.fixture
-def client(graph):
-    """A fresh app per test, so every metric starts at zero."""
-    return create_app({"QUERY_TIMEOUT": 5.0}, graph=graph).test_client()
 
 
 def samples(client) -> dict[tuple, float]:

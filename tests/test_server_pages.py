@@ -10,26 +10,13 @@ from urllib.parse import urlencode
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
-import cnkg
 from cnkg.namespaces import CNKG, ID
 from cnkg.server import create_app
-from cnkg.server.explain import Explainer
 
-from conftest import MINIMAL_FACTS
 
 HAS_ANCESTOR = str(CNKG.hasAncestor)
 INTEGRATES = str(CNKG.integratesWith)
 HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture(scope="module")
-def graph() -> cnkg.KnowledgeGraph:
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
-
-
-@pytest.fixture(scope="module")
-def client(graph):
-    return create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=graph).test_client()
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +231,7 @@ def test_explain_inverse_type_and_literal(client):
 def test_every_inferred_triple_has_a_justification(graph):
     from cnkg.namespaces import INFERRED_GRAPH
 
-    explainer = Explainer(graph)
+    explainer = graph.explainer
     unexplained = [t for t in graph.dataset.graph(INFERRED_GRAPH) if explainer.explain(*t)["rule"] is None]
     assert unexplained == []
 

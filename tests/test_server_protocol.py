@@ -19,7 +19,7 @@ from cnkg.cli import _parser
 from cnkg.namespaces import GRAPH, ONTOLOGY_GRAPH
 from cnkg.server import create_app
 
-from conftest import MINIMAL_FACTS
+from paths import MINIMAL_FACTS
 
 SRJ, SRX = "application/sparql-results+json", "application/sparql-results+xml"
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -27,21 +27,6 @@ VOID = Namespace("http://rdfs.org/ns/void#")
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 # a four-way cross product: on the minimal graph (~500 triples) this runs for hours
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-
-
-@pytest.fixture(scope="module")
-def graph() -> cnkg.KnowledgeGraph:
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
-
-
-@pytest.fixture(scope="module")
-def app(graph):
-    return create_app({"QUERY_TIMEOUT": 5.0}, graph=graph)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def get(client, query, headers=None, **params):
@@ -434,7 +419,6 @@ def test_repeated_query_is_answered_from_the_result_cache():
     """The graph is read-only while served: the same query, format and dataset give the same bytes."""
     import cnkg
     from cnkg.server import create_app
-    from conftest import MINIMAL_FACTS
     app = create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=cnkg.load(MINIMAL_FACTS, use_cache=False))
     client = app.test_client()
     query = {"query": "SELECT ?s WHERE { ?s cnkg:hasAncestor id:dapper } ORDER BY ?s"}

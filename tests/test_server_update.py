@@ -12,7 +12,6 @@ from cnkg.namespaces import CNKG, CURATED_GRAPH, ID
 from cnkg.server import create_app
 from cnkg.server.update import UPDATES_GRAPH
 
-from conftest import MINIMAL_FACTS
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -23,21 +22,6 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SLOW_WHERE = "INSERT { <urn:x-test:a> <urn:x-test:b> ?n } WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
-@pytest.fixture(scope="module")
-def built() -> cnkg.KnowledgeGraph:
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
-
-
-@pytest.fixture
-def graph(built) -> cnkg.KnowledgeGraph:
-    """A private copy of the minimal graph: updates change it."""
-    dataset = Dataset(default_union=True)
-    dataset.addN(built.dataset.quads((None, None, None, None)))
-    for prefix, namespace in built.dataset.namespaces():
-        dataset.bind(prefix, namespace)
-    return cnkg.KnowledgeGraph(dataset)
-
-
 def make_client(graph, **config):
     settings = {"RATE_LIMIT_PER_MINUTE": 0, "QUERY_TIMEOUT": 5.0, "ALLOW_UPDATE": True, "UPDATE_TOKEN": TOKEN,
                 **config}
@@ -45,8 +29,8 @@ def make_client(graph, **config):
 
 
 @pytest.fixture
-def client(graph):
-    return make_client(graph)
+def client(private_graph):
+    return make_client(private_graph)
 
 
 def post_update(client, text, headers=AUTH, **query_string):
@@ -82,21 +66,21 @@ def assert_error(response, status: int, *fragments: str):
     lambda c: c.post("/sparql", data={"update": "CLEAR ALL"}, headers=AUTH),
     lambda c: c.get("/sparql", query_string={"update": "CLEAR ALL"}, headers=AUTH),
 ])
-def test_off_by_default_403_and_graph_unchanged(graph, send):
-    client = create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=graph).test_client()
-    before = len(graph.dataset)
+def test_off_by_default_403_and_graph_unchanged(private_graph, send):
+    client = create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=private_graph).test_client()
+    before = len(private_graph.dataset)
     assert_error(send(client), 403, "read-only endpoint")
-    assert len(graph.dataset) == before
+    assert len(private_graph.dataset) == before
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
                                      {"Authorization": "Bearer"}])
-def test_missing_or_wrong_token_401(client, graph, headers):
-    before = len(graph.dataset)
+def test_missing_or_wrong_token_401(client, private_graph, headers):
+    before = len(private_graph.dataset)
     response = post_update(client, "INSERT DATA { <urn:x-test:a> <urn:x-test:b> <urn:x-test:c> }", headers=headers)
     assert_error(response, 401, "token")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert len(graph.dataset) == before
+    assert len(private_graph.dataset) == before
 
 
 def test_allow_update_without_token_is_refused():
@@ -113,9 +97,9 @@ def test_cli_allow_update_without_token_exits_1(cli, monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- the four forms
 
-def test_insert_data_is_visible_and_invalidates_the_result_cache(client, graph):
+def test_insert_data_is_visible_and_invalidates_the_result_cache(client, private_graph):
     before, cache = count(client)
-    assert (before, cache) == (len(graph.dataset), "miss")
+    assert (before, cache) == (len(private_graph.dataset), "miss")
     assert count(client) == (before, "hit")
     response = post_update(client, "INSERT DATA { <urn:x-test:a> <urn:x-test:b> 'c' }")
     assert response.status_code == 200, response.data
@@ -124,15 +108,15 @@ def test_insert_data_is_visible_and_invalidates_the_result_cache(client, graph):
     assert "inferred graph not recomputed" in body["note"] and body["default_graph"] == str(UPDATES_GRAPH)
     assert count(client) == (before + 1, "miss")  # not the cached answer
     assert ask(client, "<urn:x-test:a> <urn:x-test:b> 'c'")
-    assert (EX.a, EX.b, Literal("c"), UPDATES_GRAPH) in graph.dataset  # the updates graph, not the default one
+    assert (EX.a, EX.b, Literal("c"), UPDATES_GRAPH) in private_graph.dataset  # the updates graph, not the default one
     assert ask(client, f"GRAPH <{UPDATES_GRAPH}> {{ <urn:x-test:a> <urn:x-test:b> 'c' }}")
 
 
-def test_insert_data_as_a_form_and_into_a_named_graph(client, graph):
+def test_insert_data_as_a_form_and_into_a_named_graph(client, private_graph):
     response = client.post("/sparql", headers=AUTH, data={
         "update": "PREFIX ex: <urn:x-test:> INSERT DATA { GRAPH ex:g { ex:a ex:b ex:c } }"})
     assert response.status_code == 200 and response.get_json()["triples_added"] == 1
-    assert (EX.a, EX.b, EX.c, EX.g) in graph.dataset
+    assert (EX.a, EX.b, EX.c, EX.g) in private_graph.dataset
     assert response.get_json()["graph_version"] == 1
     assert client.get("/healthz").get_json()["graph_version"] == 1
 
@@ -146,11 +130,11 @@ def test_delete_data_removes_from_every_graph(client):
     assert not ask(client, f"{jaeger} rdfs:label 'Jaeger'")
 
 
-def test_insert_where(client, graph):
-    projects = len(set(graph.dataset.subjects(RDF.type, CNKG.Project)))
+def test_insert_where(client, private_graph):
+    projects = len(set(private_graph.dataset.subjects(RDF.type, CNKG.Project)))
     response = post_update(client, "PREFIX ex: <urn:x-test:> INSERT { ?p ex:flag true } WHERE { ?p a cnkg:Project }")
     assert response.status_code == 200, response.data
-    flagged = len(list(graph.dataset.graph(UPDATES_GRAPH).subjects(EX.flag, Literal(True))))
+    flagged = len(list(private_graph.dataset.graph(UPDATES_GRAPH).subjects(EX.flag, Literal(True))))
     assert flagged == response.get_json()["triples_added"] > 0
     assert flagged == projects
 
@@ -162,20 +146,20 @@ def test_delete_where(client):
     assert not ask(client, "<urn:x-test:a> ?p ?o")
 
 
-def test_delete_insert_where_with_graph(client, graph):
+def test_delete_insert_where_with_graph(client, private_graph):
     post_update(client, "INSERT DATA { GRAPH <urn:x-test:g> { <urn:x-test:a> <urn:x-test:v> 1 } }")
     response = post_update(client, "WITH <urn:x-test:g> DELETE { ?s <urn:x-test:v> ?o } "
                                     "INSERT { ?s <urn:x-test:v> ?n } WHERE { ?s <urn:x-test:v> ?o BIND(?o + 1 AS ?n) }")
     assert response.status_code == 200, response.data
-    assert set(graph.dataset.graph(EX.g).objects(EX.a, EX.v)) == {Literal(2)}
+    assert set(private_graph.dataset.graph(EX.g).objects(EX.a, EX.v)) == {Literal(2)}
 
 
-def test_a_failing_request_changes_nothing(client, graph):
-    before = len(graph.dataset)
+def test_a_failing_request_changes_nothing(client, private_graph):
+    before = len(private_graph.dataset)
     response = post_update(client, "INSERT DATA { <urn:x-test:a> <urn:x-test:b> 1 } ; "
                                     f"CREATE GRAPH <{CURATED_GRAPH}>")
     assert_error(response, 400, "already exists")
-    assert len(graph.dataset) == before and not ask(client, "<urn:x-test:a> ?p ?o")
+    assert len(private_graph.dataset) == before and not ask(client, "<urn:x-test:a> ?p ?o")
 
 
 def test_derived_caches_are_dropped(client):
@@ -204,10 +188,10 @@ def test_derived_caches_are_dropped(client):
     ("DELETE { ?s ?p ?o } WHERE { OPTIONAL { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?p ?o } } }", "SERVICE"),
     ("CLEAR DEFAULT", "DEFAULT"),
 ])
-def test_fetching_and_unsupported_operations_are_refused(client, graph, no_connections, text, fragment):
-    before = len(graph.dataset)
+def test_fetching_and_unsupported_operations_are_refused(client, private_graph, no_connections, text, fragment):
+    before = len(private_graph.dataset)
     assert_error(post_update(client, text), 400, fragment)
-    assert no_connections == [] and len(graph.dataset) == before
+    assert no_connections == [] and len(private_graph.dataset) == before
 
 
 def test_malformed_update_400_with_position(client):
@@ -231,24 +215,24 @@ def test_protocol_dataset_conflicts_with_using(client):
     assert_error(response, 400, "USING")
 
 
-def test_using_graph_uri_limits_the_where_dataset(client, graph):
+def test_using_graph_uri_limits_the_where_dataset(client, private_graph):
     post_update(client, "INSERT DATA { GRAPH <urn:x-test:g> { <urn:x-test:a> <urn:x-test:b> 1, 2 } }")
     response = post_update(client, "INSERT { GRAPH <urn:x-test:copy> { ?s ?p ?o } } WHERE { ?s ?p ?o }",
                            **{"using-graph-uri": "urn:x-test:g"})
     assert response.status_code == 200 and response.get_json()["triples_added"] == 2
-    assert len(graph.dataset.graph(EX.copy)) == 2
+    assert len(private_graph.dataset.graph(EX.copy)) == 2
 
 
-def test_body_limit_applies(graph):
-    client = make_client(graph, MAX_BODY_BYTES=100)
+def test_body_limit_applies(private_graph):
+    client = make_client(private_graph, MAX_BODY_BYTES=100)
     assert_error(post_update(client, "INSERT DATA { <urn:x-test:a> <urn:x-test:b> '" + "x" * 200 + "' }"), 413)
 
 
-def test_slow_update_times_out_and_changes_nothing(graph):
-    client = make_client(graph, QUERY_TIMEOUT=0.5)
-    before = len(graph.dataset)
+def test_slow_update_times_out_and_changes_nothing(private_graph):
+    client = make_client(private_graph, QUERY_TIMEOUT=0.5)
+    before = len(private_graph.dataset)
     assert_error(post_update(client, SLOW_WHERE), 503, "update timed out")
-    assert len(graph.dataset) == before
+    assert len(private_graph.dataset) == before
 
 
 # ---------------------------------------------------------------------------------------------- description, metrics
@@ -261,9 +245,9 @@ def sd_languages(client) -> set:
     return set(description.objects(None, SD.supportedLanguage))
 
 
-def test_service_description_advertises_update_only_when_on(client, graph):
+def test_service_description_advertises_update_only_when_on(client, private_graph):
     assert SD.SPARQL11Update in sd_languages(client)
-    assert SD.SPARQL11Update not in sd_languages(create_app({}, graph=graph).test_client())
+    assert SD.SPARQL11Update not in sd_languages(create_app({}, graph=private_graph).test_client())
 
 
 def test_metrics_count_updates(client):

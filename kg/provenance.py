@@ -1,0 +1,57 @@
+"""Where a triple comes from: the sections (or landscape snapshots) stating it, the curated or ontology graph, or
+the reasoner. One answer used by the Python API, the entity pages and the explanations."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rdflib import Dataset, URIRef
+from rdflib.namespace import DCTERMS
+
+from .namespaces import CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
+
+INFERRED_TITLE = "inferred (OWL 2 RL)"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One graph stating a triple.
+
+    ``kind`` is ``section`` (a graph whose ``dct:source`` is a document section or a landscape snapshot),
+    ``curated``, ``ontology``, ``inferred`` or ``graph`` (a named graph with no recorded source, e.g. one
+    written by a SPARQL update)."""
+
+    kind: str
+    graph: URIRef
+    title: str
+    iri: URIRef | None = None      # the section / snapshot resource
+    document: str | None = None    # the title of the document the section is part of
+
+    @property
+    def asserted(self) -> bool:
+        return self.kind != "inferred"
+
+
+def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[Source]:
+    """Every graph holding ``triple`` (the meta graph left out), one entry per graph, sorted by title."""
+    found = []
+    for *_, graph in dataset.quads(triple):
+        if graph == META_GRAPH:
+            continue
+        if graph == INFERRED_GRAPH:
+            found.append(Source("inferred", graph, INFERRED_TITLE))
+        elif graph in (CURATED_GRAPH, ONTOLOGY_GRAPH):
+            kind = "curated" if graph == CURATED_GRAPH else "ontology"
+            found.append(Source(kind, graph, kind))
+        else:
+            section = dataset.value(graph, DCTERMS.source)
+            if section is None:
+                found.append(Source("graph", graph, str(graph)))
+                continue
+            document = dataset.value(section, DCTERMS.isPartOf)
+            found.append(Source("section", graph, label(section), section,
+                                label(document) if document is not None else None))
+    return sorted(found, key=lambda source: (source.title, str(source.graph)))
+
+
+__all__ = ["Source", "sources", "INFERRED_TITLE"]
