@@ -13,6 +13,7 @@ Everything derived from the dataset (name and lineage indexes, explanations, and
 from __future__ import annotations
 
 import re
+import types
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class KnowledgeGraph:
     def on_change(self, listener: Callable[[KnowledgeGraph], None]) -> None:
         """Call ``listener(graph)`` after every change of the data (a result cache, statistics ...). A bound
         method is held weakly, so registering does not keep its object alive."""
-        ref = weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener)
+        ref = weakref.WeakMethod(listener) if isinstance(listener, types.MethodType) else (lambda: listener)
         self._listeners.append(ref)
 
     def changed(self) -> None:
