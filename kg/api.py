@@ -21,21 +21,18 @@ from functools import cached_property
 from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, Dataset, Graph, Literal, URIRef
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
 from . import cache, imports
 from .build import union_graph
-from .diagram import LineageDiagram
 from .errors import InvalidInput, Problem, closest
 from .explain import Explainer
-from .frames import lineage_digraph, lineage_frame, to_dataframe
 from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
-                         PREFIXES, QUERIES_DIR, is_landscape_graph)
-from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_queries
-from .pipeline import build
+                         QUERIES_DIR, is_landscape_graph)
+from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_queries, syntax_problem
 from .provenance import Source, sources
+from .store import TripleStore
 
 # who (originally) developed an entity, shown under its name in lineage pictures and frames
 ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
@@ -55,9 +52,14 @@ class Counts:
 class KnowledgeGraph:
     """A built, reasoned dataset with named queries, name resolution and lineage."""
 
-    def __init__(self, dataset: Dataset, queries_dir: Path = QUERIES_DIR,
-                 queries: dict[str, NamedQuery] | None = None):
-        self.dataset = dataset
+    def __init__(self, store: TripleStore | Dataset, queries_dir: Path = QUERIES_DIR,
+                 queries: dict[str, NamedQuery] | None = None, dataset: Dataset | None = None):
+        """``store``: the Oxigraph store holding the built dataset (an rdflib Dataset is loaded into an in-memory
+        store); ``dataset``: the same data as an rdflib Dataset when the caller already has it."""
+        if isinstance(store, Dataset):
+            store, dataset = TripleStore.from_dataset(store), store
+        self.store = store
+        self._dataset = dataset
         self.queries: dict[str, NamedQuery] = queries if queries is not None else load_named_queries(queries_dir)
         self.version = 0  # data changes since loading (see changed())
         self._listeners: list[weakref.ReferenceType] = []
@@ -87,12 +89,25 @@ class KnowledgeGraph:
         self._listeners = alive
 
     def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
-        """Remove, then add, quads ``(s, p, o, graph)``, then :meth:`changed`."""
-        for *triple, graph in removed:
-            self.dataset.graph(graph).remove(tuple(triple))
-        for *triple, graph in added:
-            self.dataset.graph(graph).add(tuple(triple))
+        """Remove, then add, quads ``(s, p, o, graph)``, then :meth:`changed`. A graph opened read-only from the
+        cache first becomes a private in-memory copy: the cache is never changed."""
+        removed, added = list(removed), list(added)
+        self.store = self.store.writable()
+        self.store.apply(removed, added)
+        if self._dataset is not None:
+            for *triple, graph in removed:
+                self._dataset.graph(graph).remove(tuple(triple))
+            for *triple, graph in added:
+                self._dataset.graph(graph).add(tuple(triple))
         self.changed()
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data as an rdflib Dataset (named graphs; the default graph is their union), for rdflib users.
+        Made from the store on first use; queries never need it."""
+        if self._dataset is None:
+            self._dataset = self.store.to_dataset()
+        return self._dataset
 
     # ------------------------------------------------------------------ names
 
@@ -100,20 +115,19 @@ class KnowledgeGraph:
     def _names(self) -> dict[str, URIRef]:
         """Lower-cased label, altLabel, notation and id slug -> IRI (labels win over altLabels)."""
         names: dict[str, URIRef] = {}
-        landscapes = [g.identifier for g in self.dataset.graphs() if is_landscape_graph(g.identifier)]
+        landscapes = [g for g in self.store.graph_names() if is_landscape_graph(g)]
         for graph_id in (*landscapes, CURATED_GRAPH, ONTOLOGY_GRAPH):  # the article's names win
-            graph = self.dataset.graph(graph_id)
             for pred in (SKOS.altLabel, SKOS.notation, RDFS.label):  # later ones override earlier ones
-                for subject, name in graph.subject_objects(pred):
+                for subject, _, name, _ in sorted(self.store.quads((None, pred, None, graph_id))):
                     if str(subject).startswith(str(ID)):
                         names[str(name).lower()] = subject
         for graph_id in (CURATED_GRAPH, *landscapes):
-            for subject in self.dataset.graph(graph_id).subjects(RDFS.label):
+            for subject, *_ in sorted(self.store.quads((None, RDFS.label, None, graph_id))):
                 names.setdefault(str(subject)[len(str(ID)):], subject)
         return names
 
     def label(self, iri) -> str:
-        value = self.dataset.value(iri, RDFS.label)
+        value = self.store.value(iri, RDFS.label)
         return str(value) if value is not None else str(iri)
 
     def resolve(self, name: str) -> URIRef:
@@ -157,16 +171,15 @@ class KnowledgeGraph:
             return self.resolve(value)
         if param.type in ("stage", "category"):
             cls = CNKG.Stage if param.type == "stage" else CNKG.Category
-            allowed = sorted(self.label(c) for c in self.dataset.subjects(RDF.type, cls))
+            allowed = sorted(self.label(c) for c in set(self.store.subjects(RDF.type, cls)))
             iri = self._names.get(value.strip().lower())
-            if iri is None or (iri, RDF.type, cls) not in self.dataset:
+            if iri is None or (iri, RDF.type, cls) not in self.store:
                 guess = closest(value, allowed, cutoff=0.6)
                 raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no {param.type} is named "
                                             f"{value!r}; expected one of {', '.join(allowed)}", guess)])
             return iri
         if param.type == "snapshot":
-            known = sorted(str(g.identifier).rsplit("/", 1)[-1] for g in self.dataset.graphs()
-                           if is_landscape_graph(g.identifier))
+            known = sorted(str(g).rsplit("/", 1)[-1] for g in self.store.graph_names() if is_landscape_graph(g))
             if value.strip() not in known:
                 raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no landscape snapshot is "
                                             f"named {value!r}; imported: {', '.join(known) or 'none'} (see "
@@ -174,21 +187,29 @@ class KnowledgeGraph:
             return Literal(value.strip())
         return literal_parameter(param, value)
 
-    def query(self, sparql: str | Query | NamedQuery, **params) -> Result:
-        """Run a named query (by name) with parameters, or any SPARQL query text over the whole graph."""
+    def query(self, sparql: str | NamedQuery, **params) -> Result:
+        """Run a named query (by name) with parameters, or any SPARQL query text over the whole graph (cnkg's
+        prefixes predeclared), evaluated by Oxigraph; the answer comes back as an rdflib Result."""
         if isinstance(sparql, str) and re.fullmatch(r"[\w-]+", sparql):
             sparql = self.named_query(sparql)
         if isinstance(sparql, NamedQuery):
-            return self.dataset.query(sparql.prepared, initBindings=self.bind(sparql, params))
-        if params:
-            raise InvalidInput("parameters are only accepted by named queries")
-        return self.dataset.query(sparql, initNs=PREFIXES)
+            text = sparql.bound(self.bind(sparql, params))
+        elif isinstance(sparql, str):
+            if params:
+                raise InvalidInput("parameters are only accepted by named queries")
+            text = sparql
+        else:
+            raise InvalidInput(f"a query is SPARQL text or the name of a named query, not {type(sparql).__name__}")
+        try:
+            return self.store.select(text)
+        except SyntaxError as exc:
+            raise InvalidInput([syntax_problem("query", text, str(exc))]) from None
 
     # ------------------------------------------------------------------ lineage
 
     @cached_property
     def lineage_index(self) -> LineageIndex:
-        return LineageIndex(self.dataset)
+        return LineageIndex(self.store)
 
     def lineage(self, name: str) -> LineageReport:
         return self.lineage_index.report(self.resolve(name))
@@ -198,8 +219,10 @@ class KnowledgeGraph:
 
     # ------------------------------------------------------------------ data frames (pandas, networkx)
 
-    def sparql(self, sparql: str | Query | NamedQuery, **params):
+    def sparql(self, sparql: str | NamedQuery, **params):
         """Like :meth:`query` (a named query with parameters, or SPARQL text), as a pandas DataFrame."""
+        from .frames import to_dataframe  # pandas, networkx and matplotlib load only when asked for (~1 s)
+
         return to_dataframe(self.query(sparql, **params))
 
     def _chains(self, name: str | None):
@@ -211,17 +234,23 @@ class KnowledgeGraph:
     def lineage_frame(self, name: str | None = None):
         """The lineage chains of ``name`` (every chain in the graph when None) as a DataFrame with the columns
         descendant, ancestor, path (oldest first), hops, relations and sources; one row per distinct path."""
+        from .frames import lineage_frame
+
         return lineage_frame(self._chains(name), self.label)
 
     def lineage_digraph(self, name: str | None = None):
         """The lineage of ``name`` (the whole lineage when None) as a networkx DiGraph: nodes keyed by IRI string
         with ``label``, ``types`` and ``organisations``; edges from ancestor to descendant with ``relation``
         and ``sources``."""
+        from .frames import lineage_digraph
+
         return lineage_digraph(self._chains(name), self.label, self.node_attributes)
 
-    def lineage_diagram(self, name: str | None = None) -> LineageDiagram:
+    def lineage_diagram(self, name: str | None = None):
         """A :class:`cnkg.diagram.LineageDiagram` of ``name`` (every family when None; SVG/PNG, shown inline in
         notebooks)."""
+        from .diagram import LineageDiagram
+
         digraph = self.lineage_digraph(name)
         if name is None:
             return LineageDiagram(digraph)
@@ -234,14 +263,13 @@ class KnowledgeGraph:
         """Labels of who (originally) developed ``iri``, original developers first, without repeats."""
         names: dict[str, None] = {}
         for prop in ORGANISATION_PROPERTIES:
-            for org in sorted(self.dataset.objects(iri, prop)):
+            for org in sorted(self.store.objects(iri, prop)):
                 names.setdefault(self.label(org), None)
         return list(names)
 
     def node_attributes(self, iri: URIRef) -> dict:
         """``label``, ``types`` (local names of its curated classes, sorted) and ``organisations`` of an entity."""
-        curated = self.dataset.graph(CURATED_GRAPH)
-        types = sorted(str(t).rsplit("#", 1)[-1] for t in curated.objects(iri, RDF.type))
+        types = sorted(str(t).rsplit("#", 1)[-1] for _, _, t, _ in self.store.quads((iri, RDF.type, None, CURATED_GRAPH)))
         return {"label": self.label(iri), "types": types, "organisations": self.organisations(iri)}
 
     # ------------------------------------------------------------------ views
@@ -251,17 +279,17 @@ class KnowledgeGraph:
         return union_graph(self.dataset, exclude=() if include_inferred else (INFERRED_GRAPH,))
 
     def counts(self) -> Counts:
-        inferred = len(self.dataset.graph(INFERRED_GRAPH))
-        ontology = len(self.dataset.graph(ONTOLOGY_GRAPH))
-        total = sum(len(g) for g in self.dataset.graphs())
+        sizes = self.store.graph_sizes()
+        inferred, ontology = sizes.get(INFERRED_GRAPH, 0), sizes.get(ONTOLOGY_GRAPH, 0)
+        total = sum(sizes.values())
         return Counts(
             triples=total,
-            asserted=total - inferred - ontology - len(self.dataset.graph(META_GRAPH)),
+            asserted=total - inferred - ontology - sizes.get(META_GRAPH, 0),
             inferred=inferred,
             ontology=ontology,
-            entities=len(set(self.dataset.subjects(RDF.type, CNKG.Entity))),
-            projects=len(set(self.dataset.subjects(RDF.type, CNKG.Project))),
-            graphs=sum(1 for g in self.dataset.graphs() if len(g)),
+            entities=self.store.count("SELECT DISTINCT ?e { ?e a cnkg:Entity }"),
+            projects=self.store.count("SELECT DISTINCT ?e { ?e a cnkg:Project }"),
+            graphs=len(sizes),
         )
 
     def sources_of(self, triple) -> list[str]:
@@ -270,13 +298,13 @@ class KnowledgeGraph:
 
     def provenance(self, triple) -> list[Source]:
         """Every graph stating ``triple``, with its section (and document), or curated / ontology / inferred."""
-        return sources(self.dataset, triple, self.label)
+        return sources(self.store, triple, self.label)
 
     # ------------------------------------------------------------------ explanation
 
     @cached_property
     def explainer(self) -> Explainer:
-        return Explainer(self.dataset, self.lineage_index, self.label)
+        return Explainer(self.store, self.lineage_index, self.label)
 
     def explain(self, s, p, o) -> dict | None:
         """Why ``(s, p, o)`` holds: the OWL 2 RL rule, its premises (explained in turn when inferred) and the
@@ -287,22 +315,26 @@ class KnowledgeGraph:
 def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries_dir: Path = QUERIES_DIR,
          use_cache: bool = True, cache_dir: Path | None = None, landscapes: list | None = None,
          progress: bool | None = None) -> KnowledgeGraph:
-    """The reasoned graph: read from the cache when the inputs are unchanged, else built (and cached).
+    """The reasoned graph: the cached on-disk store when the inputs are unchanged (opened read-only in
+    milliseconds), else built and written to the cache first; ``use_cache=False`` builds into memory.
 
     ``landscapes``: the landscape snapshots to include (``imports.Snapshot``, newest first); None means every
     snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone)."""
     if landscapes is None:
         landscapes = imports.imported()
-    # Parse the named queries while the heap is small: after a large graph is loaded every garbage collection
-    # pyparsing triggers walks the whole graph (0.2 s before, 1.3 s after a 320k-triple graph).
+    from .pipeline import build  # owlrl and pySHACL load only when something must be built
+
     queries = load_named_queries(queries_dir)
+    if not use_cache:
+        return KnowledgeGraph(build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset,
+                              queries_dir, queries)
     key = cache.fingerprint(facts_dir, ontology_dir, landscapes)
-    dataset = cache.read_cached(key, cache_dir) if use_cache else None
-    if dataset is None:
-        dataset = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset
-        if use_cache:
-            cache.write_cached(key, dataset, cache_dir)
-    return KnowledgeGraph(dataset, queries_dir, queries)
+    store = cache.open_cached(key, cache_dir)
+    if store is None:
+        cache.write_cached(key, build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset,
+                           cache_dir)
+        store = TripleStore.open(cache.store_path(key, cache_dir))
+    return KnowledgeGraph(store, queries_dir, queries)
 
 
 __all__ = ["KnowledgeGraph", "Counts", "load"]

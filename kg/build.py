@@ -22,25 +22,6 @@ def new_dataset() -> Dataset:
     return dataset
 
 
-def compacted(dataset: Dataset) -> Dataset:
-    """The same quads and prefixes with one Python object per distinct term.
-
-    A build creates a fresh term object for every mention (at least 344k objects for 65k terms at 320k triples);
-    sharing them makes the cached pickle a third smaller and three times faster to load (62 -> 41.5 MB, 1.8 -> 0.6 s)."""
-    canonical: dict = {}
-
-    def one(term):
-        return canonical.setdefault(term, term)
-
-    out = new_dataset()
-    for prefix, namespace in dataset.namespaces():
-        out.bind(prefix, namespace, override=False)
-    for graph in dataset.graphs():
-        target = out.graph(one(graph.identifier))
-        target.addN((one(s), one(p), one(o), target) for s, p, o in graph)
-    return out
-
-
 def union_graph(dataset: Dataset, exclude=()) -> Graph:
     """The triples of every named graph except those in ``exclude``, in one plain graph with our prefixes."""
     skip = set(exclude)
@@ -59,6 +40,8 @@ def object_of(statement: Statement) -> URIRef | Literal:
         return STAGE[statement.value]
     if statement.kind == "category":
         return CATEGORY[statement.value]
+    if statement.datatype == str(XSD.string):  # RDF 1.1: "x"^^xsd:string is "x"; keep one form of every string
+        return Literal(statement.value)
     return Literal(statement.value, datatype=URIRef(statement.datatype))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rdflib import Dataset, URIRef
+from rdflib import URIRef
+from rdflib.namespace import DCTERMS
 
 from .namespaces import CNKG, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
 from .vocabulary import sub_properties
@@ -56,20 +57,21 @@ class LineageReport:
 class LineageIndex:
     """The asserted lineage edges of a dataset, indexed both ways."""
 
-    def __init__(self, dataset: Dataset):
-        relations = set(sub_properties(dataset.graph(ONTOLOGY_GRAPH), CNKG.hasAncestor))
+    def __init__(self, store):
+        """``store``: a :class:`cnkg.store.TripleStore` (anything with its ``graph`` and ``quads`` methods)."""
+        relations = set(sub_properties(store.graph(ONTOLOGY_GRAPH), CNKG.hasAncestor))
         self.relations = relations
         sources: dict[tuple, list[URIRef]] = {}
-        meta = dataset.graph(META_GRAPH)
-        for graph in dataset.graphs():
-            if graph.identifier in (INFERRED_GRAPH, ONTOLOGY_GRAPH, META_GRAPH):
-                continue
-            section = meta.value(graph.identifier, URIRef("http://purl.org/dc/terms/source"))
-            for relation in relations:
-                for child, parent in graph.subject_objects(relation):
-                    sources.setdefault((child, relation, parent), [])
-                    if section is not None:
-                        sources[(child, relation, parent)].append(section)
+        section_of: dict[URIRef, URIRef | None] = {}
+        for relation in relations:
+            for child, _, parent, graph in store.quads((None, relation, None, None)):
+                if graph in (INFERRED_GRAPH, ONTOLOGY_GRAPH, META_GRAPH):
+                    continue
+                if graph not in section_of:
+                    section_of[graph] = store.value(graph, DCTERMS.source)
+                sources.setdefault((child, relation, parent), [])
+                if section_of[graph] is not None:
+                    sources[(child, relation, parent)].append(section_of[graph])
         self.up: dict[URIRef, list[Step]] = {}
         self.down: dict[URIRef, list[Step]] = {}
         for (child, relation, parent), secs in sorted(sources.items()):

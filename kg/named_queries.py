@@ -6,8 +6,10 @@ Header lines (before the query text)::
     # param: NAME (TYPE, default VALUE) -- what the parameter means
 
 TYPE is one of ``entity`` (a name, altLabel or id, resolved to an IRI), ``stage``, ``category``, ``snapshot``
-(the name of an imported landscape snapshot), ``string``, ``integer``, ``date`` or ``iri``. A parameter binds the variable of the same name through rdflib's
-``initBindings``; values are never pasted into the query text.
+(the name of an imported landscape snapshot), ``string``, ``integer``, ``date`` or ``iri``. A parameter binds the
+variable of the same name: the value is checked and turned into an RDF term, and every occurrence of the variable
+is replaced by that term's escaped syntax (:func:`cnkg.sparql_text.substitute_variables`, which touches variable
+tokens only), so it also reaches subqueries; user text is never pasted into the query.
 """
 from __future__ import annotations
 
@@ -16,13 +18,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyparsing import ParseException
+from functools import cached_property
+
+import pyoxigraph as ox
 from rdflib import XSD, Literal, URIRef
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
 
 from .errors import InvalidInput, Problem
 from .namespaces import PREFIXES, QUERIES_DIR
+from .sparql_text import query_form, substitute_variables, tokens
+from .store import OX_PREFIXES, to_ox
 
 PARAM_TYPES = ("entity", "stage", "category", "snapshot", "string", "integer", "date", "iri")
 _SUMMARY_RE = re.compile(r"^#\s*summary:\s*(?P<text>.+?)\s*$")
@@ -45,19 +49,46 @@ class NamedQuery:
     text: str
     path: Path
     parameters: list[Parameter] = field(default_factory=list)
-    prepared: Query | None = None
 
     @property
     def form(self) -> str:
-        return self.prepared.algebra.name if self.prepared is not None else "Unknown"
+        """SelectQuery, AskQuery, ConstructQuery or DescribeQuery."""
+        return query_form(self.text) or "Unknown"
+
+    def bound(self, bindings: dict[str, object]) -> str:
+        """The query text with each parameter variable replaced by its value's RDF term syntax."""
+        return substitute_variables(self.text, {name: str(to_ox(term)) for name, term in bindings.items()})
+
+    @cached_property
+    def prepared(self):
+        """The query parsed by rdflib (for code that still evaluates with rdflib)."""
+        from rdflib.plugins.sparql import prepareQuery
+
+        return prepareQuery(self.text, initNs=PREFIXES)
 
 
-def syntax_problem(file: str, text: str, exc: ParseException) -> Problem:
-    """A SPARQL syntax error as ``file:line`` plus the column and the offending text."""
-    line = getattr(exc, "lineno", None)
-    column = getattr(exc, "col", None)
-    snippet = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
-    return Problem(file, line, f"SPARQL syntax error at column {column}: {exc.msg}; near {snippet[:60]!r}")
+_ERROR_AT = re.compile(r"^error at (\d+):(\d+): (.*)$", re.S)
+
+
+def syntax_problem(file: str, text: str, message: str) -> Problem:
+    """A SPARQL syntax error reported by Oxigraph (``error at LINE:COLUMN: ...``) as ``file:line`` plus the column
+    and the offending text."""
+    match = _ERROR_AT.match(message.strip())
+    if not match:
+        return Problem(file, None, f"SPARQL syntax error: {message}")
+    line, column = int(match[1]), int(match[2])
+    lines = text.splitlines()
+    snippet = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return Problem(file, line, f"SPARQL syntax error at column {column}: {match[3]}; near {snippet[:60]!r}")
+
+
+def check_syntax(text: str) -> str | None:
+    """Oxigraph's syntax error for ``text`` (cnkg's prefixes predeclared), or None when it parses."""
+    try:
+        ox.Store().query(text, prefixes=OX_PREFIXES)
+    except SyntaxError as exc:
+        return str(exc)
+    return None
 
 
 def parse_query_file(path: Path) -> NamedQuery:
@@ -83,19 +114,22 @@ def parse_query_file(path: Path) -> NamedQuery:
                 params.append(Parameter(match["name"], match["type"], match["default"], match["doc"]))
     if summary is None:
         problems.append(Problem(file, 1, "missing '# summary: ...' header line"))
-    try:
-        prepared = prepareQuery(text, initNs=PREFIXES)
-    except ParseException as exc:
-        problems.append(syntax_problem(file, text, exc))
-        prepared = None
-    if prepared is not None:
-        variables = {str(v) for v in re.findall(r"[?$](\w+)", text)}
+    error = check_syntax(text)
+    if error is not None:
+        problems.append(syntax_problem(file, text, error))
+    else:
+        variables = {t.text[1:] for t in tokens(text) if t.kind == "var"}
         for param in params:
             if param.name not in variables:
                 problems.append(Problem(file, None, f"parameter {param.name!r} is not a variable of the query"))
+        if not problems and params:  # each parameter must be a place a term can stand (not projected or BIND's target)
+            error = check_syntax(substitute_variables(text, {p.name: "<urn:cnkg:parameter>" for p in params}))
+            if error is not None:
+                problems.append(Problem(file, None, f"a parameter variable cannot be replaced by its value (is it "
+                                        f"projected or the target of AS?): {error}"))
     if problems:
         raise InvalidInput(problems)
-    return NamedQuery(path.stem, summary, text, path, params, prepared)
+    return NamedQuery(path.stem, summary, text, path, params)
 
 
 def load_named_queries(directory: Path = QUERIES_DIR) -> dict[str, NamedQuery]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from rdflib import Dataset, URIRef
 
 from .align import Alignment, align
-from .build import build_dataset, compacted, union_graph
+from .build import build_dataset, union_graph
 from .landscape import Landscape, read_landscape
 from .landscape_graph import add_snapshot
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
@@ -76,7 +76,4 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
             start = time.perf_counter()
             check_shapes(union_graph(dataset, exclude=(META_GRAPH,)), read_shapes(ontology_dir))
             seconds["shapes"] = time.perf_counter() - start
-        start = time.perf_counter()
-        dataset = compacted(dataset)
-        seconds["compact"] = time.perf_counter() - start
     return BuildReport(dataset, facts, seconds, list(zip(snapshots, read)), alignment)

@@ -8,16 +8,21 @@ No global app: each call builds a fresh one, so tests get their own.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import shutil
+import tempfile
 import threading
+import uuid
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from flask import Flask, g, request
 from flask_cors import CORS
 from rdflib import URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 from ..api import KnowledgeGraph, load
+from ..sandbox import Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui, update
 from .result_cache import ResultCache
@@ -28,7 +33,8 @@ SETTINGS = {
     "QUERY_TIMEOUT": (10.0, "seconds a query may run before it is stopped and answered with 503"),
     "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
-    "MAX_CONCURRENT_QUERIES": (max(2, os.cpu_count() or 2), "queries evaluated at once; others wait for a slot"),
+    "MAX_CONCURRENT_QUERIES": (max(4, 2 * (os.cpu_count() or 2)), "queries evaluated at once, each in a worker "
+                               "process that is killed at the timeout; others wait for a slot"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
@@ -45,26 +51,45 @@ class Stats:
 
     triples: int
     entities: int
-    graphs: dict[URIRef, int]  # named graph -> triple count
+    graphs: dict[URIRef, int]  # non-empty named graph -> triple count
+    names: frozenset[URIRef]   # every named graph, empty ones included
 
 
 @dataclass
 class State:
     graph: KnowledgeGraph
     stats: Stats
-    evaluator: Evaluator
+    evaluator: Evaluator           # computes updates (rdflib, forked)
     results: ResultCache
+    sandbox: Sandbox               # answers queries (Oxigraph, in worker processes)
+    snapshots: Path                # where this app publishes snapshots of a graph that is not on disk
+    snapshot: Path | None = None   # the published store directory the workers read
     writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
     derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
 
     def __post_init__(self):
         self.graph.on_change(self.graph_changed)
+        self.publish()
+
+    def publish(self) -> None:
+        """Give the workers a store directory that never changes: the cached store the graph was opened from, or
+        a snapshot of it written now (a graph built in memory, or changed by an update)."""
+        store = self.graph.store
+        if store.read_only and store.path is not None:
+            self.snapshot = store.path
+            return
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        previous = self.snapshot
+        self.snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}.nq")
+        if previous is not None and previous.parent == self.snapshots:
+            previous.unlink(missing_ok=True)  # a worker has loaded it whole; later jobs name the new one
 
     def graph_changed(self, graph: KnowledgeGraph) -> None:
         """Registered with the graph: everything this app derived from it is recomputed or dropped."""
         self.results.clear()
         self.derived.clear()
         self.stats = _stats(graph)
+        self.publish()
 
     @property
     def version(self) -> int:
@@ -73,7 +98,8 @@ class State:
 
     @property
     def graph_names(self) -> set[URIRef]:
-        return set(self.stats.graphs)
+        """The graphs FROM and the dataset parameters may name (empty ones included)."""
+        return self.stats.names
 
 
 def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = None) -> Flask:
@@ -86,8 +112,12 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
 
     graph = graph if graph is not None else load()
     stats = _stats(graph)
-    evaluator = Evaluator(graph.dataset, float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
-    app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])))
+    evaluator = Evaluator(graph.dataset if app.config["ALLOW_UPDATE"] else None, float(app.config["QUERY_TIMEOUT"]),
+                          int(app.config["MAX_CONCURRENT_QUERIES"]))
+    snapshots = Path(tempfile.mkdtemp(prefix="cnkg-snapshots-"))
+    weakref.finalize(app, shutil.rmtree, snapshots, True)
+    app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
+                                   Sandbox.shared(int(app.config["MAX_CONCURRENT_QUERIES"])), snapshots)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
     CORS(app, origins="*", send_wildcard=True, supports_credentials=False,
@@ -124,9 +154,8 @@ def _guard_readers(app: Flask) -> None:
 
 def _stats(graph: KnowledgeGraph) -> Stats:
     counts = graph.counts()
-    sizes = {g.identifier: len(g) for g in graph.dataset.graphs()
-             if g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)}
-    return Stats(triples=counts.triples, entities=counts.entities, graphs=sizes)
+    return Stats(triples=counts.triples, entities=counts.entities, graphs=graph.store.graph_sizes(),
+                 names=frozenset(graph.store.graph_names()))
 
 
 __all__ = ["create_app", "SETTINGS"]

@@ -4,23 +4,23 @@ per parameter, the SPARQL text and the results as a table; ``format=json|xml|csv
 results in a SPARQL result format, serialised by :mod:`cnkg.server.results` like /sparql.
 
 Parameters are turned into RDF terms by :meth:`kg.KnowledgeGraph.bind` in the request thread (a bad value is a
-400, or the form with the message); the query then runs in the forked :class:`cnkg.server.worker.Evaluator`, bound
+400, or the form with the message); the query then runs in the sandbox (:mod:`cnkg.sandbox`), bound
 with ``initBindings`` (the child closes over the prepared query and the terms), so it has the same QUERY_TIMEOUT
 (503), slot limit and MAX_ROWS cap as /sparql. Answers are kept in the result cache like /sparql's.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from ..errors import InvalidInput
 
+from . import evaluation
 from .errors import BadRequest, NotFound
 from .formats import HTML_PAGE, JSON, RESULT_ALIASES, RESULT_FORMATS, Format, negotiate
 from .pages import term_view
-from .results import Payload, serialize
+from .evaluation import Payload
 
 bp = Blueprint("canned", __name__)
 
@@ -102,19 +102,14 @@ def run(name: str):
 
 
 def _evaluate(state, query, bindings: dict, fmt, max_rows: int):
-    """Run the bound named query in a forked worker with the query timeout: a Payload, or _Rows for HTML."""
-    dataset, prepared = state.graph.dataset, query.prepared
-
-    def work():
-        result = dataset.query(prepared, initBindings=bindings)
-        if fmt is not HTML_PAGE:
-            return serialize(result, fmt, max_rows)
-        if result.type == "ASK":
-            return _Rows([], [], bool(result.askAnswer))
-        rows = [tuple(row) for row in itertools.islice(iter(result), max_rows + 1)]
-        return _Rows([str(v) for v in result.vars or []], rows, None)
-
-    return state.evaluator.call(work)
+    """Run the bound named query in the sandbox with the query timeout: a Payload, or _Rows for HTML."""
+    text = query.bound(bindings)
+    timeout = float(current_app.config["QUERY_TIMEOUT"])
+    if fmt is not HTML_PAGE:
+        return evaluation.run(state, text, result_format=fmt.name, max_rows=max_rows, timeout=timeout)
+    payload = evaluation.run(state, text, result_format="json", max_rows=max_rows + 1, timeout=timeout)
+    variables, rows, ask = evaluation.rows_from_json(payload.body)
+    return _Rows(variables, rows, ask)
 
 
 def _page(query, params: dict, answer: _Rows | None, error: str | None, max_rows: int):

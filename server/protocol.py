@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from rdflib import URIRef
 
-from . import ops
+from . import evaluation, ops
 from .description import service_description
 from .errors import ApiError, BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType
 from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
-from .safety import READ_ONLY, parse
+from .safety import READ_ONLY, check, check_graphs
 from .update import NOTE, UPDATES_GRAPH, apply, authorize, commit, parse_update
-from .worker import Job
 
 bp = Blueprint("protocol", __name__)
 
@@ -51,25 +50,33 @@ def sparql():
     g.cnkg_query = req.query  # for the access log (hashed there)
     state = current_app.extensions["cnkg"]
     try:
-        checked = parse(req.query, request.base_url, state.graph_names)
+        checked = check(req.query, state.graph_names)
     except ReadOnly:
         if current_app.config["ALLOW_UPDATE"]:
             raise MalformedQuery("this is a SPARQL update sent as a query: POST it as update=... (a form body) or "
                                  f"as a {UPDATE} body") from None
         raise
-    fmt = _negotiate(checked.kind, req.format)
+    if checked.kind is None:  # not a query form we recognise: the engine says where the syntax is wrong
+        evaluation.run(state, req.query, max_rows=1, base_iri=request.base_url,
+                       timeout=float(current_app.config["QUERY_TIMEOUT"]))
+    kind = checked.kind or "SelectQuery"
+    fmt = _negotiate(kind, req.format)
     if req.default_graphs or req.named_graphs:  # protocol dataset wins over FROM / FROM NAMED (§2.1.4)
+        check_graphs(req.default_graphs, "FROM", state.graph_names, "default-graph-uri")
+        check_graphs(req.named_graphs, "FROM NAMED", state.graph_names, "named-graph-uri")
         default, named = [URIRef(g) for g in req.default_graphs], [URIRef(g) for g in req.named_graphs]
-    elif checked.default_graphs or checked.named_graphs:
-        default, named = checked.default_graphs, checked.named_graphs
     else:
-        default = named = None
+        default = named = None  # the query's own FROM / FROM NAMED (checked above), or the whole dataset
     max_rows = current_app.config["MAX_ROWS"]
     key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
     payload = state.results.get(key)
     cached = payload is not None
     if not cached:
-        payload = state.evaluator.run(Job(checked, default, named, fmt, max_rows))
+        graph_answer = kind in ("ConstructQuery", "DescribeQuery")
+        payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
+                                 graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
+                                 default_graphs=default, named_graphs=named, base_iri=request.base_url,
+                                 timeout=float(current_app.config["QUERY_TIMEOUT"]))
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Hashable
 
-from .results import Payload
+from .evaluation import Payload
 
 MAX_ENTRY_BYTES = 1024 * 1024
 

@@ -1,108 +1,75 @@
-"""Parse a query and decide, before anything is evaluated, whether this read-only endpoint may run it.
+"""Decide, before anything is evaluated, whether this endpoint may run a query, and what form it has.
 
-Refused: updates (403), SERVICE (it makes rdflib open a connection), and FROM / FROM NAMED naming a graph we do
-not hold (rdflib would try to fetch it). Everything is checked on the translated algebra, so a SERVICE hidden in
-a sub-select, an OPTIONAL or a FILTER EXISTS is found too.
+Refused: updates (403 on a read-only endpoint), ``SERVICE`` anywhere (Oxigraph would open a connection), and
+``FROM`` / ``FROM NAMED`` naming a graph this endpoint does not hold. The checks read the query with the SPARQL
+lexer of :mod:`cnkg.sparql_text`, not a parser: they cost microseconds, run in the request thread without
+risk, and leave parsing (with its error positions) to the engine in a worker, under the query's deadline.
+A ``SERVICE`` keyword inside a string, an IRI or a comment is not a ``SERVICE`` call and is not refused.
 """
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass
-from functools import lru_cache
 
-import rdflib.plugins.sparql
-from pyparsing import ParseBaseException
 from rdflib import URIRef
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query
 
 from ..namespaces import PREFIXES
-
+from ..sparql_text import dataset_clauses, position, prologue, query_form, tokens, undeclared_prefixes
 from .errors import MalformedQuery, ReadOnly, RefusedDataset, RefusedService
 
-# Defence in depth: even a FROM that slipped past the checks below must never be fetched.
-rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
-
 READ_ONLY = "read-only endpoint: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, ...) is not accepted"
+_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckedQuery:
-    query: Query
-    kind: str                    # SelectQuery, AskQuery, ConstructQuery, DescribeQuery
+    text: str
+    kind: str | None              # SelectQuery, AskQuery, ConstructQuery, DescribeQuery; None: unrecognisable
     default_graphs: list[URIRef]  # from FROM (already checked to be ours)
     named_graphs: list[URIRef]    # from FROM NAMED
 
 
-def parse(text: str, base: str | None, our_graphs: set[URIRef]) -> CheckedQuery:
-    query = _translate(text, base)
-    _refuse_service(query.algebra)
-    default, named = [], []
-    for clause in query.algebra.get("datasetClause") or []:
-        iri, target = (clause.default, default) if clause.default is not None else (clause.named, named)
-        if iri not in our_graphs:
-            keyword = "FROM" if target is default else "FROM NAMED"
-            raise RefusedDataset(f"{keyword} <{iri}> is not a graph of this endpoint; this endpoint never fetches "
-                                f"remote data. Name one of its graphs (listed in the service description at GET "
-                                f"/sparql) or leave {keyword} out")
-        target.append(iri)
-    return CheckedQuery(query, query.algebra.name, default, named)
+def check(text: str, our_graphs: set[URIRef]) -> CheckedQuery:
+    """The query's form and dataset, or the refusal. A query whose form cannot be recognised is passed on with
+    ``kind`` None: the engine reports its syntax error with the line and column."""
+    kind = query_form(text)
+    if kind == "Update":
+        raise ReadOnly(READ_ONLY)
+    refuse_service(text)
+    refuse_unknown_prefixes(text)
+    clauses = dataset_clauses(text, _PREFIXES)
+    check_graphs(clauses.default, "FROM", our_graphs)
+    check_graphs(clauses.named, "FROM NAMED", our_graphs)
+    return CheckedQuery(text, kind, [URIRef(g) for g in clauses.default], [URIRef(g) for g in clauses.named])
 
 
-@lru_cache(maxsize=256)
-def _translate(text: str, base: str | None) -> Query:
-    """Parse and translate once per distinct query text: parsing costs more than evaluating most queries.
-
-    The cached Query is shared between requests; only the forked worker changes its dataset clause, in its own copy.
-    """
-    return _translate_uncached(text, base)
-
-
-def _translate_uncached(text: str, base: str | None) -> Query:
-    try:
-        parsed = parseQuery(text)
-    except RecursionError:  # rdflib's recursive-descent parser gives up on very deep nesting
-        service = " (and SERVICE is not allowed here in any case)" if re.search(r"\bSERVICE\b", text, re.I) else ""
-        raise MalformedQuery(f"query is nested too deeply for this endpoint's SPARQL parser; flatten it{service}") \
-            from None
-    except ParseBaseException as exc:
-        if _is_update(text):
-            raise ReadOnly(READ_ONLY) from None
-        raise MalformedQuery(f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
-    try:
-        return translateQuery(parsed, base=base, initNs=PREFIXES)
-    except ParseBaseException as exc:
-        raise MalformedQuery(f"malformed SPARQL query at line {exc.lineno}, column {exc.col}: {exc.msg}") from None
-    except Exception as exc:  # rdflib reports query errors here (e.g. an unknown prefix) as plain Exception
-        raise MalformedQuery(f"invalid SPARQL query: {exc}") from None
+def refuse_unknown_prefixes(text: str) -> None:
+    for token in undeclared_prefixes(text, _PREFIXES):
+        prefix = token.text.partition(":")[0]
+        line, column = position(text, token.start)
+        raise MalformedQuery(f"malformed SPARQL query at line {line}, column {column}: the prefix '{prefix}:' is not "
+                             f"declared; add PREFIX {prefix}: <...> (predeclared here: "
+                             f"{', '.join(sorted(_PREFIXES))})")
 
 
-def _is_update(text: str) -> bool:
-    try:
-        parseUpdate(text)
-    except ParseBaseException:
-        return False
-    return True
+def refuse_service(text: str) -> None:
+    toks = tokens(text)
+    for i, token in enumerate(toks):
+        if token.keyword == "SERVICE":
+            target = next((t.text for t in toks[i + 1:i + 3] if t.keyword != "SILENT"), "")
+            raise RefusedService(f"SERVICE {target} is not allowed: this endpoint answers from its own graph only "
+                                 "and never opens a connection elsewhere")
 
 
-def _refuse_service(node, seen: set[int] | None = None) -> None:
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, CompValue):
-        if node.name == "ServiceGraphPattern":
-            raise RefusedService(f"SERVICE {node.get('term').n3()} is not allowed: this endpoint answers from its own "
-                                "graph only and never opens a connection elsewhere")
-        children = node.values()
-    elif isinstance(node, dict):
-        children = node.values()
-    elif isinstance(node, (list, tuple)):
-        children = node
-    else:
-        return
-    for child in children:
-        _refuse_service(child, seen)
+def check_graphs(graphs, keyword: str, our_graphs: set[URIRef], parameter: str | None = None) -> None:
+    """Every graph must be one of ours: the endpoint never fetches remote data."""
+    for iri in graphs:
+        if URIRef(iri) not in our_graphs:
+            given = f"{parameter}={iri}" if parameter else f"{keyword} <{iri}>"
+            raise RefusedDataset(f"{given} is not a graph of this endpoint; this endpoint never fetches remote "
+                                 "data. Name one of its graphs (listed in the service description at GET /sparql) "
+                                 f"or leave {parameter or keyword} out")
+
+
+def base_of(text: str) -> str | None:
+    """The BASE a query declares, if any."""
+    return prologue(tokens(text)).base

@@ -11,7 +11,8 @@
   are removed from every graph holding them, so they are gone from the default graph. ``WITH <g>`` makes ``<g>``
   the target of both. ``CLEAR``/``DROP DEFAULT`` and ``ADD``/``COPY``/``MOVE`` involving ``DEFAULT`` are refused
   (400): name the graph. ``CREATE`` is accepted; graphs exist as soon as they hold a triple.
-* **Evaluation.** A forked worker (:class:`cnkg.server.worker.Evaluator`, with the query timeout) runs the whole request
+* **Evaluation.** Updates are still computed by rdflib over an rdflib copy of the data (queries are answered by
+  Oxigraph). A forked worker (:class:`cnkg.server.worker.Evaluator`, with the query timeout) runs the whole request
   against its copy-on-write copy of the dataset and sends back the net change; the parent then applies it in one
   step under the write lock, serialised with every other update. A request is atomic: if any operation fails
   (and is not ``SILENT``), nothing is applied.
@@ -24,6 +25,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 
+import rdflib.plugins.sparql
 from flask import current_app, request
 from pyparsing import ParseBaseException, ParseException
 from rdflib import BNode, Dataset, Literal, URIRef, Variable
@@ -39,7 +41,10 @@ from ..namespaces import GRAPH, PREFIXES
 
 from .errors import (ApiError, BadRequest, EvaluationFailed, MalformedQuery, NotSupported, ReadOnly, RefusedLoad,
                      Unauthorized)
-from .safety import READ_ONLY, _refuse_service
+from .safety import READ_ONLY, refuse_service
+
+# Defence in depth: USING naming a graph we do not hold must never make rdflib fetch it.
+rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 UPDATES_GRAPH = GRAPH["updates"]
 NOTE = ("inferred graph not recomputed; run cnkg build. Changes live in memory only and are lost when the "
@@ -84,6 +89,7 @@ class CheckedUpdate:
 def parse_update(text: str, base: str | None, using: list[URIRef], using_named: list[URIRef]) -> CheckedUpdate:
     """Parse, translate and refuse what must not run (LOAD, SERVICE, DEFAULT as a graph-management target, a
     protocol dataset combined with USING/WITH), all before any evaluation."""
+    refuse_service(text)
     try:
         parsed = parseUpdate(text)
     except RecursionError:
@@ -101,7 +107,6 @@ def parse_update(text: str, base: str | None, using: list[URIRef], using_named: 
         if op.name == "Load":
             raise RefusedLoad(f"LOAD {op.iri.n3()} is not allowed: this endpoint never fetches remote data; "
                                 "send the triples with INSERT DATA instead")
-        _refuse_service(_field(op, "where"))
         if op.name in ("Clear", "Drop") and op.graphiri == "DEFAULT":
             raise BadRequest(f"{op.name.upper()} DEFAULT is not supported: the default graph is the union of "
                                 f"every graph. Name the graph (e.g. {op.name.upper()} GRAPH <{UPDATES_GRAPH}>) "

@@ -1,13 +1,9 @@
-"""Evaluate one query in a forked child process, so it can be killed at its deadline.
+"""Compute a SPARQL update in a forked child process, so it can be killed at its deadline.
 
-Why a process and not a thread: rdflib evaluation is pure Python and holds the GIL, and a thread cannot be
-stopped, so a runaway query would keep burning CPU after its timeout. A child forked per query inherits the
-dataset copy-on-write (no pickling, ~ms to start), evaluates and serialises, sends the bytes back over a pipe,
-and is killed if it has not answered by the deadline. The parent thread only waits on the pipe, without the GIL.
-
-The same machinery runs canned queries (:mod:`cnkg.server.canned`) and computes SPARQL updates (:mod:`cnkg.server.update`:
-the child works out the change, the parent applies it under the write side of :class:`GraphLock`, which every
-fork takes for reading, so no child is ever forked from a half-applied update).
+Queries run in the sandbox (:mod:`cnkg.sandbox`); updates are still computed by rdflib over the rdflib copy of the
+data. A child forked per update inherits that dataset copy-on-write, works out the change, sends it back over a
+pipe, and is killed if it has not answered by the deadline. The parent applies the change under the write side
+of :class:`GraphLock`, which page handlers and forks take for reading, so nothing reads a half-applied update.
 """
 from __future__ import annotations
 
@@ -17,28 +13,14 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from rdflib import Dataset, URIRef
-from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib import Dataset
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 from .errors import ApiError, Busy, EvaluationFailed, Internal, NotSupported, Timeout
-from .formats import Format
-from .results import Payload, serialize
-from .safety import CheckedQuery
 
 _FORK = multiprocessing.get_context("fork")
-
-
-@dataclass
-class Job:
-    checked: CheckedQuery
-    default_graphs: list | None   # None: the whole dataset (union default graph); else exactly these graphs
-    named_graphs: list | None
-    fmt: Format
-    max_rows: int
 
 
 class GraphLock:
@@ -92,9 +74,6 @@ class Evaluator:
         self.timeout = timeout
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.lock = GraphLock()  # readers: forks and page handlers; the writer: an update being applied
-
-    def run(self, job: Job) -> Payload:
-        return self.call(lambda: serialize(self.dataset.query(_with_dataset(job)), job.fmt, job.max_rows))
 
     def call(self, work: Callable[[], Any], what: str = "query") -> Any:
         """Run ``work()`` in a forked child with the deadline; its (picklable) return value comes back.
@@ -152,25 +131,3 @@ def _child(work: Callable[[], Any], what: str, sender) -> None:
     finally:
         sender.close()
         os._exit(0)  # skip atexit handlers and buffers inherited from the parent (pytest, waitress)
-
-
-def _with_dataset(job: Job):
-    """The query with its dataset clause replaced by the effective dataset (protocol parameters win, §2.1.4).
-
-    rdflib builds the query's dataset from ``datasetClause``: FROM graphs merged into the default graph, FROM
-    NAMED graphs copied in by name. Graphs we do not hold come out empty (loading is switched off in safety).
-    """
-    query = job.checked.query
-    if job.default_graphs is None and job.named_graphs is None:
-        query.algebra["datasetClause"] = None
-        return query
-    clause = [CompValue("DatasetClause", default=iri) for iri in job.default_graphs or []]
-    clause += [CompValue("DatasetClause", named=iri) for iri in job.named_graphs or []]
-    if not job.default_graphs:
-        # an empty default graph: rdflib needs at least one FROM to stop using the union of everything
-        clause.insert(0, CompValue("DatasetClause", default=_EMPTY))
-    query.algebra["datasetClause"] = clause
-    return query
-
-
-_EMPTY = URIRef("urn:x-cnkg:empty-default-graph")

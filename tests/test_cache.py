@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 import cnkg
 from cnkg import cache
 from paths import MINIMAL_FACTS
@@ -12,10 +14,12 @@ def test_second_load_comes_from_cache(tmp_path):
     facts = tmp_path / "facts"
     shutil.copytree(MINIMAL_FACTS, facts)
     first = cnkg.load(facts, cache_dir=tmp_path / "c")
-    files = list((tmp_path / "c").glob("kg-*.pickle"))
-    assert len(files) == 1
+    stores = list((tmp_path / "c").glob("kg-*.oxigraph"))
+    assert len(stores) == 1 and stores[0].is_dir()
+    assert not [p for p in (tmp_path / "c").iterdir() if p.name.startswith(".")]  # no temporary left behind
     second = cnkg.load(facts, cache_dir=tmp_path / "c")
-    assert set(second.dataset.quads()) == set(first.dataset.quads())
+    assert second.store.read_only and second.store.path == stores[0]
+    assert set(second.store.quads()) == set(first.store.quads())
 
 
 def test_changed_input_changes_the_key(tmp_path):
@@ -26,33 +30,30 @@ def test_changed_input_changes_the_key(tmp_path):
     assert cache.fingerprint(facts) != before
 
 
-def test_damaged_cache_is_rebuilt(tmp_path):
+@pytest.mark.parametrize("damage", ["a file", "an empty directory", "garbage files"])
+def test_damaged_cache_is_rebuilt(tmp_path, damage):
     key = cache.fingerprint(MINIMAL_FACTS)
     directory = tmp_path / "c"
     directory.mkdir()
-    cache.cache_path(key, directory).write_text("not a pickle")
+    path = cache.store_path(key, directory)
+    if damage == "a file":
+        path.write_text("not a store")
+    else:
+        path.mkdir()
+        if damage == "garbage files":
+            (path / "CURRENT").write_text("MANIFEST-999999\n")
     graph = cnkg.load(MINIMAL_FACTS, cache_dir=directory)
     assert graph.counts().projects == 2
-    assert cache.read_cached(key, directory) is not None
+    assert cache.open_cached(key, directory) is not None
 
 
-def test_a_build_shares_one_object_per_term_and_keeps_every_quad_graph_and_prefix(tmp_path):
-    from rdflib import Literal, URIRef
-    from cnkg.build import compacted, new_dataset
+def test_a_cached_graph_is_never_changed_by_the_api(tmp_path):
+    """A change through the API goes to a private copy; the cached store stays as built."""
+    from rdflib import RDFS, Literal
 
-    dataset = new_dataset()
-    dataset.bind("ex", "https://example.org/")
-    dataset.graph(URIRef("https://example.org/empty"))        # an empty named graph survives too
-    for graph in ("https://example.org/g1", "https://example.org/g2"):
-        dataset.graph(URIRef(graph)).add((URIRef("https://example.org/a"), URIRef("https://example.org/p"),
-                                          Literal("x", lang="en")))
-    out = compacted(dataset)
-    assert set(out.quads()) == set(dataset.quads())
-    assert {g.identifier for g in out.graphs()} == {g.identifier for g in dataset.graphs()}
-    assert ("ex", URIRef("https://example.org/")) in set(out.namespaces())
-    subjects = [s for s, _, _, _ in out.quads((None, None, None, None))]
-    assert len(subjects) == 2 and subjects[0] is subjects[1]
-
-    graph = cnkg.load(MINIMAL_FACTS, cache_dir=tmp_path / "c")       # what a build hands out and caches
-    mentions = [s for s in graph.dataset.subjects() if str(s).endswith("/jaeger")]
-    assert mentions and all(s is mentions[0] for s in mentions)
+    from cnkg.namespaces import CURATED_GRAPH, ID
+    graph = cnkg.load(MINIMAL_FACTS, cache_dir=tmp_path / "c")
+    graph.apply(added=[(ID.jaeger, RDFS.comment, Literal("changed"), CURATED_GRAPH)])
+    assert (ID.jaeger, RDFS.comment, Literal("changed")) in graph.store and not graph.store.read_only
+    again = cnkg.load(MINIMAL_FACTS, cache_dir=tmp_path / "c")
+    assert (ID.jaeger, RDFS.comment, Literal("changed")) not in again.store

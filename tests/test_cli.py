@@ -13,7 +13,7 @@ def test_build_prints_counts_and_caches(cli, tmp_path, monkeypatch):
     result = cli("build")
     assert result.code == 0
     assert "27 projects" in result.out and "inferred" in result.out
-    assert len(list(tmp_path.glob("kg-*.pickle"))) == 1
+    assert len(list(tmp_path.glob("kg-*.oxigraph"))) == 1
 
 
 def test_validate_ok(cli):

@@ -108,3 +108,11 @@ def test_landscape_growth_by_category_and_year(real):
     assert by_year[2026] > 4 * by_year[2018]
     accepted = table(graph, "projects-accepted-by-year")
     assert sum(int(r["accepted"]) for r in accepted if r["year"] == "2018") >= 10
+
+
+def test_named_queries_answer_as_rdflib_did_on_the_real_data(real):
+    """Oxigraph's answers (how cnkg answers now) against rdflib's (how it answered before), as multisets."""
+    from differential import differences
+
+    _, graph = real
+    assert differences(graph) == {}

@@ -47,13 +47,13 @@ def test_failed_build_leaves_the_previous_build_intact(minimal_facts, cli, tmp_p
     cache = tmp_path / "cache"
     monkeypatch.setenv("CNKG_CACHE_DIR", str(cache))
     assert cli("--facts", minimal_facts, "build").code == 0
-    before = {p.name: p.read_bytes() for p in cache.iterdir()}
-    assert len(before) == 1
+    before = {str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+    assert len(list(cache.iterdir())) == 1
 
     shutil.copy(BROKEN_FACTS / "undeclared-reference.yaml", minimal_facts)
     result = cli("--facts", minimal_facts, "build")
     assert result.code == 1
-    assert {p.name: p.read_bytes() for p in cache.iterdir()} == before
+    assert {str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()} == before
 
     output = tmp_path / "export.ttl"
     output.write_text("previous export\n")

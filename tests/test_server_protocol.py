@@ -262,20 +262,28 @@ def test_from_our_graph_restricts_the_default_graph(client, graph):
 def test_default_graph_uri(client, graph):
     assert count(get(client, COUNT, **{"default-graph-uri": str(ONTOLOGY_GRAPH)})) == \
         len(graph.dataset.graph(ONTOLOGY_GRAPH))
-    assert count(get(client, COUNT, **{"default-graph-uri": "urn:not-ours"})) == 0  # unknown: empty, not fetched
     response = client.post("/sparql", data={"query": COUNT, "default-graph-uri": "http://127.0.0.1:9/x"})
-    assert count(response) == 0
+    assert_error(response, 400, "is not a graph of this endpoint")  # never fetched, as FROM <...> is not
 
 
-def test_protocol_dataset_wins_over_from(client):
+def test_protocol_dataset_wins_over_from(client, graph):
     query = f"SELECT (COUNT(*) AS ?n) FROM <{ONTOLOGY_GRAPH}> WHERE {{ ?s ?p ?o }}"
-    assert count(get(client, query, **{"default-graph-uri": "urn:empty"})) == 0
+    one = GRAPH["mini/one"]
+    assert count(get(client, query, **{"default-graph-uri": str(one)})) == len(list(graph.store.quads((None, None, None, one))))
+
+
+def test_a_graph_parameter_naming_no_graph_of_ours_is_refused_as_from_is(client):
+    """default-graph-uri / named-graph-uri and FROM / FROM NAMED agree: a graph we do not hold is a 400."""
+    for params in ({"default-graph-uri": "http://127.0.0.1:9/remote"}, {"named-graph-uri": "urn:not-ours"}):
+        assert_error(get(client, COUNT, **params), 400, "is not a graph of this endpoint")
+    assert_error(get(client, "SELECT * FROM <http://127.0.0.1:9/remote> WHERE { ?s ?p ?o }"), 400,
+                 "is not a graph of this endpoint")
 
 
 def test_named_graph_uri(client):
     query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
     one = str(GRAPH["mini/one"])
-    response = get(client, query, **{"named-graph-uri": [one, "urn:not-ours"]})
+    response = get(client, query, **{"named-graph-uri": [one]})
     assert [b["g"]["value"] for b in response.get_json()["results"]["bindings"]] == [one]
     # with only named graphs given, the default graph is empty
     assert count(get(client, COUNT, **{"named-graph-uri": one})) == 0
@@ -435,7 +443,7 @@ def test_repeated_query_is_answered_from_the_result_cache():
 
 def test_result_cache_is_bounded():
     from cnkg.server.result_cache import ResultCache
-    from cnkg.server.results import Payload
+    from cnkg.server.evaluation import Payload
     cache = ResultCache(2)
     for key in "abc":
         cache.put(key, Payload(key.encode(), 1, False))

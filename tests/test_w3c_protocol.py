@@ -4,7 +4,8 @@ Protocol (``protocol/manifest.ttl``): every entry describes its HTTP requests in
 (method, ``/sparql/...`` path, headers, body text and its encoding) and the response it expects
 (``mf:expectedStatus``, ``mf:expectedFormat``, ``mf:expectedBoolean``). Each request is replayed as written
 against one app holding the suite's data (``data1.nt`` .. ``data3.nt`` under their ``http://kasei.us/...``
-graph names; ``data0.rdf`` is named by some tests but never given: it is an unknown, hence empty, graph).
+graph names; ``data0.rdf`` is named by some tests but its data is never given, so the app holds it as an empty
+graph: the endpoint refuses a dataset naming a graph it does not hold, as it refuses such a FROM).
 
 Query-side entries must pass as written. Update-side entries run twice: against the default, read-only app (the
 negative ones, ``bad_update_*``, still expect a 4xx and must get one; for the positive ones we check that their
@@ -50,7 +51,7 @@ RDF_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "applicatio
 @pytest.fixture(scope="module")
 def client():
     files = [(URIRef(f"{KASEI}data{n}.rdf"), SUITE / "protocol" / f"data{n}.nt") for n in (1, 2, 3)]
-    return app_for(files).test_client()
+    return app_for(files, empty_graphs=[URIRef(f"{KASEI}data0.rdf")]).test_client()
 
 
 def requests_of(case: TestCase) -> list:

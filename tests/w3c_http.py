@@ -22,14 +22,17 @@ DEFAULT_GRAPH = URIRef("urn:x-cnkg-w3c:default-graph")
 _RDF_FORMATS = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".n3": "n3", ".nq": "nquads", ".trig": "trig"}
 
 
-def knowledge_graph(files: list[tuple[URIRef, Path]]) -> cnkg.KnowledgeGraph:
-    """A ``KnowledgeGraph`` whose named graphs hold the given files (several files may share a graph)."""
+def knowledge_graph(files: list[tuple[URIRef, Path]], empty_graphs=()) -> cnkg.KnowledgeGraph:
+    """A ``KnowledgeGraph`` whose named graphs hold the given files (several files may share a graph), plus the
+    named graphs ``empty_graphs`` holding nothing."""
     dataset = Dataset(default_union=True)
     for name, path in files:
         dataset.graph(name).parse(path, format=_RDF_FORMATS[path.suffix.lower()], publicID=path.as_uri())
+    for name in empty_graphs:
+        dataset.graph(name)
     return cnkg.KnowledgeGraph(dataset)
 
 
-def app_for(files: list[tuple[URIRef, Path]], **config) -> Flask:
+def app_for(files: list[tuple[URIRef, Path]], empty_graphs=(), **config) -> Flask:
     settings = {"QUERY_TIMEOUT": 10.0, "RATE_LIMIT_PER_MINUTE": 0, **config}
-    return create_app(settings, graph=knowledge_graph(files))
+    return create_app(settings, graph=knowledge_graph(files, empty_graphs))

@@ -1,0 +1,356 @@
+"""Untrusted SPARQL, evaluated by Oxigraph in worker processes, with a deadline that stops the work.
+
+pyoxigraph cannot cancel a running query, so a query that must be stopped runs where it can be killed: a worker
+process. Workers are forked from a fork server (``multiprocessing``'s ``forkserver``: a clean single-threaded
+process that has imported this module once), so a new one costs a few milliseconds and never inherits the
+server's threads or locks. Each worker serves many queries over a pipe; at the deadline it is killed, its slot
+gets a fresh worker, and the caller gets :class:`SandboxError` ``timeout``: no CPU keeps burning after the answer.
+
+A worker opens the store read-only from the directory named in each job. Such a directory is never written once
+published (see :mod:`cnkg.store`), which is what makes concurrent read-only opens safe; a job naming another
+directory (a newer snapshot) makes the worker reopen.
+
+Answers are serialised in the worker, up to ``max_rows`` rows (or triples), so only bytes cross the pipe.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from .store import OX_PREFIXES, TripleStore, open_snapshot
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+
+# result format name -> how answers of that kind are written
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")
+RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
+               "rdfxml": ox.RdfFormat.RDF_XML, "xml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG,
+               "nquads": ox.RdfFormat.N_QUADS}
+QUAD_FORMATS = ("trig", "nquads")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query to evaluate. ``format`` names a result format (SELECT/ASK) or an RDF format (CONSTRUCT/DESCRIBE);
+    the worker picks the one that fits the query form it finds (see :data:`RESULT_FORMATS`, :data:`RDF_FORMATS`)."""
+
+    query: str
+    store: str                                  # a published, never-changing snapshot (see cnkg.store)
+    result_format: str = "json"
+    graph_format: str = "turtle"
+    max_rows: int = 10_000
+    default_graph: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    form: str        # SELECT, ASK, CONSTRUCT (CONSTRUCT and DESCRIBE answers are graphs)
+    format: str      # the format name the body is in
+    rows: int
+    truncated: bool
+
+
+class SandboxError(Exception):
+    """A query the sandbox could not answer. ``kind``: ``syntax`` (the query does not parse; ``line`` and
+    ``column`` when known), ``evaluation`` (it failed while running), ``timeout``, ``busy`` (no worker free
+    in time), ``crashed`` (the worker died) or ``internal``."""
+
+    def __init__(self, kind: str, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.kind, self.message, self.line, self.column = kind, message, line, column
+
+
+# ---------------------------------------------------------------------------------------------- in the worker
+
+_open_store: dict[str, TripleStore] = {}
+
+
+def _store(path: str) -> TripleStore:
+    if path not in _open_store:
+        _open_store.clear()  # one store at a time: a new path is a newer snapshot
+        _open_store[path] = open_snapshot(path)
+    return _open_store[path]
+
+
+def evaluate(job: Job, store: TripleStore | None = None) -> Answer:
+    """Evaluate ``job`` (in this process) and serialise its answer."""
+    store = store if store is not None else _store(job.store)
+    answer = store.query(job.query, base_iri=job.base_iri,
+                         default_graph=None if job.default_graph is None else [URIRef(g) for g in job.default_graph],
+                         named_graphs=None if job.named_graphs is None else [URIRef(g) for g in job.named_graphs])
+    if isinstance(answer, ox.QueryBoolean):
+        return Answer(write_boolean(bool(answer), job.result_format), "ASK", job.result_format, 1, False)
+    if isinstance(answer, ox.QuerySolutions):
+        variables = [v.value for v in answer.variables]
+        rows, truncated = _take(answer, job.max_rows)
+        return Answer(write_solutions(variables, rows, job.result_format), "SELECT", job.result_format,
+                      len(rows), truncated)
+    triples, truncated = _take(answer, job.max_rows)
+    return Answer(write_graph(triples, job.graph_format), "CONSTRUCT", job.graph_format, len(triples), truncated)
+
+
+def _take(iterator, limit: int) -> tuple[list, bool]:
+    rows = []
+    for row in iterator:
+        if len(rows) == limit:
+            return rows, True
+        rows.append(row)
+    return rows, False
+
+
+def _serve(conn) -> None:
+    """The worker loop: a Job in, ("ok", Answer) or ("error", kind, message, line, column) out."""
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            message = ("ok", evaluate(job))
+        except SyntaxError as exc:
+            text = str(exc)
+            line = column = None
+            if text.startswith("error at ") and ":" in text[9:]:
+                where, _, rest = text[9:].partition(": ")
+                line_text, _, column_text = where.partition(":")
+                if line_text.isdigit() and column_text.isdigit():
+                    line, column, text = int(line_text), int(column_text), rest
+            message = ("error", "syntax", text, line, column)
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            message = ("error", "evaluation", f"{type(exc).__name__}: {exc}", None, None)
+        except Exception as exc:  # report, never die silently
+            traceback.print_exc()
+            message = ("error", "internal", f"{type(exc).__name__}: {exc}", None, None)
+        try:
+            conn.send(message)
+        except (BrokenPipeError, OSError):
+            return
+
+
+# ---------------------------------------------------------------------------------------------- serialisers
+# Hand-written because the row limit must be applied while reading: pyoxigraph serialises a whole answer or none.
+
+def _json_term(term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "triple", "value": str(term)}
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    return f"<literal>{escape(str(term))}</literal>"
+
+
+def _csv_value(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return term.value if isinstance(term, (ox.NamedNode, ox.Literal)) else str(term)
+
+
+def _tsv_term(term) -> str:
+    # N-Triples syntax; a tab or line break must not appear raw in a TSV cell
+    return str(term).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_solutions(variables: list[str], rows: list, fmt: str) -> bytes:
+    """SELECT rows in a SPARQL 1.1 results format (json, xml, csv, tsv)."""
+    if fmt == "json":
+        bindings = [{var: _json_term(value) for var, value in zip(variables, row) if value is not None}
+                    for row in rows]
+        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False).encode("utf-8")
+    if fmt == "xml":
+        out = ['<?xml version="1.0" encoding="utf-8"?>', f'<sparql xmlns="{RESULTS_NS}">', "<head>"]
+        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out += ["</head>", "<results>"]
+        for row in rows:
+            out.append("<result>")
+            out += [f"<binding name={quoteattr(var)}>{_xml_term(value)}</binding>"
+                    for var, value in zip(variables, row) if value is not None]
+            out.append("</result>")
+        out += ["</results>", "</sparql>"]
+        return "\n".join(out).encode("utf-8")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(variables)
+        for row in rows:
+            writer.writerow([_csv_value(value) for value in row])
+        return buffer.getvalue().encode("utf-8")
+    if fmt == "tsv":
+        lines = ["\t".join(f"?{v}" for v in variables)]
+        lines += ["\t".join("" if value is None else _tsv_term(value) for value in row) for row in rows]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+    raise ValueError(f"unknown results format {fmt!r}")
+
+
+def write_boolean(value: bool, fmt: str) -> bytes:
+    if fmt == "json":
+        return json.dumps({"head": {}, "boolean": value}).encode("utf-8")
+    if fmt == "xml":
+        return (f'<?xml version="1.0" encoding="utf-8"?>\n<sparql xmlns="{RESULTS_NS}">\n<head/>\n'
+                f"<boolean>{'true' if value else 'false'}</boolean>\n</sparql>").encode("utf-8")
+    if fmt in ("csv", "tsv"):  # no standard boolean form for CSV/TSV: a one-cell table, as Jena writes
+        return f"{'_askResult' if fmt == 'csv' else '?_askResult'}\n{'true' if value else 'false'}\n".encode()
+    raise ValueError(f"unknown results format {fmt!r}")
+
+
+def write_graph(triples: list, fmt: str) -> bytes:
+    """CONSTRUCT / DESCRIBE triples in an RDF format (quad formats put them in the default graph)."""
+    if fmt in QUAD_FORMATS:
+        triples = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    prefixes = OX_PREFIXES if fmt in ("turtle", "trig") else None
+    return ox.serialize(triples, format=RDF_FORMATS[fmt], prefixes=prefixes) or b""
+
+
+# ---------------------------------------------------------------------------------------------- the pool
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__])
+
+
+class _Worker:
+    def __init__(self):
+        self.conn, child = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=_serve, args=(child,), daemon=True, name="cnkg-sparql-worker")
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class Sandbox:
+    """``workers`` worker processes; :meth:`run` evaluates a :class:`Job` in one of them within ``timeout``."""
+
+    def __init__(self, workers: int = 4, timeout: float = 10.0):
+        self.timeout = timeout
+        self.size = workers
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        for _ in range(workers):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker()
+        with self._lock:
+            if self._closed:
+                worker.stop()
+                return
+            self._all.add(worker)
+        self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start another in its slot, in the background (forking takes milliseconds, but the
+        caller should not wait)."""
+        worker.stop()
+        with self._lock:
+            self._all.discard(worker)
+        threading.Thread(target=self._add, daemon=True, name="cnkg-sandbox-respawn").start()
+
+    def run(self, job: Job, timeout: float | None = None) -> Answer:
+        """The serialised answer, or :class:`SandboxError`. The deadline covers waiting for a worker, parsing and
+        evaluation."""
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        try:
+            worker = self._idle.get(timeout=limit)
+        except queue.Empty:
+            raise SandboxError("busy", f"no query worker was free within {limit:g} s") from None
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(worker)
+                worker = None
+                raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
+            status, *payload = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            if worker is not None:
+                self._replace(worker)
+                worker = None
+            raise SandboxError("crashed", "the query worker died before answering") from None
+        finally:
+            if worker is not None:
+                self._idle.put(worker)
+        if status == "ok":
+            return payload[0]
+        kind, message, line, column = payload
+        raise SandboxError(kind, message, line, column)
+
+    def grow(self, workers: int) -> None:
+        """At least ``workers`` workers from now on."""
+        with self._lock:
+            missing, self.size = max(0, workers - self.size), max(self.size, workers)
+        for _ in range(missing):
+            self._add()
+
+    _shared: Sandbox | None = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, workers: int) -> Sandbox:
+        """The process-wide pool (workers are not tied to a store: each job names its own), with at least
+        ``workers`` workers. Every app in a process uses it, so tests creating many apps start no more workers."""
+        with cls._shared_lock:
+            if cls._shared is None or cls._shared._closed:
+                cls._shared = cls(workers)
+            else:
+                cls._shared.grow(workers)
+            return cls._shared
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = ["Job", "Answer", "Sandbox", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
+           "RESULT_FORMATS", "RDF_FORMATS"]

@@ -1,0 +1,206 @@
+"""A small SPARQL-aware lexer: comments, strings, IRIs, variables, prefixed names, keywords and punctuation.
+
+It is not a parser. It finds what must be known *before* a query reaches the engine, cheaply and without the
+engine: the query form, the ``SERVICE`` / ``LOAD`` / ``FROM`` / ``USING`` / ``WITH`` keywords and the graphs they
+name (so a public endpoint can refuse them before anything is fetched), and the positions of variables (so a named
+query's parameter is replaced by an RDF term, never by pasting user text). Hand-written because neither Oxigraph
+nor rdflib offers a parse-only API that is both fast and safe to call concurrently; it is checked against the W3C
+syntax suites in the tests.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from urllib.parse import urljoin
+
+_NAME_START = r"A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F" \
+              r"\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF"
+_NAME_CHAR = _NAME_START + r"_0-9\-\u00B7\u0300-\u036F\u203F-\u2040"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+
+_TOKEN_PATTERN = (
+    r"(?P<ws>\s+)"
+    r"|(?P<comment>#[^\n\r]*)"
+    r"|(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)"
+    r"|(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^\"\\]|\\.|\"(?!\"\"))*\"\"\""
+    r"|'(?:[^'\\\n\r]|\\.)*'|\"(?:[^\"\\\n\r]|\\.)*\")"
+    rf"|(?P<var>[?$][{_NAME_START}_0-9][{_NAME_START}_0-9\u00B7\u0300-\u036F\u203F-\u2040]*)"
+    rf"|(?P<blank>_:[{_NAME_START}_0-9](?:[{_NAME_CHAR}.]*[{_NAME_CHAR}])?)"
+    rf"|(?P<pname>(?:[{_NAME_START}](?:[{_NAME_CHAR}.]*[{_NAME_CHAR}])?)?:"
+    rf"(?:(?:[{_NAME_START}_:0-9]|{_PLX})(?:(?:[{_NAME_CHAR}.:]|{_PLX})*(?:[{_NAME_CHAR}:]|{_PLX}))?)?)"
+    r"|(?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)"
+    r"|(?P<number>[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?))"
+    rf"|(?P<word>[{_NAME_START}_][{_NAME_CHAR}]*)"
+    r"|(?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].,;*/+\-=<>!|^?])"
+    r"|(?P<other>.)"
+)
+
+# The keywords that start each query form and update operation.
+QUERY_FORMS = {"SELECT": "SelectQuery", "ASK": "AskQuery", "CONSTRUCT": "ConstructQuery",
+               "DESCRIBE": "DescribeQuery"}
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str      # iri, string, var, blank, pname, langtag, number, word, punct, other
+    text: str
+    start: int     # offset in the text
+
+    @property
+    def keyword(self) -> str:
+        """The upper-cased word for keyword comparisons ('' for anything that is not a bare word)."""
+        return self.text.upper() if self.kind == "word" else ""
+
+
+@cache
+def _token_re() -> re.Pattern:
+    return re.compile(_TOKEN_PATTERN, re.S)  # compiled on first use: the Unicode ranges take ~30 ms
+
+
+@lru_cache(maxsize=16)
+def tokens(text: str) -> tuple[Token, ...]:
+    """The significant tokens of ``text`` (no whitespace, no comments); the last few texts are remembered, since
+    one request asks several questions of the same text."""
+    found = []
+    for match in _token_re().finditer(text):
+        kind = match.lastgroup
+        if kind not in ("ws", "comment"):
+            found.append(Token(kind, match.group(), match.start()))
+    return tuple(found)
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset``."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@dataclass
+class Prologue:
+    base: str | None
+    prefixes: dict[str, str]
+    end: int  # index of the first token after the prologue
+
+
+def prologue(toks) -> Prologue:
+    """The BASE and PREFIX declarations at the start of a query or of an update operation."""
+    base, prefixes, i = None, {}, 0
+    while i < len(toks):
+        word = toks[i].keyword
+        if word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
+            base, i = toks[i + 1].text[1:-1], i + 2
+        elif word == "PREFIX" and i + 2 < len(toks) and toks[i + 1].kind == "pname" and toks[i + 2].kind == "iri":
+            prefixes[toks[i + 1].text[:-1]] = toks[i + 2].text[1:-1]
+            i += 3
+        else:
+            break
+    return Prologue(base, prefixes, i)
+
+
+def query_form(text: str) -> str | None:
+    """``SelectQuery``, ``AskQuery``, ``ConstructQuery``, ``DescribeQuery``, ``Update`` or None (not recognisable:
+    the engine's parser will say why)."""
+    toks = tokens(text)
+    first = prologue(toks).end
+    if first >= len(toks):
+        return None
+    word = toks[first].keyword
+    if word in QUERY_FORMS:
+        return QUERY_FORMS[word]
+    if word in UPDATE_KEYWORDS:
+        return "Update"
+    return None
+
+
+def resolve(token: Token, prologue_: Prologue, prefixes: dict[str, str] | None = None) -> str | None:
+    """The absolute IRI an ``iri`` or ``pname`` token names (relative IRIs against BASE), or None when a prefix is
+    undeclared."""
+    if token.kind == "iri":
+        iri = token.text[1:-1]
+        return urljoin(prologue_.base, iri) if prologue_.base and not _ABSOLUTE.match(iri) else iri
+    if token.kind == "pname":
+        prefix, _, local = token.text.partition(":")
+        namespace = prologue_.prefixes.get(prefix, (prefixes or {}).get(prefix))
+        return None if namespace is None else namespace + re.sub(r"\\(.)", r"\1", local)
+    return None
+
+
+def _matching_brace(toks, i: int) -> int:
+    depth = 0
+    for j in range(i, len(toks)):
+        if toks[j].kind == "punct" and toks[j].text in "{}":
+            depth += 1 if toks[j].text == "{" else -1
+            if depth == 0:
+                return j
+    return len(toks)
+
+
+@dataclass
+class DatasetClauses:
+    default: list[str]        # FROM
+    named: list[str]          # FROM NAMED
+    text: str                 # the query without them
+    unresolved: list[str]     # graph names whose prefix is undeclared (the engine will report them)
+
+
+def dataset_clauses(text: str, prefixes: dict[str, str] | None = None) -> DatasetClauses:
+    """The ``FROM`` / ``FROM NAMED`` graphs of a query, and the query text without those clauses (so a caller can
+    build the dataset itself: Oxigraph 0.5 merges several FROM graphs as a bag, counting a triple once per graph)."""
+    toks = tokens(text)
+    pro = prologue(toks)
+    default, named, unresolved, cut = [], [], [], []
+    i = pro.end
+    while i < len(toks):
+        if toks[i].keyword == "FROM":
+            is_named = i + 1 < len(toks) and toks[i + 1].keyword == "NAMED"
+            j = i + 2 if is_named else i + 1
+            if j < len(toks) and toks[j].kind in ("iri", "pname"):
+                iri = resolve(toks[j], pro, prefixes)
+                if iri is None:
+                    unresolved.append(toks[j].text)  # left in place: the engine reports the undeclared prefix
+                else:
+                    (named if is_named else default).append(iri)
+                    cut.append((toks[i].start, toks[j].start + len(toks[j].text)))
+                i = j + 1
+                continue
+        if toks[i].kind == "punct" and toks[i].text == "{":
+            if toks[i - 1].keyword != "CONSTRUCT":
+                break  # dataset clauses come before the WHERE clause of the outer query
+            i = _matching_brace(toks, i)  # a CONSTRUCT template comes before them
+        i += 1
+    out, last = [], 0
+    for start, end in cut:
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    return DatasetClauses(default, named, "".join(out), unresolved)
+
+
+def undeclared_prefixes(text: str, predeclared=()) -> list[Token]:
+    """Prefixed names whose prefix neither the text nor ``predeclared`` declares."""
+    toks = tokens(text)
+    declared = set(prologue(toks).prefixes) | set(predeclared)
+    declared |= {t.text[:-1] for i, t in enumerate(toks) if t.kind == "pname" and i and toks[i - 1].keyword == "PREFIX"}
+    return [t for t in toks if t.kind == "pname" and t.text.partition(":")[0] not in declared]
+
+
+def substitute_variables(text: str, values: dict[str, str]) -> str:
+    """``text`` with every occurrence of the variables ``?name`` / ``$name`` in ``values`` replaced by the given
+    term syntax (an escaped IRI or literal, e.g. ``str(pyoxigraph.Literal(...))``). Only variable tokens are
+    replaced: a ``?name`` inside a string, an IRI or a comment is left alone."""
+    out, last = [], 0
+    for token in tokens(text):
+        if token.kind == "var" and token.text[1:] in values:
+            out.append(text[last:token.start])
+            out.append(values[token.text[1:]])
+            last = token.start + len(token.text)
+    out.append(text[last:])
+    return "".join(out)
+
+
+__all__ = ["Token", "tokens", "position", "Prologue", "prologue", "query_form", "substitute_variables", "resolve",
+           "DatasetClauses", "dataset_clauses", "undeclared_prefixes",
+           "QUERY_FORMS", "UPDATE_KEYWORDS"]

@@ -1,0 +1,366 @@
+"""The triple store: the built dataset in an Oxigraph store, on disk or in memory; every SPARQL query runs here.
+
+Layout. Every named graph as built, plus the **default graph holding the distinct union of all named graphs**. A
+query's default graph is therefore the RDF merge of the dataset with set semantics, whatever the Oxigraph version
+(0.5's ``use_default_graph_as_union`` and a multi-graph ``default_graph`` count a triple once per graph holding it:
+oxigraph#1919). It roughly doubles the quads, which is cheap at this size. Writes through :meth:`TripleStore.apply`
+keep the union exact.
+
+On disk, a store directory is written once, under a temporary name, and renamed into place (:func:`write_store`):
+a failed or interrupted build never replaces a good store, and a published directory never changes, so any number
+of processes may open it read-only (Oxigraph: opening read-only while another process writes is undefined). A
+store that must change (a SPARQL update, the Python API) is a private copy.
+
+Terms cross the boundary as rdflib terms: rdflib stays the object model users get back; ``"x"^^xsd:string`` and
+``"x"`` are one term (RDF 1.1), returned as the plain literal.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.query import Result
+from rdflib.term import Variable
+
+from .namespaces import PREFIXES
+from .sparql_text import dataset_clauses
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+DEFAULT = ox.DefaultGraph()
+OX_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+
+
+# ---------------------------------------------------------------------------------------------- terms
+
+def to_ox(term):
+    """An rdflib term as a pyoxigraph term (None stays None: a wildcard in patterns)."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        try:
+            return ox.BlankNode(str(term))
+        except ValueError:  # an id Oxigraph does not accept: a stable one derived from it
+            return ox.BlankNode(f"b{abs(hash(str(term))):x}")
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def from_ox(term):
+    """A pyoxigraph term as an rdflib term; an ``xsd:string`` literal comes back plain (one term per string)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        if datatype == XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(datatype))
+    if isinstance(term, ox.DefaultGraph):
+        return None
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _graph_ox(graph):
+    return DEFAULT if graph is None or graph == DATASET_DEFAULT_GRAPH_ID else to_ox(graph)
+
+
+def ox_quads(dataset: Dataset) -> Iterator[ox.Quad]:
+    """The named-graph quads of an rdflib dataset as pyoxigraph quads (the default graph of a dataset built by
+    cnkg is empty: everything lives in named graphs)."""
+    for s, p, o, g in dataset.quads((None, None, None, None)):
+        if g is None or g == DATASET_DEFAULT_GRAPH_ID:
+            continue
+        yield ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g if isinstance(g, (URIRef, BNode)) else g.identifier))
+
+
+def _with_union(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+    for quad in quads:
+        yield quad
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, DEFAULT)
+
+
+# ---------------------------------------------------------------------------------------------- on disk
+
+def graph_names_of(dataset: Dataset) -> list:
+    """The named graphs of an rdflib dataset, empty ones included."""
+    return [to_ox(g.identifier) for g in dataset.graphs() if g.identifier != DATASET_DEFAULT_GRAPH_ID]
+
+
+def write_store(dataset: Dataset, path: Path) -> Path:
+    """Write ``dataset`` as an on-disk store at ``path``, atomically: a temporary sibling directory, filled,
+    flushed and closed, then renamed. When ``path`` already exists (another process built the same inputs), it is
+    kept and the new copy dropped."""
+    return _publish(_with_union(ox_quads(dataset)), path, graph_names_of(dataset))
+
+
+def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = ()) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        store = ox.Store(str(tmp))
+        store.bulk_extend(quads)
+        for graph in graphs:  # empty named graphs too: a dataset may hold a graph with no triples
+            store.add_graph(graph)
+        store.flush()
+        del store
+        gc.collect()  # the RocksDB handle closes when the last reference goes
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not path.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- the store
+
+class TripleStore:
+    """One Oxigraph store with the layout above, read with rdflib terms and queried with SPARQL."""
+
+    def __init__(self, store: ox.Store, path: Path | None = None, read_only: bool = False):
+        self.ox = store
+        self.path = path            # the published directory it was opened from (None: in memory)
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: Path) -> TripleStore:
+        """Open a published on-disk store read-only (about 20 ms; many processes may do so at once)."""
+        return cls(ox.Store.read_only(str(path)), Path(path), read_only=True)
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset) -> TripleStore:
+        """An in-memory store holding ``dataset`` (for graphs built in a test or a notebook)."""
+        store = ox.Store()
+        store.extend(_with_union(ox_quads(dataset)))
+        for graph in graph_names_of(dataset):
+            store.add_graph(graph)
+        return cls(store)
+
+    def publish(self, path: Path) -> Path:
+        """Write this store's content (union default graph included) as an N-Quads snapshot file at ``path``,
+        atomically and never changed afterwards, for worker processes to load (:func:`open_snapshot`). Meant for
+        graphs held in memory, which are small: a published on-disk store is shared as it is."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                ox.serialize(self.ox.quads_for_pattern(None, None, None, None), out, format=ox.RdfFormat.N_QUADS)
+                for graph in self.ox.named_graphs():  # empty named graphs too, which N-Quads cannot state
+                    out.write(f"# graph {graph}\n".encode())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def writable(self) -> TripleStore:
+        """This store if it may change, else a private in-memory copy of it."""
+        if not self.read_only:
+            return self
+        copy = ox.Store()
+        copy.extend(self.ox.quads_for_pattern(None, None, None, None))
+        for graph in self.ox.named_graphs():
+            copy.add_graph(graph)
+        return TripleStore(copy)
+
+    # ------------------------------------------------------------------ reading (rdflib terms)
+
+    def quads(self, pattern=(None, None, None, None)) -> Iterator[tuple]:
+        """Quads ``(s, p, o, graph)`` of the named graphs matching ``pattern`` (a triple or a quad; None is a
+        wildcard); the union copy in the default graph is left out."""
+        s, p, o, *rest = pattern
+        graph = rest[0] if rest else None
+        for quad in self.ox.quads_for_pattern(to_ox(s), to_ox(p), to_ox(o), to_ox(graph) if graph is not None
+                                              else None):
+            if isinstance(quad.graph_name, ox.DefaultGraph):
+                continue
+            yield from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object), from_ox(quad.graph_name)
+
+    def triples(self, pattern=(None, None, None)) -> Iterator[tuple]:
+        """Distinct triples of the whole dataset (the union default graph) matching ``pattern``."""
+        s, p, o = pattern
+        for quad in self.ox.quads_for_pattern(to_ox(s), to_ox(p), to_ox(o), DEFAULT):
+            yield from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)
+
+    def __contains__(self, triple) -> bool:
+        return next(self.triples(triple), None) is not None
+
+    def objects(self, subject=None, predicate=None) -> Iterator:
+        return (o for _, _, o in self.triples((subject, predicate, None)))
+
+    def subjects(self, predicate=None, object=None) -> Iterator:
+        return (s for s, _, _ in self.triples((None, predicate, object)))
+
+    def value(self, subject=None, predicate=None, object=None):
+        """One node completing the pattern (the smallest, so the answer is stable), or None."""
+        if object is None:
+            found = sorted(self.objects(subject, predicate), key=_sort_key)
+        else:
+            found = sorted(self.subjects(predicate, object), key=_sort_key)
+        return found[0] if found else None
+
+    def graph(self, name) -> Graph:
+        """A copy of one named graph as an rdflib Graph."""
+        out = Graph(identifier=name)
+        for prefix, namespace in PREFIXES.items():
+            out.bind(prefix, namespace)
+        for s, p, o, _ in self.quads((None, None, None, name)):
+            out.add((s, p, o))
+        return out
+
+    def graph_names(self) -> list[URIRef]:
+        """Every named graph, empty ones included."""
+        return sorted(from_ox(g) for g in self.ox.named_graphs())
+
+    def graph_sizes(self) -> dict[URIRef, int]:
+        """Non-empty named graph -> its number of triples."""
+        sizes = {}
+        for row in self.ox.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+            sizes[from_ox(row["g"])] = int(row["n"].value)
+        return dict(sorted(sizes.items()))
+
+    def count(self, sparql_where: str) -> int:
+        """``SELECT (COUNT(*) AS ?n) WHERE { ... }`` over the union."""
+        row = next(iter(self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {sparql_where} }}", prefixes=OX_PREFIXES)))
+        return int(row["n"].value)
+
+    def __len__(self) -> int:
+        """Quads in the named graphs (a triple stated in two graphs counts twice)."""
+        return sum(self.graph_sizes().values())
+
+    def to_dataset(self) -> Dataset:
+        """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
+        dataset = Dataset(default_union=True)
+        for prefix, namespace in PREFIXES.items():
+            dataset.bind(prefix, namespace)
+        dataset.addN((s, p, o, dataset.graph(g)) for s, p, o, g in self.quads())
+        return dataset
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
+        """Remove, then add, quads ``(s, p, o, graph)`` (rdflib terms), keeping the default graph the exact union:
+        a triple leaves it only when no named graph holds it any more."""
+        if self.read_only:
+            raise PermissionError("this store is read-only; use writable() for a private copy")
+        touched = set()
+        for s, p, o, g in removed:
+            self.ox.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)))
+            touched.add((to_ox(s), to_ox(p), to_ox(o)))
+        for s, p, o, g in added:
+            triple = (to_ox(s), to_ox(p), to_ox(o))
+            self.ox.add(ox.Quad(*triple, _graph_ox(g)))
+            self.ox.add(ox.Quad(*triple, DEFAULT))
+            touched.discard(triple)
+        for triple in touched:
+            if not any(not isinstance(q.graph_name, ox.DefaultGraph) for q in self.ox.quads_for_pattern(*triple)):
+                self.ox.remove(ox.Quad(*triple, DEFAULT))
+
+    # ------------------------------------------------------------------ SPARQL
+
+    def query(self, text: str, *, default_graph=None, named_graphs=None, base_iri: str | None = None):
+        """Run SPARQL text (cnkg's prefixes predeclared) and return Oxigraph's result.
+
+        ``default_graph``: graph IRIs merged (as a set) into the default graph instead of the whole dataset;
+        ``named_graphs``: the graphs ``GRAPH`` may see."""
+        clauses = dataset_clauses(text, OX_PREFIXES)
+        if clauses.default or clauses.named:
+            text = clauses.text  # the dataset is built here, as a set (a protocol dataset wins over FROM)
+            if default_graph is None and named_graphs is None:
+                default_graph, named_graphs = [URIRef(g) for g in clauses.default], [URIRef(g) for g in clauses.named]
+        if default_graph is not None and named_graphs is None:
+            named_graphs = []  # a dataset given by default graphs alone has no named graphs (SPARQL 1.1 §13.2)
+        elif named_graphs is not None and default_graph is None:
+            default_graph = []  # ... and one given by named graphs alone has an empty default graph
+        store, default = self.ox, None
+        if default_graph is not None:
+            names = [to_ox(g) for g in default_graph]
+            if len(names) > 1:  # Oxigraph merges several default graphs as a bag: merge them here, as a set
+                store = _merged(self.ox, names, [to_ox(g) for g in named_graphs or []])
+            else:
+                default = names
+        named = [to_ox(g) for g in named_graphs] if named_graphs is not None else None
+        return store.query(text, prefixes=OX_PREFIXES, base_iri=base_iri, default_graph=default,
+                           named_graphs=named)
+
+    def select(self, text: str, **options) -> Result:
+        """A query answered as an rdflib :class:`~rdflib.query.Result` (rows of rdflib terms)."""
+        return to_result(self.query(text, **options))
+
+
+def open_snapshot(path: str | Path) -> TripleStore:
+    """A published snapshot, read-only: an on-disk store directory, or an N-Quads file loaded into memory."""
+    path = Path(path)
+    if path.is_dir():
+        return TripleStore.open(path)
+    store = ox.Store()
+    data = path.read_bytes()
+    store.load(data, format=ox.RdfFormat.N_QUADS)
+    for line in data.splitlines():
+        if line.startswith(b"# graph <"):
+            store.add_graph(ox.NamedNode(line[9:-1].decode()))
+    return TripleStore(store, path, read_only=True)
+
+
+def _merged(store: ox.Store, default: list, named: list) -> ox.Store:
+    """An in-memory store whose default graph is the set union of ``default`` and which holds ``named``."""
+    merged = ox.Store()
+    for graph in default:
+        merged.extend(ox.Quad(q.subject, q.predicate, q.object, DEFAULT)
+                      for q in store.quads_for_pattern(None, None, None, graph))
+    for graph in named:
+        merged.extend(store.quads_for_pattern(None, None, None, graph))
+    return merged
+
+
+def _sort_key(term) -> tuple:
+    return (type(term).__name__, str(term))
+
+
+def to_result(answer) -> Result:
+    """An Oxigraph answer as an rdflib Result: SELECT rows, ASK boolean or CONSTRUCT/DESCRIBE graph."""
+    if isinstance(answer, ox.QueryBoolean):
+        result = Result("ASK")
+        result.askAnswer = bool(answer)
+        return result
+    if isinstance(answer, ox.QuerySolutions):
+        result = Result("SELECT")
+        result.vars = [Variable(v.value) for v in answer.variables]
+        result.bindings = [{var: from_ox(value) for var, value in zip(result.vars, row) if value is not None}
+                           for row in answer]
+        return result
+    result = Result("CONSTRUCT")
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    for triple in answer:
+        graph.add((from_ox(triple.subject), from_ox(triple.predicate), from_ox(triple.object)))
+    result.graph = graph
+    return result
+
+
+__all__ = ["TripleStore", "write_store", "open_snapshot", "to_ox", "from_ox", "to_result", "OX_PREFIXES"]

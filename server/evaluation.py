@@ -1,0 +1,73 @@
+"""Run a request's SPARQL query in the sandbox (:mod:`cnkg.sandbox`: Oxigraph in killable worker processes) and
+turn what can go wrong into the server's typed errors."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from rdflib import BNode, Literal, URIRef
+
+from ..sandbox import Job, SandboxError
+
+from .errors import ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, Timeout
+
+
+@dataclass
+class Payload:
+    """A serialised answer: what the result cache keeps and a response sends."""
+
+    body: bytes
+    rows: int
+    truncated: bool
+
+
+def run(state, text: str, *, result_format: str = "json", graph_format: str = "turtle", max_rows: int,
+        default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float) -> Payload:
+    """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds."""
+    job = Job(text, str(state.snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
+              default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
+              named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
+              base_iri=base_iri)
+    try:
+        answer = state.sandbox.run(job, timeout=timeout)
+    except SandboxError as exc:
+        raise http_error(exc, timeout) from None
+    return Payload(answer.body, answer.rows, answer.truncated)
+
+
+def http_error(exc: SandboxError, timeout: float) -> ApiError:
+    if exc.kind == "syntax":
+        where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
+        return MalformedQuery(f"malformed SPARQL query{where}: {exc.message}")
+    if exc.kind == "evaluation":
+        return EvaluationFailed(f"query evaluation failed: {exc.message}")
+    if exc.kind == "timeout":
+        return Timeout(f"query timed out: it did not finish within {timeout:g} s, so it was stopped. Narrow it "
+                       "(more specific patterns, LIMIT) and try again", headers={"Retry-After": "1"})
+    if exc.kind == "busy":
+        return Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",
+                    headers={"Retry-After": "5"})
+    return Internal(f"the query could not be answered: {exc.message}")
+
+
+def rows_from_json(body: bytes) -> tuple[list[str], list[tuple], bool | None]:
+    """SPARQL JSON results as (variables, rows of rdflib terms, ASK answer or None), for pages that render them."""
+    data = json.loads(body)
+    if "boolean" in data:
+        return [], [], bool(data["boolean"])
+    variables = list(data["head"]["vars"])
+    rows = [tuple(_term(binding.get(v)) for v in variables) for binding in data["results"]["bindings"]]
+    return variables, rows, None
+
+
+def _term(cell: dict | None):
+    if cell is None:
+        return None
+    kind, value = cell["type"], cell["value"]
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if "xml:lang" in cell:
+        return Literal(value, lang=cell["xml:lang"])
+    return Literal(value, datatype=URIRef(cell["datatype"]) if "datatype" in cell else None)
