@@ -17,7 +17,6 @@ from . import cache, imports
 from .api import KnowledgeGraph, load
 from .errors import CnkgError, InvalidInput
 from .export import FORMATS, serialize, write_atomically
-from .landscape import read_landscape
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
 from .named_queries import NamedQuery, parse_query_file
@@ -53,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--url", metavar="URL", help="the repository (default https://github.com/cncf/landscape)")
     imp.add_argument("--name", metavar="NAME", help="the snapshot's name (default landscape-DATE)")
     imp.add_argument("--replace", action="store_true", help="overwrite an imported snapshot of the same name")
+    imp.add_argument("--force", action="store_true",
+                     help="import even when the file has far fewer items than the previous import of the same "
+                          "source (by default that is taken for a cut or damaged file)")
     imp.add_argument("--check", action="store_true", help="check and report only; import nothing")
     imp.add_argument("--no-build", action="store_true", help="import without building the combined graph now")
 
@@ -135,11 +137,11 @@ def print_alignment(alignment, snapshot: str, out=None) -> None:
 def cmd_import_landscape(args) -> int:
     info = imports.snapshot_info(args.name, args.date, args.commit, args.url, args.path.name)
     if args.check:
-        landscape = read_landscape(args.path)
+        _, landscape = imports.check(args.path, info, force=args.force)
         print(f"{args.path}: valid landscape.yml ({landscape.schema} schema): {len(landscape.items)} items, "
               f"{len(landscape.projects)} CNCF projects; nothing imported")
     else:
-        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace)
+        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace, force=args.force)
         print(f"imported {args.path} as snapshot {info.name!r} ({landscape.schema} schema): "
               f"{len(landscape.items)} items, {len(landscape.projects)} CNCF projects, "
               f"{len(landscape.categories)} categories")

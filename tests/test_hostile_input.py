@@ -1,95 +1,21 @@
 """Hostile and clumsy input: a corpus of fact files and landscape.yml files that are bombs, too deep, cut short,
 wrongly encoded or duplicated, each with the exit code and message the CLI must give.
 
-Every case runs in a child process with its address space and time bounded (``run_bounded``), so a regression
-fails the test instead of hanging CI or exhausting its memory. The child is forked from the test process, which
-has already imported cnkg: a case costs milliseconds, not the second a fresh interpreter needs."""
+Every case runs in a child process with its address space and time bounded (``bounded.run_bounded``), so a
+regression fails the test instead of hanging CI or exhausting its memory."""
 from __future__ import annotations
 
-import os
-import resource
-import select
 import shutil
-import signal
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cnkg.cli import main
-from paths import FIXTURES, MINIMAL_FACTS
+from bounded import AVAILABLE, run_bounded
+from paths import FIXTURES, MINIMAL_FACTS, SHARED
 
 HOSTILE = FIXTURES / "hostile"
-MEMORY_BUDGET = 512 << 20          # address space a case may add to the test process's own
-TIME_LIMIT = 60.0                  # seconds: a safety net only, never an assertion about speed
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/status").exists(),
-                                reason="bounded runs need fork() and /proc (Linux)")
-
-
-@dataclass
-class Bounded:
-    code: int | None                # None: killed (time limit)
-    out: str
-    err: str
-
-
-def _address_space() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize in /proc/self/status")
-
-
-def run_bounded(*args, memory: int = MEMORY_BUDGET, timeout: float = TIME_LIMIT) -> Bounded:
-    """``cnkg ARGS`` in a forked child limited to ``memory`` more bytes of address space; killed after
-    ``timeout`` seconds."""
-    limit = _address_space() + memory
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 2
-        try:
-            os.close(out_r)
-            os.close(err_r)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            sys.stdout = os.fdopen(out_w, "w", encoding="utf-8")
-            sys.stderr = os.fdopen(err_w, "w", encoding="utf-8")
-            code = main([str(a) for a in args])
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException as exc:  # noqa: BLE001 - report anything, then leave
-            try:
-                sys.stderr.write(f"child failed: {type(exc).__name__}: {exc}\n")
-                sys.stderr.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-        finally:
-            os._exit(code if isinstance(code, int) else 2)
-    os.close(out_w)
-    os.close(err_w)
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    open_fds = [out_r, err_r]
-    deadline = time.monotonic() + timeout
-    while open_fds and time.monotonic() < deadline:
-        ready, _, _ = select.select(open_fds, [], [], 0.2)
-        for fd in ready:
-            data = os.read(fd, 65536)
-            if data:
-                chunks[fd].append(data)
-            else:
-                open_fds.remove(fd)
-    if open_fds:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    for fd in (out_r, err_r):
-        os.close(fd)
-    code = os.waitstatus_to_exitcode(status) if not open_fds else None
-    return Bounded(code, b"".join(chunks[out_r]).decode("utf-8", "replace"),
-                   b"".join(chunks[err_r]).decode("utf-8", "replace"))
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="bounded runs need fork() and /proc (Linux)")
 
 
 # ------------------------------------------------------------------------------------------------ fact files
@@ -213,3 +139,79 @@ def test_an_unreadable_sources_file_is_one_error_not_one_per_fact_file(minimal_f
     assert result.code == 1
     assert "unknown section" not in result.err
     assert "sources.yaml: the sections cited by 2 fact file(s) were not checked" in result.err
+
+
+# ------------------------------------------------------------------------------------------------ landscape.yml
+
+LANDSCAPE_CASES = {
+    "valid.yml": (0, "valid landscape.yml (current schema): 2 items"),
+    "bom.yml": (0, "valid landscape.yml (current schema): 2 items"),
+    "alias-bomb.yml": (1, "3: YAML alias *a0 of the anchor &a0 on line 2: aliases are not allowed in a landscape.yml"),
+    "alias-items.yml": (1, "18: YAML alias *sub of the anchor &sub on line 6"),
+    "deep-flow.yml": (1, "2: nesting too deep"),
+    "deep-moderate.yml": (1, "18: nesting too deep: more than 24 levels"),
+    "duplicate-landscape-key.yml": (1, "13: duplicate key 'landscape' (first on line 2)"),
+    "duplicate-item-key.yml": (1, "17: duplicate key 'homepage_url' (first on line 15)"),
+    "truncated-mid-line.yml": (1, "16: the file ends in the middle of a line (no line break at the end)"),
+    "truncated-last-item.yml": (1, "17: 'Prometheus' is incomplete: it has no 'homepage_url' or 'logo', which every "
+                                   "other item has (the last item of the file: was the file cut short?)"),
+    "utf16.yml": (1, "1: the file is UTF-16 text"),
+    "latin1.yml": (1, "10: not UTF-8 text: byte 0xe9"),
+    "nul.yml": (1, "11: character U+0000 is not allowed in YAML"),
+}
+
+
+def test_every_landscape_case_is_in_the_table():
+    assert sorted(p.name for p in (HOSTILE / "landscape").iterdir()) == sorted(LANDSCAPE_CASES)
+
+
+def _check_landscape(path: Path, *options: str):
+    return run_bounded("import-landscape", path, "--date", "2026-08-07", "--check", *options)
+
+
+@pytest.mark.parametrize("name", sorted(LANDSCAPE_CASES))
+def test_hostile_landscape(name):
+    path = HOSTILE / "landscape" / name
+    code, expected = LANDSCAPE_CASES[name]
+    result = _check_landscape(path)
+    assert result.code == code, result.err or result.out
+    if code == 0:
+        assert expected in result.out
+    else:
+        assert f"{path}:{expected}" in result.err, result.err
+        assert "Traceback" not in result.err
+
+
+def test_hostile_landscape_too_large(tmp_path):
+    """Generated, not committed: 16 MiB and a little more of comments."""
+    path = tmp_path / "huge.yml"
+    with path.open("w") as out:
+        line = "# " + "x" * 77 + "\n"
+        out.write(line * ((16 << 20) // len(line) + 1))
+    result = _check_landscape(path)
+    assert result.code == 1
+    assert f"{path}: larger than 16 MiB: too large for a landscape.yml" in result.err
+
+
+def test_a_duplicate_top_level_landscape_key_names_both_lines():
+    """Regression: a second ``landscape:`` key silently replaced the first (and its items)."""
+    result = _check_landscape(HOSTILE / "landscape" / "duplicate-landscape-key.yml")
+    assert result.code == 1
+    assert "duplicate-landscape-key.yml:13: duplicate key 'landscape' (first on line 2)" in result.err
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "landscape" / "landscape-current.yml").exists(),
+                    reason="the official landscape files (../shared/data/landscape) are not here")
+def test_a_landscape_cut_in_its_last_item_fails_check_with_the_line(tmp_path):
+    """Regression: the official file cut after 841 of its 2,413 items passed --check as a smaller landscape."""
+    payload = (SHARED / "data" / "landscape" / "landscape-current.yml").read_bytes()
+    cut = tmp_path / "landscape.yml"
+    cut.write_bytes(payload[:len(payload) // 2])   # ends inside the 841st item's description
+    result = _check_landscape(cut)
+    assert result.code == 1
+    assert "'IBM Cloud Kubernetes Service' is incomplete: it has no 'homepage_url' or 'logo'" in result.err
+    assert f"{cut}:9499:" in result.err and "ends in the middle of a line" in result.err
+    whole_lines = payload[:payload.rindex(b"\n", 0, len(payload) // 2) + 1]   # cut at a line break instead
+    cut.write_bytes(whole_lines)
+    result = _check_landscape(cut)
+    assert result.code == 1 and f"{cut}:9499: 'IBM Cloud Kubernetes Service' is incomplete" in result.err
