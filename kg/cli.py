@@ -15,8 +15,8 @@ from rdflib import BNode, Literal, URIRef
 
 from . import cache, imports
 from .api import KnowledgeGraph, load
-from .errors import CnkgError, InvalidInput
-from .export import FORMATS, serialize, write_atomically
+from .errors import CnkgError, InvalidInput, OutputError
+from .export import FORMATS, serialize, write_atomically, write_stream
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
 from .named_queries import NamedQuery, parse_query_file
@@ -292,7 +292,7 @@ def cmd_lineage(args) -> int:
         print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(payload)
+        write_stream(sys.stdout.buffer, payload)
     return 0
 
 
@@ -303,7 +303,8 @@ def cmd_export(args) -> int:
         write_atomically(args.output, payload)
         print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+        write_stream(sys.stdout.buffer, payload)
     return 0
 
 
@@ -339,10 +340,23 @@ COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "q
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 
 
+def _flush_stdout() -> None:
+    """A full disk shows only when buffered output is flushed: check before exit code 0, not silently at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}; the output is incomplete") \
+            from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        _flush_stdout()
+        return code
     except CnkgError as exc:
         print(f"cnkg {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
