@@ -15,9 +15,8 @@ from rdflib import BNode, Literal, URIRef
 
 from . import cache, imports
 from .api import KnowledgeGraph, load
-from .errors import CnkgError, InvalidInput
-from .export import FORMATS, serialize, write_atomically
-from .landscape import read_landscape
+from .errors import CnkgError, InvalidInput, OutputError
+from .export import FORMATS, serialize, write_atomically, write_stream
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
 from .named_queries import NamedQuery, parse_query_file
@@ -53,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--url", metavar="URL", help="the repository (default https://github.com/cncf/landscape)")
     imp.add_argument("--name", metavar="NAME", help="the snapshot's name (default landscape-DATE)")
     imp.add_argument("--replace", action="store_true", help="overwrite an imported snapshot of the same name")
+    imp.add_argument("--force", action="store_true",
+                     help="import even when the file has far fewer items than the previous import of the same "
+                          "source (by default that is taken for a cut or damaged file)")
     imp.add_argument("--check", action="store_true", help="check and report only; import nothing")
     imp.add_argument("--no-build", action="store_true", help="import without building the combined graph now")
 
@@ -135,11 +137,11 @@ def print_alignment(alignment, snapshot: str, out=None) -> None:
 def cmd_import_landscape(args) -> int:
     info = imports.snapshot_info(args.name, args.date, args.commit, args.url, args.path.name)
     if args.check:
-        landscape = read_landscape(args.path)
+        _, landscape = imports.check(args.path, info, force=args.force)
         print(f"{args.path}: valid landscape.yml ({landscape.schema} schema): {len(landscape.items)} items, "
               f"{len(landscape.projects)} CNCF projects; nothing imported")
     else:
-        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace)
+        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace, force=args.force)
         print(f"imported {args.path} as snapshot {info.name!r} ({landscape.schema} schema): "
               f"{len(landscape.items)} items, {len(landscape.projects)} CNCF projects, "
               f"{len(landscape.categories)} categories")
@@ -290,7 +292,7 @@ def cmd_lineage(args) -> int:
         print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(payload)
+        write_stream(sys.stdout.buffer, payload)
     return 0
 
 
@@ -301,7 +303,8 @@ def cmd_export(args) -> int:
         write_atomically(args.output, payload)
         print(f"wrote {len(payload)} bytes of {args.format} to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+        write_stream(sys.stdout.buffer, payload)
     return 0
 
 
@@ -337,10 +340,23 @@ COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "q
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 
 
+def _flush_stdout() -> None:
+    """A full disk shows only when buffered output is flushed: check before exit code 0, not silently at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}; the output is incomplete") \
+            from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        _flush_stdout()
+        return code
     except CnkgError as exc:
         print(f"cnkg {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code

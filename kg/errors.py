@@ -43,6 +43,10 @@ class InvalidInput(CnkgError):
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
 
 
+class OutputError(CnkgError):
+    """Writing a result failed (disk full, permission denied, a closed device). Exit code 2."""
+
+
 class ReasoningError(InvalidInput):
     """The OWL 2 RL closure found the facts inconsistent (e.g. a lineage cycle)."""
 

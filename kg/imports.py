@@ -1,8 +1,9 @@
 """The user's imported landscape snapshots: checked copies of landscape.yml files in the cnkg data directory.
 
-``cnkg import-landscape PATH --date D`` checks the file completely first; only a clean file is copied, with a
-small JSON record of where it came from (date, commit, repository). Both are written to temporary files and
-renamed into place, record last, so an interrupted or failed import leaves no half-import: a snapshot counts
+``cnkg import-landscape PATH --date D`` reads the file once and checks it completely first (and against the
+previous import of the same source: far fewer items need ``--force``); only a clean file is stored, exactly the
+bytes that were checked, with a small JSON record of where it came from (date, commit, repository). Both are
+written to temporary files and renamed into place, record last, so an interrupted or failed import leaves no half-import: a snapshot counts
 only when its record exists and the copy's hash matches it. Every later ``cnkg build`` / ``serve`` / ``query``
 includes the imported snapshots (``--no-landscapes`` leaves them out).
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .errors import InvalidInput, Problem
 from .export import write_atomically
-from .landscape import Landscape, read_landscape
+from .landscape import Landscape, read_landscape, read_landscape_bytes
 from .landscape_graph import LANDSCAPE_REPOSITORY, SnapshotInfo
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
@@ -65,17 +66,56 @@ def snapshot_info(name: str | None, date: str, commit: str | None, url: str | No
                         url=url or LANDSCAPE_REPOSITORY, file_name=file_name)
 
 
-def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = None,
-                     replace: bool = False) -> tuple[Snapshot, Landscape]:
-    """Check ``path`` completely, then store it as snapshot ``info.name``; raises ``InvalidInput`` first."""
+# A snapshot with fewer than this share of the items of the newest earlier import of the same source is taken
+# for a cut or damaged file unless --force says otherwise: the landscape has only grown (597 items in 2018-10,
+# 2,413 in 2026-08), and a file cut short in a clean place between two items still reads as a valid landscape.
+SHRINK_LIMIT = 0.75
+
+
+def check(path: Path, info: SnapshotInfo, directory: Path | None = None,
+          force: bool = False) -> tuple[bytes, Landscape]:
+    """Read ``path`` once and check it completely, and against the earlier imports of the same source (unless
+    ``force``); returns the bytes that were checked and the landscape they hold. Raises ``InvalidInput``."""
     path = Path(path)
-    landscape = read_landscape(path)                   # every problem is raised here, before any write
+    payload = read_landscape_bytes(path)
+    landscape = read_landscape(path, payload)            # every problem is raised here, before any write
+    previous = _previous_import(info, directory)
+    if previous is not None and not force:
+        name, day, items = previous
+        if len(landscape.items) < SHRINK_LIMIT * items:
+            raise InvalidInput([Problem(str(path), None, f"{len(landscape.items)} items, far fewer than the {items} "
+                                        f"of snapshot {name!r} ({day}) imported earlier from the same source: is the "
+                                        "file complete? If the landscape really shrank, import it with --force")])
+    return payload, landscape
+
+
+def _previous_import(info: SnapshotInfo, directory: Path | None) -> tuple[str, str, int] | None:
+    """(name, date, items) of the newest import from the same repository dated on or before ``info``."""
+    best = None
+    for record_path in landscapes_dir(directory).glob("*.json"):
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            day, items = dt.date.fromisoformat(record["date"]), int(record["items"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue                                    # reported by imported(); not a comparison point
+        # the same repository (the file's local name is whatever the user saved it as)
+        same = (record.get("url") or LANDSCAPE_REPOSITORY) == info.url
+        if same and day <= info.date and (best is None or (day, record["name"]) > best[:2]):
+            best = (day, record["name"], items)
+    return None if best is None else (best[1], best[0].isoformat(), best[2])
+
+
+def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = None,
+                     replace: bool = False, force: bool = False) -> tuple[Snapshot, Landscape]:
+    """Check ``path`` completely, then store exactly the bytes checked as snapshot ``info.name``; raises
+    ``InvalidInput`` first. ``force``: import even with far fewer items than the previous import."""
+    path = Path(path)
     target = landscapes_dir(directory)
     record_path = target / f"{info.name}.json"
+    payload, landscape = check(path, info, directory, force)
     if record_path.exists() and not replace:
         raise InvalidInput([Problem(str(path), None, f"a snapshot named {info.name!r} is already imported; give "
                                     "--name for another one, or --replace to overwrite it")])
-    payload = path.read_bytes()
     digest = _digest(payload)
     copy = target / f"{info.name}.yml"
     record = {"name": info.name, "date": info.date.isoformat(), "commit": info.commit, "url": info.url,

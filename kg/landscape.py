@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from . import yamlsafe
 from .errors import InvalidInput, Problem, closest
 
 STAGES = ("sandbox", "incubating", "graduated", "archived")
@@ -41,6 +42,14 @@ URL_KEYS = ("homepage_url", "repo_url", "crunchbase")
 EXTRA_DATE_KEYS = (*EVENT_KINDS, "annual_review_date")
 # Item-level keys that were found nested under ``extra``: reported, never silently used.
 MISPLACED_IN_EXTRA = {"project", "cncf_project", "homepage_url", "repo_url", "crunchbase", "name", "joined"}
+# Keys both schemas require of every item besides its name (landscapeapp in 2018, landscape2 today; every item of
+# both official files has them). An item lacking one that every other item of the file has is incomplete: the
+# sign of a file cut short in its last item.
+REQUIRED_ITEM_KEYS = ("homepage_url", "logo")
+# The official file is 1.1 MB and reads into ~25 MB; 16 MiB leaves room for growth with memory bounded. A
+# landscape nests ten levels at most (see yamlsafe for why both limits).
+MAX_BYTES = 16 << 20
+MAX_DEPTH = 24
 
 
 @dataclass
@@ -116,6 +125,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _show(value: Any, width: int = 60) -> str:
+    """A value for a message, shortened when long."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 class _Reader:
     def __init__(self, path: Path):
         self.path = path
@@ -123,6 +138,7 @@ class _Reader:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.keys_seen: set = set()
+        self.item_keys: list[set] = []   # the keys (with a value) of each item, in the order of ``items``
 
     def error(self, line: int | None, message: str, suggestion: str | None = None) -> None:
         self.errors.append(Problem(self.file, line, message, suggestion))
@@ -130,20 +146,30 @@ class _Reader:
     def warn(self, line: int | None, message: str, suggestion: str | None = None) -> None:
         self.warnings.append(Problem(self.file, line, message, suggestion))
 
-    def load(self) -> Any:
+    def load(self, payload: bytes) -> Any:
+        text = yamlsafe.decode(payload, self.file)
+        if text and not text.endswith(("\n", "\r")):
+            # Every landscape.yml ends with a line break; a file without one was most likely cut short while
+            # copying, and its last value (a URL, a date) may be cut with it while still reading as valid.
+            self.error(text.count("\n") + 1, "the file ends in the middle of a line (no line break at the end): "
+                                             "it looks truncated; take the whole file again")
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InvalidInput([Problem(self.file, None, "no such file")]) from None
-        except UnicodeDecodeError as exc:
-            raise InvalidInput([Problem(self.file, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")])
+            root = yamlsafe.compose(text, self.file, MAX_DEPTH, "a landscape.yml")
+        except InvalidInput as exc:
+            raise InvalidInput([*exc.problems, *self.errors]) from None
+        if root is None:
+            return None
+        constructor = _LOADER("")
         try:
-            return yaml.load(text, Loader=_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InvalidInput([Problem(self.file, line, f"not valid YAML: {problem}")]) from None
+            return constructor.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise InvalidInput([Problem(self.file, mark.line + 1 if mark else None,
+                                        f"not valid YAML: {exc.problem or exc.context}")]) from None
+        except ValueError as exc:  # e.g. an unquoted impossible date such as 2018-13-45
+            raise InvalidInput([Problem(self.file, None, f"not valid YAML: {exc}")]) from None
+        finally:
+            constructor.dispose()
 
     def date(self, value: Any, line: int, what: str) -> dt.date | None:
         value = _clean(value)
@@ -158,7 +184,7 @@ class _Reader:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        self.error(line, f"{what}: {value!r} is not a date; expected YYYY-MM-DD, e.g. '2018-10-26'")
+        self.error(line, f"{what}: {_show(value)} is not a date; expected YYYY-MM-DD, e.g. '2018-10-26'")
         return None
 
     def url(self, value: Any, line: int, what: str) -> str | None:
@@ -166,7 +192,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or not URL_RE.match(value):
-            self.error(line, f"{what}: {value!r} is not an http(s) URL")
+            self.error(line, f"{what}: {_show(value)} is not an http(s) URL")
             return None
         return value
 
@@ -184,15 +210,15 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or value.lower() not in STAGES:
-            self.error(line, f"{key}: {value!r} is not a CNCF stage; expected one of {', '.join(STAGES)}",
+            self.error(line, f"{key}: {_show(value)} is not a CNCF stage; expected one of {', '.join(STAGES)}",
                        closest(str(value), STAGES, 0.6))
             return None
         return value.lower()
 
     # ------------------------------------------------------------------ structure
 
-    def read(self) -> Landscape:
-        data = self.load()
+    def read(self, payload: bytes) -> Landscape:
+        data = self.load(payload)
         if not isinstance(data, dict) or not isinstance(data.get("landscape"), list):
             line = getattr(data, "line", 1) if isinstance(data, dict) else 1
             found = f"top-level keys {', '.join(map(str, data))}" if isinstance(data, dict) else \
@@ -210,6 +236,7 @@ class _Reader:
                                      "subcategory of this file; placement not used",
                           closest(" / ".join(place), [" / ".join(k) for k in known], 0.6))
                 item.second_paths.remove(place)
+        self.check_complete(items)
         if not items and not self.errors:
             self.error(data.line, "the landscape lists no items")
         if self.errors:
@@ -220,7 +247,7 @@ class _Reader:
     def mapping(self, value: Any, line: int, what: str) -> _LineDict | None:
         if isinstance(value, _LineDict):
             return value
-        self.error(line, f"{what}: expected a mapping with a 'name', found {value!r}")
+        self.error(line, f"{what}: expected a mapping with a 'name', found {_show(value)}")
         return None
 
     def named(self, node: _LineDict, what: str) -> str | None:
@@ -262,6 +289,7 @@ class _Reader:
             if key not in ITEM_KEYS:
                 self.warn(lines[key], f"{where}: unknown key {key!r} (not used)", closest(str(key), ITEM_KEYS, 0.8))
         item = Item(name=name, line=node.line, category=category, subcategory=subcategory)
+        self.item_keys.append({key for key, value in node.items() if _clean(value) is not None})
         item.description = self.text(node.get("description"), lines.get("description", node.line),
                                      f"{where} description")
         for key in URL_KEYS:
@@ -276,7 +304,7 @@ class _Reader:
         item.second_paths = self.second_paths(node.get("second_path"), lines.get("second_path", node.line), where)
         extra = node.get("extra")
         if extra is not None and not isinstance(extra, _LineDict):
-            self.error(lines["extra"], f"{where} extra: expected a mapping, found {extra!r}")
+            self.error(lines["extra"], f"{where} extra: expected a mapping, found {_show(extra)}")
         elif extra:
             for key in EXTRA_DATE_KEYS:
                 when = self.date(extra.get(key), extra.key_lines.get(key, extra.line), f"{where} extra.{key}")
@@ -292,6 +320,22 @@ class _Reader:
         self.check_events(item, where)
         items.append(item)
 
+    def check_complete(self, items: list[Item]) -> None:
+        """An item without a required key that every other item has is incomplete (a file cut in its last item
+        reads as valid YAML otherwise); when several items lack it, the file simply does without it."""
+        if len(items) < 2:
+            return
+        missing: dict[int, list[str]] = {}
+        for key in REQUIRED_ITEM_KEYS:
+            lacking = [i for i, keys in enumerate(self.item_keys) if key not in keys]
+            if len(lacking) == 1:
+                missing.setdefault(lacking[0], []).append(repr(key))
+        for index, keys in sorted(missing.items()):
+            item = items[index]
+            last = " (the last item of the file: was the file cut short?)" if index == len(items) - 1 else ""
+            self.error(item.line, f"{item.name!r} is incomplete: it has no {' or '.join(keys)}, which every other "
+                                  f"item has{last}")
+
     def second_paths(self, value: Any, line: int, where: str) -> list[tuple[str, str]]:
         value = _clean(value)
         if value is None:
@@ -299,7 +343,7 @@ class _Reader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.error(line, f"{where} second_path: expected a list of 'Category / Subcategory', found {value!r}")
+            self.error(line, f"{where} second_path: expected a list of 'Category / Subcategory', found {_show(value)}")
             return []
         paths = []
         for entry in value:
@@ -308,7 +352,7 @@ class _Reader:
             separator = " / " if isinstance(text, str) and " / " in text else "/"
             parts = [p.strip() for p in str(text).split(separator, 1)] if isinstance(text, str) else []
             if len(parts) != 2 or not all(parts):
-                self.error(line, f"{where} second_path: {entry!r} is not 'Category / Subcategory'")
+                self.error(line, f"{where} second_path: {_show(entry)} is not 'Category / Subcategory'")
                 continue
             paths.append((parts[0], parts[1]))
         return paths
@@ -322,6 +366,16 @@ class _Reader:
                                      f"{item.events[earlier]}")
 
 
-def read_landscape(path: Path | str) -> Landscape:
-    """Parse and check a landscape.yml; raises ``InvalidInput`` listing every problem with its line."""
-    return _Reader(Path(path)).read()
+def read_landscape(path: Path | str, payload: bytes | None = None) -> Landscape:
+    """Parse and check a landscape.yml; raises ``InvalidInput`` listing every problem with its line.
+
+    ``payload``: the file's bytes when the caller has already read them (to store exactly what was checked);
+    otherwise the file is read once, at most ``MAX_BYTES``."""
+    path = Path(path)
+    if payload is None:
+        payload = read_landscape_bytes(path)
+    return _Reader(path).read(payload)
+
+
+def read_landscape_bytes(path: Path) -> bytes:
+    return yamlsafe.read_bytes(path, str(path), MAX_BYTES, "a landscape.yml")

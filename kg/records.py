@@ -15,6 +15,7 @@ import yaml
 from rdflib import XSD
 from yaml.constructor import SafeConstructor
 
+from . import yamlsafe
 from .errors import InvalidInput, Problem, closest
 from .namespaces import CNKG, FACTS_DIR, SLUG_RE
 from .vocabulary import Vocabulary
@@ -88,15 +89,15 @@ class FactSet:
 
 
 def _to_nodes(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
+    """Plain values with lines; ``node`` comes from ``yamlsafe.compose`` (a tree, shallow, no duplicate keys)."""
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            if key in result:
-                problems.append(Problem(path, key_node.start_mark.line + 1,
-                                        f"duplicate key {key!r} (first on line {result[key].line})"))
-                continue
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+            else:  # a list or mapping as a key: shown as written, then reported as an unknown key
+                key = str(_plain(_to_nodes(key_node, path, problems)))
             child = _to_nodes(value_node, path, problems)
             child.key_line = key_node.start_mark.line + 1  # type: ignore[attr-defined]
             result[key] = child
@@ -106,24 +107,25 @@ def _to_nodes(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
     try:
         return Node(SafeConstructor().construct_object(node), line)
     except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date such as 2018-13-45
-        problems.append(Problem(path, line, f"cannot read value {node.value!r}: {getattr(exc, 'problem', None) or exc}"))
+        problems.append(Problem(path, line, f"cannot read value {_show(node.value)}: "
+                                            f"{getattr(exc, 'problem', None) or exc}"))
         return Node(node.value, line)
 
 
+# Fact files are small and hand-written: a few KB each, six levels deep at most (see yamlsafe for why the limits).
+MAX_FACT_FILE_BYTES = 1 << 20
+MAX_FACT_DEPTH = 16
+
+
 def read_yaml(path: Path, problems: list[Problem]) -> Node | None:
-    """Parse one YAML file into ``Node``s; syntax errors become problems with the line."""
+    """Parse one YAML file into ``Node``s; syntax errors, aliases, deep nesting and duplicate keys become
+    problems with the line."""
     file = shown(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(file, None, f"not UTF-8 text: {exc}"))
-        return None
-    try:
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problems.append(Problem(file, mark.line + 1 if mark else None,
-                                f"YAML syntax error: {exc.problem or exc.context}"))
+        text = yamlsafe.decode(yamlsafe.read_bytes(path, file, MAX_FACT_FILE_BYTES, "a fact file"), file)
+        root = yamlsafe.compose(text, file, MAX_FACT_DEPTH, "a fact file")
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
         return None
     if root is None:
         problems.append(Problem(file, None, "file is empty"))
@@ -144,6 +146,23 @@ def _type_name(value: Any) -> str:
             bool: "true/false", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
 
 
+def _plain(value: Any) -> Any:
+    """A value with its ``Node`` wrappers removed, as the user wrote it."""
+    if isinstance(value, Node):
+        value = value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any, width: int = 60) -> str:
+    """A value for a message: as the user wrote it (never our ``Node`` wrappers), shortened when long."""
+    text = repr(_plain(value))
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 # --------------------------------------------------------------------------------------------- reader
 
 
@@ -159,6 +178,11 @@ class FactReader:
         self.entities: dict[str, Entity] = {}
         self.statements: list[Statement] = []
         self._references: list[tuple[str, Node, str]] = []  # (id, node, file) to resolve at the end
+        # Files that could not be read, and the ids they appear to declare: references to those ids are not
+        # reported one by one (they would only repeat the file's own error), but summed up once per file.
+        self._unreadable: dict[str, set[str]] = {}
+        self._sources_unreadable = False
+        self._unchecked_sections: set[str] = set()   # fact files whose sections could not be checked
 
     def problem(self, file: str, line: int | None, message: str, suggestion: str | None = None) -> None:
         self.problems.append(Problem(file, line, message, suggestion))
@@ -169,6 +193,9 @@ class FactReader:
         self._read_sources(self.facts_dir / SOURCES_FILE)
         files = sorted(p for p in self.facts_dir.glob("*.yaml") if p.name != SOURCES_FILE)
         parsed = [(path, read_yaml(path, self.problems)) for path in files]
+        for path, root in parsed:
+            if root is None:
+                self._unreadable[shown(path)] = _ids_in_unreadable(path)
         # Declarations first, so a file may refer to an entity declared in a later file.
         for path, root in parsed:
             if root is not None:
@@ -179,6 +206,10 @@ class FactReader:
         self._check_names()
         self._resolve_references()
         self._check_lineage_cycles()
+        if self._unchecked_sections:
+            self.problem(shown(self.facts_dir / SOURCES_FILE), None,
+                         f"the sections cited by {len(self._unchecked_sections)} fact file(s) were not checked, as this "
+                         "file could not be read; fix it and check again")
         if self.problems:
             raise InvalidInput(self.problems)
         return FactSet(self.sources, self.sections, self.entities, self.statements, files)
@@ -192,6 +223,7 @@ class FactReader:
             return
         root = read_yaml(path, self.problems)
         if root is None:
+            self._sources_unreadable = True
             return
         if not isinstance(root.value, dict) or "sources" not in root.value:
             self.problem(file, root.line, "expected a mapping with a 'sources' list")
@@ -205,10 +237,10 @@ class FactReader:
             title = self._text(spec, "title", file, item.line, required=True)
             date = spec.get("date")
             if date is not None and not isinstance(date.value, dt.date):
-                self.problem(file, date.line, f"date {date.value!r} is not a date; expected YYYY-MM-DD")
+                self.problem(file, date.line, f"date {_show(date.value)} is not a date; expected YYYY-MM-DD")
             url = spec.get("url")
             if url is not None and not (isinstance(url.value, str) and URL_RE.match(url.value)):
-                self.problem(file, url.line, f"url {url.value!r} is not an http(s) URL")
+                self.problem(file, url.line, f"url {_show(url.value)} is not an http(s) URL")
             if source_id is None:
                 continue
             source = Source(source_id, title or source_id, self._text(spec, "creator", file, item.line),
@@ -268,8 +300,9 @@ class FactReader:
                 if name in self._entity_classes():
                     types.append(name)
                 else:
-                    self.problem(file, value.line, f"unknown type {name!r}; expected one of "
-                                 f"{', '.join(self._entity_classes())}", closest(str(name), self._entity_classes()))
+                    self.problem(file, value.line, f"unknown type {_show(name)}; expected one of "
+                                 f"{', '.join(self._entity_classes())}",
+                                 closest(str(_plain(name)), self._entity_classes()))
         label = self._text(spec, "label", file, line, required=True)
         alt_labels = []
         alt = spec.get("altLabels")
@@ -278,7 +311,7 @@ class FactReader:
                 if isinstance(value.value, str) and value.value.strip():
                     alt_labels.append(value.value.strip())
                 else:
-                    self.problem(file, value.line, f"altLabels entry {value.value!r} must be text")
+                    self.problem(file, value.line, f"altLabels entry {_show(value.value)} must be text")
         description = self._text(spec, "description", file, line)
         self.entities[entity_id] = Entity(entity_id, types, label or entity_id, alt_labels, description,
                                           file, spec["id"].line)
@@ -307,6 +340,10 @@ class FactReader:
             about = spec.get("about")
             if about is None:
                 self.problem(file, item.line, "facts entry has no 'about': the id of the entity it describes")
+                continue
+            if not isinstance(about.value, str):
+                self.problem(file, about.line, f"about: expected the id of one entity, found "
+                                               f"{_type_name(about.value)} {_show(about.value)}")
                 continue
             self._references.append((about.value, about, file))
             self._statements(about.value, spec, ("about",), default_section, file)
@@ -355,7 +392,8 @@ class FactReader:
 
     def _object_value(self, info, value, line, file):
         if not isinstance(value, str):
-            self.problem(file, line, f"{info.name}: expected the id of an entity, found {_type_name(value)} {value!r}")
+            self.problem(file, line, f"{info.name}: expected the id of an entity, found {_type_name(value)} "
+                                     f"{_show(value)}")
             return None, None
         for kind, cls, table in (("stage", CNKG.Stage, self.vocab.stages),
                                  ("category", CNKG.Category, self.vocab.categories)):
@@ -390,7 +428,7 @@ class FactReader:
         elif not isinstance(value, str) or not value.strip():
             expected = "text"
         if expected:
-            self.problem(file, line, f"{info.name}: expected {expected}, found {_type_name(value)} {value!r}")
+            self.problem(file, line, f"{info.name}: expected {expected}, found {_type_name(value)} {_show(value)}")
             return None
         return value
 
@@ -401,17 +439,27 @@ class FactReader:
         for entity in self.entities.values():
             for name in (entity.label, *entity.alt_labels):
                 names.setdefault(name.lower(), entity.id)
+        unchecked: dict[str, int] = {}
         for ref, node, file in self._references:
             if ref in self.entities:
                 continue
+            lost = next((f for f, ids in self._unreadable.items() if ref in ids), None)
+            if lost is not None:
+                unchecked[lost] = unchecked.get(lost, 0) + 1
+                continue
             if not isinstance(ref, str):
-                self.problem(file, node.line, f"expected an entity id, found {_type_name(ref)} {ref!r}")
+                self.problem(file, node.line, f"expected an entity id, found {_type_name(ref)} {_show(ref)}")
                 continue
             by_name = names.get(ref.lower())
             guess = by_name or closest(ref, names, cutoff=0.7)
             if guess and guess in names:
                 guess = names[guess]
             self.problem(file, node.line, f"reference to undeclared entity {ref!r}", guess)
+        for file, count in unchecked.items():
+            ids = sorted(self._unreadable[file])
+            named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            self.problem(file, None, f"{count} reference(s) in other files to entities this file seems to declare "
+                                     f"({named}) were not checked, as it could not be read; fix it and check again")
 
     def _check_names(self) -> None:
         """A label or altLabel names one entity only (compared case-insensitively)."""
@@ -469,7 +517,8 @@ class FactReader:
 
     def _mapping(self, node: Node, file: str, what: str) -> dict[str, Node] | None:
         if not isinstance(node.value, dict):
-            self.problem(file, node.line, f"expected {what} (a mapping), found {_type_name(node.value)} {node.value!r}")
+            self.problem(file, node.line, f"expected {what} (a mapping), found {_type_name(node.value)} "
+                                          f"{_show(node.value)}")
             return None
         return node.value
 
@@ -479,8 +528,8 @@ class FactReader:
             self.problem(file, line, f"missing {key!r}")
             return None
         if not isinstance(node.value, str) or not SLUG_RE.match(node.value):
-            suggestion = re.sub(r"[^a-z0-9]+", "-", str(node.value).lower()).strip("-") or None
-            self.problem(file, node.line, f"{key} {node.value!r} is not a slug (lower-case letters, digits and "
+            suggestion = re.sub(r"[^a-z0-9]+", "-", str(_plain(node.value)).lower()).strip("-") or None
+            self.problem(file, node.line, f"{key} {_show(node.value)} is not a slug (lower-case letters, digits and "
                                           f"single dashes)", suggestion)
             return None
         return node.value
@@ -492,16 +541,37 @@ class FactReader:
                 self.problem(file, line, f"missing {key!r}")
             return None
         if not isinstance(node.value, str) or not node.value.strip():
-            self.problem(file, node.line, f"{key} must be text, found {_type_name(node.value)} {node.value!r}")
+            self.problem(file, node.line, f"{key} must be text, found {_type_name(node.value)} {_show(node.value)}")
             return None
         return node.value.strip()
 
     def _section_ref(self, node: Node, file: str) -> str | None:
+        if not isinstance(node.value, str):
+            self.problem(file, node.line, f"a section must be the id of one section declared in {SOURCES_FILE}, "
+                                          f"found {_type_name(node.value)} {_show(node.value)}")
+            return None
         if node.value in self.sections:
             return node.value
-        self.problem(file, node.line, f"unknown section {node.value!r}; sections are declared in {SOURCES_FILE}",
-                     closest(str(node.value), self.sections, 0.6))
+        if self._sources_unreadable:
+            self._unchecked_sections.add(file)   # not an error of this file: summed up once, on sources.yaml
+            return None
+        self.problem(file, node.line, f"unknown section {_show(node.value)}; sections are declared in {SOURCES_FILE}",
+                     closest(node.value, self.sections, 0.6))
         return None
+
+
+_ID_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?id:[ \t]*[\"']?([a-z0-9]+(?:-[a-z0-9]+)*)[\"']?[ \t]*(?:#.*)?$", re.M)
+
+
+def _ids_in_unreadable(path: Path) -> set[str]:
+    """The ids a fact file that failed to parse seems to declare (``id: slug`` lines), read leniently."""
+    try:
+        with open(path, "rb") as stream:
+            payload = stream.read(MAX_FACT_FILE_BYTES)
+    except OSError:
+        return set()
+    encoding = "utf-16" if payload[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin-1"
+    return set(_ID_LINE.findall(payload.decode(encoding, errors="replace")))
 
 
 def read_facts(vocabulary: Vocabulary, facts_dir: Path = FACTS_DIR) -> FactSet:

@@ -180,3 +180,66 @@ def test_a_changed_copy_is_detected_not_trusted(cli):
     assert result.code == 1 and "hash mismatch" in result.err
     record = json.loads((imports.landscapes_dir() / "landscape-2018-10-26.json").read_text())
     assert record["items"] == 3 and record["schema"] == "2018"
+
+
+def _landscape(path, names):
+    """A small valid landscape.yml with one item per name."""
+    items = "".join(f"          - item:\n            name: {n}\n            homepage_url: https://example.org/{i}\n"
+                    f"            logo: item-{i}.svg\n" for i, n in enumerate(names))
+    path.write_text("landscape:\n  - category:\n    name: C\n    subcategories:\n      - subcategory:\n"
+                    "        name: S\n        items:\n" + items)
+    return path
+
+
+def test_far_fewer_items_than_the_previous_import_of_the_same_source_needs_force(cli, tmp_path):
+    """Regression: a snapshot cut to a third of its items imported as a smaller landscape without a word."""
+    whole = _landscape(tmp_path / "whole.yml", [f"Item {i}" for i in range(12)])
+    cut = _landscape(tmp_path / "cut.yml", [f"Item {i}" for i in range(4)])
+    assert cli("import-landscape", whole, "--date", "2026-01-01", "--no-build").code == 0
+    for options in ((), ("--check",)):
+        result = cli("import-landscape", cut, "--date", "2026-08-07", "--no-build", *options)
+        assert result.code == 1
+        assert f"{cut}: 4 items, far fewer than the 12 of snapshot 'landscape-2026-01-01' (2026-01-01)" in result.err
+        assert "--force" in result.err
+    assert not (imports.landscapes_dir() / "landscape-2026-08-07.json").exists()
+    # an older snapshot, another repository, or most of the items are not suspicious
+    assert cli("import-landscape", cut, "--date", "2018-10-26", "--no-build").code == 0
+    assert cli("import-landscape", cut, "--date", "2026-08-07", "--no-build", "--url",
+               "https://github.com/example/landscape").code == 0
+    most = _landscape(tmp_path / "most.yml", [f"Item {i}" for i in range(9)])
+    assert cli("import-landscape", most, "--date", "2026-03-01", "--no-build").code == 0
+    result = cli("import-landscape", cut, "--date", "2026-08-07", "--no-build", "--name", "forced", "--force")
+    assert result.code == 0, result.err
+    assert json.loads((imports.landscapes_dir() / "forced.json").read_text())["items"] == 4
+
+
+def test_the_stored_copy_is_exactly_the_bytes_that_were_checked(tmp_path):
+    """Regression: the file was read twice (check, then copy), so a FIFO (or a file changed in between) could store
+    other bytes than the ones checked. A FIFO yields its content once: a second read would get nothing, or hang."""
+    import os
+    import threading
+
+    from bounded import AVAILABLE, run_bounded
+    if not AVAILABLE or not hasattr(os, "mkfifo"):
+        pytest.skip("needs fork, /proc and mkfifo")
+    content = _landscape(tmp_path / "source.yml", ["Jaeger", "Zipkin"]).read_bytes()
+    fifo = tmp_path / "landscape.yml"
+    os.mkfifo(fifo)
+
+    def serve_once():
+        with open(fifo, "wb") as out:
+            out.write(content)
+
+    writer = threading.Thread(target=serve_once, daemon=True)
+    result = None
+    try:
+        writer.start()
+        result = run_bounded("import-landscape", fifo, "--date", "2026-08-07", "--no-build", timeout=30)
+    finally:
+        if writer.is_alive():                         # nobody opened the FIFO: unblock the writer
+            with open(fifo, "rb"):
+                pass
+    assert result.code == 0, result.err
+    copy = imports.landscapes_dir() / "landscape-2026-08-07.yml"
+    assert copy.read_bytes() == content
+    assert json.loads(copy.with_suffix(".json").read_text())["items"] == 2
