@@ -674,9 +674,20 @@ class Materialisation:
 
     def inferred(self) -> set[Triple]:
         """The inferred triples ``keep`` accepts (not those asserted)."""
-        asserted, kept = self._asserted, self._kept
-        with _no_gc():
-            return {self._term_triple(t) for t in self._all() if t not in asserted and kept(t)}
+        asserted, keep, terms, result = self._asserted, self._keep_terms, self._terms, set()
+        with _no_gc():   # _kept, inlined and uncached: this runs over the whole closure
+            for p, by_subject in self._out.items():
+                predicate = terms[p]
+                if isinstance(predicate, BNode):
+                    continue
+                for s, objects in by_subject.items():
+                    subject = terms[s]
+                    for o in objects:
+                        if (s, p, o) not in asserted:
+                            triple = (subject, predicate, terms[o])
+                            if keep is None or keep(triple):
+                                result.add(triple)
+        return result
 
     def triples(self) -> Iterator[Triple]:
         """The whole closure, asserted triples included."""
