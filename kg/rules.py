@@ -221,6 +221,7 @@ class _Rules:
         self.rng, self.rng_of = table(), table()
         self.inv = table()                                   # owl:inverseOf, both ways
         self.builtin_range_of: dict[int, list[int]] = {}     # datatype -> properties with it as range
+        self.builtin_range: dict[int, list[int]] = {}        # and back
         self.symmetric: set[int] = set()
         self.transitive: set[int] = set()
         self.irreflexive: set[int] = set()
@@ -247,6 +248,7 @@ class _Rules:
                 # output filter drops it, so it is not stored; the datatype checks find it through range_of.
                 if name == RDFS.range:
                     self.builtin_range_of.setdefault(o, []).append(s)
+                    self.builtin_range.setdefault(s, []).append(o)
             elif name == RDFS.subClassOf and s != o:
                 link(self.sco, self.sub_classes, s, o)
             elif name == RDFS.domain:
@@ -274,6 +276,9 @@ class Materialisation:
     ``keep`` says which inferred triples are reported (``inferred()``, and the changes ``add``/``remove`` return);
     by default every inferred triple that is not asserted. Raises ``UnsupportedConstruct`` when the triples use OWL
     the rules do not implement, and ``ReasoningError`` when they are inconsistent."""
+
+    # What _load builds from the asserted triples (and _reload puts back when the new state is inconsistent).
+    _STATE = ("_asserted", "_rules", "_out", "_in", "_size", "_literals", "_literal_extent", "_disjoint_pairs")
 
     def __init__(self, triples: Iterable[Triple], keep: Callable[[Triple], bool] | None = None):
         self._keep_terms = keep
@@ -626,6 +631,10 @@ class Materialisation:
                 for p1, p2 in property_pairs.get(p, ()):
                     if has(x, p1, y) and has(x, p2, y):
                         messages.append(_disjoint_properties(terms[p1], terms[p2], terms[x], terms[y]))
+                for c in rules.builtin_range.get(p, ()):    # a typing by a datatype range is not stored
+                    for c1, c2 in pairs_by_class.get(c, ()):
+                        if self._is_a(y, c1) and self._is_a(y, c2):
+                            messages.append(_disjoint_classes(terms[c1], terms[c2], terms[y]))
                 if p == self._type:
                     if y == self._nothing_id:
                         messages.append(_nothing(terms[x]))
@@ -707,14 +716,14 @@ class Materialisation:
 
     def _reload(self, asserted: set[IntTriple]) -> tuple[set[Triple], set[Triple]]:
         """A TBox change: recompile and re-close from scratch; on an inconsistency restore the old state."""
-        old = (self._asserted, self._rules, self._out, self._in, self._size, self._literals, self._disjoint_pairs)
+        old = {name: getattr(self, name) for name in self._STATE}
         kept_before = {t for t in self._all() if self._kept(t)}
         self._keep_cache.clear()
         self._load(asserted)
         messages = self._violations()
         if messages:
-            (self._asserted, self._rules, self._out, self._in, self._size, self._literals,
-             self._disjoint_pairs) = old
+            for name, value in old.items():
+                setattr(self, name, value)
             raise ReasoningError(self._problems(messages))
         kept_after = {t for t in self._all() if self._kept(t)}
         return ({self._term_triple(t) for t in kept_after - kept_before},
