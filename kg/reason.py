@@ -13,7 +13,7 @@ owlrl reports inconsistencies by adding ``err:ErrorMessage`` nodes instead of ra
 from __future__ import annotations
 
 import warnings
-from typing import Literal as OneOf
+from typing import Iterator, Literal as OneOf
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
@@ -21,7 +21,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
 from .build import union_graph
 from .errors import Problem, ReasoningError
 from .namespaces import ERR, ID, INFERRED_GRAPH, META_GRAPH
-from .rules import Materialisation, Unsupported, UnsupportedConstruct, inconsistency_problem
+from .rules import Materialisation, Unsupported, UnsupportedConstruct, inconsistency_problem, paused_gc
 
 REASONERS = ("rules", "owlrl")
 
@@ -68,14 +68,13 @@ class ReasonerFallback(UserWarning):
     """The compiled reasoner met OWL it does not implement; owlrl ran instead (slower, same semantics)."""
 
 
-def _source_triples(dataset: Dataset) -> list[tuple]:
+def _source_triples(dataset: Dataset) -> Iterator[tuple]:
     """The triples of the ontology, curated and section graphs (a triple in several graphs once per graph)."""
     skip = (META_GRAPH, INFERRED_GRAPH)
-    triples = []
-    for graph in dataset.graphs():   # the store, graph by graph: half the time of dataset.quads()
+    for graph in list(dataset.graphs()):   # the store, graph by graph: half the time of dataset.quads()
         if graph.identifier not in skip:
-            triples.extend(triple for triple, _ in dataset.store.triples((None, None, None), graph))
-    return triples
+            for triple, _ in dataset.store.triples((None, None, None), graph):
+                yield triple
 
 
 def materialisation(dataset: Dataset) -> Materialisation:
@@ -109,8 +108,9 @@ def reason(dataset: Dataset, reasoner: OneOf["rules", "owlrl"] = "rules") -> Gra
                           stacklevel=2)
         else:
             inferred = dataset.graph(INFERRED_GRAPH)
-            inferred.remove((None, None, None))
-            inferred.addN((s, p, o, inferred) for s, p, o in closure.inferred())
+            with paused_gc():
+                inferred.remove((None, None, None))
+                inferred.addN((s, p, o, inferred) for s, p, o in closure.inferred())
             return inferred
     source = union_graph(dataset, exclude=(META_GRAPH, INFERRED_GRAPH))  # ontology, curated and section graphs
     closure = owl_rl_closure(source)

@@ -83,9 +83,10 @@ def _key(term: Node) -> object:
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: building the closure allocates many small sets and tuples (no
-    cycles), and the collections that would trigger on them cost as much as the closure itself."""
+    cycles), and each collection they trigger walks every object alive, rdflib's whole dataset included, so at 10x
+    the collections cost more than the closure itself."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -291,7 +292,7 @@ class Materialisation:
         self._nothing_id = self._intern(OWL.Nothing)
         self._schema_predicates = {self._intern(p) for p in SCHEMA_PREDICATES}
         self._characteristics = {self._intern(c) for c in CHARACTERISTICS}
-        with _no_gc():
+        with paused_gc():
             asserted = self._intern_all(triples)
             self._check_supported(asserted)
             self._load(asserted)
@@ -684,7 +685,7 @@ class Materialisation:
     def inferred(self) -> set[Triple]:
         """The inferred triples ``keep`` accepts (not those asserted)."""
         asserted, keep, terms, result = self._asserted, self._keep_terms, self._terms, set()
-        with _no_gc():   # _kept, inlined and uncached: this runs over the whole closure
+        with paused_gc():   # _kept, inlined and uncached: this runs over the whole closure
             for p, by_subject in self._out.items():
                 predicate = terms[p]
                 if isinstance(predicate, BNode):
@@ -733,7 +734,7 @@ class Materialisation:
         """Assert ``triples``; return the reported inferred triples (added, removed). A triple that was inferred
         and is now asserted leaves the inferred set. Raises (state unchanged) ``UnsupportedConstruct`` or
         ``ReasoningError`` when the result would use unsupported OWL or be inconsistent, e.g. a lineage cycle."""
-        with _no_gc():
+        with paused_gc():
             return self._add(triples)
 
     def _add(self, triples: Iterable[Triple]) -> tuple[set[Triple], set[Triple]]:
@@ -767,7 +768,7 @@ class Materialisation:
         """Retract asserted ``triples`` (others are ignored: an inferred triple stays while its premises do);
         return the reported inferred triples (added, removed). Uses DRed: over-delete everything derived from
         them, then re-derive what still follows from the rest."""
-        with _no_gc():
+        with paused_gc():
             return self._remove(triples)
 
     def _remove(self, triples: Iterable[Triple]) -> tuple[set[Triple], set[Triple]]:
