@@ -314,25 +314,26 @@ class KnowledgeGraph:
 
 def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries_dir: Path = QUERIES_DIR,
          use_cache: bool = True, cache_dir: Path | None = None, landscapes: list | None = None,
-         progress: bool | None = None) -> KnowledgeGraph:
+         progress: bool | None = None, reasoner: str = "rules") -> KnowledgeGraph:
     """The reasoned graph: the cached on-disk store when the inputs are unchanged (opened read-only in
     milliseconds), else built and written to the cache first; ``use_cache=False`` builds into memory.
 
     ``landscapes``: the landscape snapshots to include (``imports.Snapshot``, newest first); None means every
-    snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone)."""
+    snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone). ``reasoner``: ``"rules"``
+    (the compiled OWL 2 RL reasoner) or ``"owlrl"`` (the reference); each has its own cache entry."""
     if landscapes is None:
         landscapes = imports.imported()
     from .pipeline import build  # owlrl and pySHACL load only when something must be built
 
     queries = load_named_queries(queries_dir)
     if not use_cache:
-        return KnowledgeGraph(build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset,
-                              queries_dir, queries)
-    key = cache.fingerprint(facts_dir, ontology_dir, landscapes)
+        return KnowledgeGraph(build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress,
+                                    reasoner=reasoner).dataset, queries_dir, queries)
+    key = cache.fingerprint(facts_dir, ontology_dir, landscapes, reasoner=reasoner)
     store = cache.open_cached(key, cache_dir)
     if store is None:
-        cache.write_cached(key, build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress).dataset,
-                           cache_dir)
+        report = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner)
+        cache.write_cached(key, report.dataset, cache_dir)
         store = TripleStore.open(cache.store_path(key, cache_dir))
     return KnowledgeGraph(store, queries_dir, queries)
 

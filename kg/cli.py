@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--facts", type=Path, default=FACTS_DIR, help="directory of fact YAML files")
     parser.add_argument("--ontology", type=Path, default=ONTOLOGY_DIR, help="directory of the ontology Turtle files")
     parser.add_argument("--no-cache", action="store_true", help="build from the inputs, ignoring the cache")
+    parser.add_argument("--reasoner", choices=("rules", "owlrl"), default="rules",
+                        help="OWL 2 RL reasoner: rules (compiled, the default) or owlrl (the reference)")
     parser.add_argument("--no-landscapes", action="store_true",
                         help="leave the imported landscape snapshots out: the article's graph alone")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -94,15 +96,17 @@ def _landscapes(args) -> list:
 
 
 def _graph(args) -> KnowledgeGraph:
-    return load(args.facts, args.ontology, QUERIES_DIR, use_cache=not args.no_cache, landscapes=_landscapes(args))
+    return load(args.facts, args.ontology, QUERIES_DIR, use_cache=not args.no_cache, landscapes=_landscapes(args),
+                reasoner=args.reasoner)
 
 
 def cmd_build(args) -> int:
     started = time.perf_counter()
     snapshots = _landscapes(args)
-    report = build(args.facts, args.ontology, landscapes=snapshots)
+    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner)
     graph = KnowledgeGraph(report.dataset)
-    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots), report.dataset)
+    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner),
+                              report.dataset)
     c = graph.counts()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
@@ -150,8 +154,9 @@ def cmd_import_landscape(args) -> int:
     if args.check or args.no_build:
         return 0
     snapshots = imports.imported()
-    report = build(args.facts, args.ontology, landscapes=snapshots)
-    cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots), report.dataset)
+    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner)
+    cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner),
+                       report.dataset)
     print_alignment(report.alignment, info.name)
     c = KnowledgeGraph(report.dataset).counts()
     print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
@@ -174,7 +179,7 @@ def cmd_landscapes(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    report = build(args.facts, args.ontology, landscapes=_landscapes(args))
+    report = build(args.facts, args.ontology, landscapes=_landscapes(args), reasoner=args.reasoner)
     graph = KnowledgeGraph(report.dataset)
     scapes = "".join(f", landscape {s.info.name} ({len(l.items)} items)" for s, l in report.landscapes)
     print(f"valid: {len(report.facts.entities)} entities, {len(report.facts.statements)} statements, "

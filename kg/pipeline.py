@@ -45,11 +45,12 @@ def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape
 
 
 def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, validate_shapes: bool = True,
-          landscapes: list | None = None, progress: bool | None = None) -> BuildReport:
+          landscapes: list | None = None, progress: bool | None = None, reasoner: str = "rules") -> BuildReport:
     """Run the whole pipeline; raises ``InvalidInput`` (or a subclass) before anything is returned.
 
     ``landscapes`` are ``imports.Snapshot`` records, newest first. ``progress`` shows the steps on a terminal
-    (None: only when standard error is one and not in CI)."""
+    (None: only when standard error is one and not in CI). ``reasoner`` is ``"rules"`` (compiled, the default) or
+    ``"owlrl"`` (the reference); see ``cnkg.reason``."""
     snapshots = list(landscapes or [])
     steps = Steps(["facts", *(f"landscape {s.info.name}" for s in snapshots), "reason", "shapes"], progress)
     seconds = {}
@@ -68,7 +69,7 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
 
         steps.begin("reason")
         start = time.perf_counter()
-        reason(dataset)
+        reason(dataset, reasoner)
         seconds["reason"] = time.perf_counter() - start
 
         if validate_shapes:

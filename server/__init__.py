@@ -40,6 +40,8 @@ SETTINGS = {
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
     "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
                             "otherwise updates get 403. Changes stay in memory; the inferred graph is not recomputed"),
+    "REASONER": ("rules", "the OWL 2 RL reasoner used when the app builds its own graph: rules (compiled) or owlrl "
+                          "(the reference); cnkg serve passes the graph built with --reasoner"),
     "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
                            "ALLOW_UPDATE; compared in constant time"),
 }
@@ -110,7 +112,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     update.check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
     app.json.sort_keys = False
 
-    graph = graph if graph is not None else load()
+    graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
     stats = _stats(graph)
     evaluator = Evaluator(graph.dataset if app.config["ALLOW_UPDATE"] else None, float(app.config["QUERY_TIMEOUT"]),
                           int(app.config["MAX_CONCURRENT_QUERIES"]))

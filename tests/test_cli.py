@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rdflib import Graph
 
 from paths import MINIMAL_FACTS
@@ -68,3 +70,17 @@ def test_usage_error_exits_2(cli, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli("export", "--format", "yaml")
     assert exit_info.value.code == 2
+
+
+def test_the_reasoner_option_builds_with_owlrl_and_caches_it_apart(cli, tmp_path, monkeypatch):
+    """--reasoner owlrl (the reference) gives the same graph as the default compiled reasoner, cached separately."""
+    monkeypatch.setenv("CNKG_CACHE_DIR", str(tmp_path))
+    assert cli("--facts", MINIMAL_FACTS, "build").code == 0
+    assert cli("--facts", MINIMAL_FACTS, "--reasoner", "owlrl", "build").code == 0
+    assert len(list(tmp_path.glob("kg-*.oxigraph"))) == 2
+    outputs = [cli("--facts", MINIMAL_FACTS, "--reasoner", name, "export", "--format", "nquads").out
+               for name in ("rules", "owlrl")]
+    assert outputs[0] and sorted(outputs[0].splitlines()) == sorted(outputs[1].splitlines())
+    with pytest.raises(SystemExit) as refused:  # argparse: not a choice, usage error
+        cli("--reasoner", "pellet", "build")
+    assert refused.value.code == 2
