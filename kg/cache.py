@@ -28,16 +28,16 @@ def cache_dir() -> Path:
     return Path(base) / "cnkg"
 
 
-def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, landscapes=(), **options) -> str:
+def fingerprint(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, landscapes=(),
+                reasoner: str = "rules") -> str:
     """Hash of the inputs (facts, ontology, imported landscape snapshots), every module of the library (no
     hand-kept list: a new module that changes the triples cannot leave the cache stale; an edit anywhere in the
-    library costs one rebuild), the build options and the versions of cnkg and the libraries it builds with."""
+    library costs one rebuild), the reasoner and the versions of cnkg and the libraries it builds with."""
     digest = hashlib.sha256()
     for snapshot in landscapes:   # imports.Snapshot: its provenance and the hash of its checked copy
         info = snapshot.info
         digest.update(f"{info.name}|{info.date}|{info.commit}|{info.url}|{snapshot.sha256}\0".encode())
-    for key, value in sorted(options.items()):
-        digest.update(f"{key}={value}\0".encode())
+    digest.update(f"reasoner={reasoner}\0".encode())
     files = [*sorted(Path(facts_dir).glob("*.yaml")), *sorted(Path(ontology_dir).glob("*.ttl")),
              *sorted(LIBRARY_DIR.glob("*.py"))]
     for path in files:
