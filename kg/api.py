@@ -39,6 +39,16 @@ ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
 
 
 @dataclass(frozen=True)
+class Change:
+    """What :meth:`KnowledgeGraph.update` applied: quads removed and added, the inferred ones included."""
+
+    removed: list[tuple]
+    added: list[tuple]
+    inferred_added: int
+    inferred_removed: int
+
+
+@dataclass(frozen=True)
 class Counts:
     triples: int
     asserted: int
@@ -60,6 +70,7 @@ class KnowledgeGraph:
             store, dataset = TripleStore.from_dataset(store), store
         self.store = store
         self._dataset = dataset
+        self._materialisation = None  # the incremental reasoner's state, made by the first update()
         self.queries: dict[str, NamedQuery] = queries if queries is not None else load_named_queries(queries_dir)
         self.version = 0  # data changes since loading (see changed())
         self._listeners: list[weakref.ReferenceType] = []
@@ -100,6 +111,58 @@ class KnowledgeGraph:
             for *triple, graph in added:
                 self._dataset.graph(graph).add(tuple(triple))
         self.changed()
+
+    def update(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> Change:
+        """Remove, then add, asserted quads ``(s, p, o, graph)``, and keep the inferred graph exactly what a full
+        OWL 2 RL re-closure would give (inserts by semi-naive delta, deletes by DRed: :mod:`cnkg.rules`).
+
+        A change that would make the graph inconsistent (e.g. a lineage cycle) raises ``ReasoningError`` naming
+        it, and changes nothing. The inferred graph itself is the reasoner's: adding to it is an error, and
+        removals from it are left to the reasoner (a triple leaves it when nothing derives it any more)."""
+        removed = {tuple(q) for q in removed if q[3] != INFERRED_GRAPH}  # the reasoner decides what leaves it
+        added = {tuple(q) for q in added}
+        if any(q[3] == INFERRED_GRAPH for q in added):
+            raise InvalidInput(f"the inferred graph <{INFERRED_GRAPH}> is kept by the reasoner; state the fact in "
+                               "another graph and the inferences follow")
+        removed = {q for q in removed if q in self._quads_of(q)}
+        added = {q for q in added if q not in self._quads_of(q)} - removed
+
+        def asserted_after(triple) -> bool:
+            graphs = {g for *_, g in self.store.quads(triple) if g not in (INFERRED_GRAPH, META_GRAPH)}
+            graphs -= {q[3] for q in removed if q[:3] == triple}
+            graphs |= {q[3] for q in added if q[:3] == triple and q[3] != META_GRAPH}
+            return bool(graphs)
+
+        def asserted_now(triple) -> bool:
+            return any(g not in (INFERRED_GRAPH, META_GRAPH) for *_, g in self.store.quads(triple))
+
+        appearing = {q[:3] for q in added if q[3] != META_GRAPH and not asserted_now(q[:3])}
+        vanishing = {q[:3] for q in removed if q[3] != META_GRAPH and not asserted_after(q[:3])}
+        materialisation = self.materialisation
+        gained, lost = materialisation.add(appearing)      # raises, state unchanged, when inconsistent
+        gained_back, lost_too = materialisation.remove(vanishing)
+        inferred_added = (gained - lost_too) | (gained_back - lost)
+        inferred_removed = (lost - gained_back) | (lost_too - gained)
+        change = Change(removed=sorted(removed, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_removed)],
+                        added=sorted(added, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_added)],
+                        inferred_added=len(inferred_added), inferred_removed=len(inferred_removed))
+        self.apply(change.removed, change.added)
+        return change
+
+    def _quads_of(self, quad) -> set[tuple]:
+        return set(self.store.quads(quad))
+
+    @property
+    def materialisation(self):
+        """The compiled reasoner's state over the asserted graphs, kept across changes (built on first use)."""
+        if self._materialisation is None:
+            from .rules import Materialisation
+            from .reason import is_meaningful
+
+            asserted = (t for s, p, o, g in self.store.quads() if g not in (INFERRED_GRAPH, META_GRAPH)
+                        for t in [(s, p, o)])
+            self._materialisation = Materialisation(asserted, keep=is_meaningful)
+        return self._materialisation
 
     @property
     def dataset(self) -> Dataset:
@@ -338,4 +401,4 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
     return KnowledgeGraph(store, queries_dir, queries)
 
 
-__all__ = ["KnowledgeGraph", "Counts", "load"]
+__all__ = ["KnowledgeGraph", "Counts", "Change", "load"]

@@ -39,7 +39,7 @@ SETTINGS = {
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
     "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
-                            "otherwise updates get 403. Changes stay in memory; the inferred graph is not recomputed"),
+                            "otherwise updates get 403. Changes stay in memory; the inferred graph follows them"),
     "REASONER": ("rules", "the OWL 2 RL reasoner used when the app builds its own graph: rules (compiled) or owlrl "
                           "(the reference); cnkg serve passes the graph built with --reasoner"),
     "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
@@ -113,6 +113,8 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.json.sort_keys = False
 
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
+    if app.config["ALLOW_UPDATE"]:  # updates go to a private copy, made now rather than by the first update
+        graph.store = graph.store.writable()
     stats = _stats(graph)
     evaluator = Evaluator(graph.dataset if app.config["ALLOW_UPDATE"] else None, float(app.config["QUERY_TIMEOUT"]),
                           int(app.config["MAX_CONCURRENT_QUERIES"]))
@@ -134,6 +136,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
     if app.config["ALLOW_UPDATE"]:
         _guard_readers(app)
+        graph.materialisation  # noqa: B018 - the incremental reasoner's state, built now rather than by the first update
     return app
 
 

@@ -37,8 +37,9 @@ def description_graph(endpoint: str, stats, update: bool = False) -> Graph:
         g.add((service, RDFS.comment, Literal(
             "SPARQL 1.1 Update needs 'Authorization: Bearer <token>'. Triples inserted outside a GRAPH clause go "
             f"into the named graph <{UPDATES_GRAPH}>; triples deleted outside a GRAPH clause are removed from every "
-            "graph. The inferred graph is not recomputed after an update, and changes are kept in memory only "
-            "(lost when the server stops).", lang="en")))
+            "graph. The inferred graph follows every update (OWL 2 RL, maintained incrementally); an update that "
+            "would make the graph inconsistent is refused (409). Changes are kept in memory only (lost when the "
+            "server stops).", lang="en")))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
     g.add((service, SD.defaultEntailmentRegime, OWL_RDF_BASED))
     g.add((service, SD.defaultSupportedEntailmentProfile, OWL2_RL))

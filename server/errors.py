@@ -87,6 +87,11 @@ class NotFound(ApiError):
     status, reason, rejection = 404, "not_found", False
 
 
+class Conflict(ApiError):
+    """A change the data cannot take: it would make the graph inconsistent (e.g. a lineage cycle)."""
+    status, reason, rejection = 409, "conflict", False
+
+
 class NotAcceptable(ApiError):
     status, reason = 406, "not_acceptable"
 

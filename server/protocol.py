@@ -99,11 +99,13 @@ def _update(req: ProtocolRequest):
     dataset = state.graph.dataset
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
         change = state.evaluator.call(lambda: apply(dataset, checked, using, using_named), what="update")
-        version = commit(state, change) if change.added or change.removed else state.version
+        applied = commit(state, change) if change.added or change.removed else None
     ops.record_update(state.stats)
     return jsonify(updated=True, operations=len(checked.operations), triples_added=len(change.added),
-                   triples_removed=len(change.removed), graph_version=version, default_graph=str(UPDATES_GRAPH),
-                   note=NOTE)
+                   triples_removed=len(change.removed),
+                   inferred_added=applied.inferred_added if applied else 0,
+                   inferred_removed=applied.inferred_removed if applied else 0,
+                   graph_version=state.version, default_graph=str(UPDATES_GRAPH), note=NOTE)
 
 
 def _frozen(graphs) -> tuple | None:

@@ -16,8 +16,11 @@
   against its copy-on-write copy of the dataset and sends back the net change; the parent then applies it in one
   step under the write lock, serialised with every other update. A request is atomic: if any operation fails
   (and is not ``SILENT``), nothing is applied.
-* **What it does not do.** The inferred graph (the OWL 2 RL closure) is not recomputed, and changes live in memory
-  only: they are not written to the cache or the fact files and are gone when the server stops.
+* **Inferences.** The inferred graph follows every update exactly (:meth:`cnkg.KnowledgeGraph.update`: the
+  compiled reasoner's semi-naive insert and DRed delete); an update that would make the graph inconsistent, such
+  as a lineage cycle, is refused with 409 and changes nothing. The inferred graph itself cannot be written (400).
+* **What it does not do.** Changes live in memory only: they are not written to the cache or the fact files and
+  are gone when the server stops.
 """
 from __future__ import annotations
 
@@ -39,7 +42,9 @@ from rdflib.plugins.sparql.sparql import QueryContext, Update
 
 from ..namespaces import GRAPH, PREFIXES
 
-from .errors import (ApiError, BadRequest, EvaluationFailed, MalformedQuery, NotSupported, ReadOnly, RefusedLoad,
+from ..errors import InvalidInput, ReasoningError
+from ..rules import UnsupportedConstruct
+from .errors import (ApiError, BadRequest, Conflict, EvaluationFailed, MalformedQuery, NotSupported, ReadOnly, RefusedLoad,
                      Unauthorized)
 from .safety import READ_ONLY, refuse_service
 
@@ -47,8 +52,8 @@ from .safety import READ_ONLY, refuse_service
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 UPDATES_GRAPH = GRAPH["updates"]
-NOTE = ("inferred graph not recomputed; run cnkg build. Changes live in memory only and are lost when the "
-        "server stops")
+NOTE = ("the inferred graph follows the change (OWL 2 RL, maintained incrementally). Changes live in memory only and "
+        "are lost when the server stops")
 
 
 # ---------------------------------------------------------------------------------------------- auth
@@ -320,14 +325,24 @@ def _modify(rec: _Recorder, op: CompValue, where, delete, insert, using, using_n
 
 # ---------------------------------------------------------------------------------------------- commit (in the parent)
 
-def commit(state, change: Change) -> int:
-    """Apply a computed change to the served graph; returns the new graph version.
+def commit(state, change: Change):
+    """Apply a computed change to the served graph, with the inferences that follow from it; returns what the graph
+    applied (:class:`cnkg.api.Change`).
 
-    Runs under the write lock, so no worker is forked and no page is rendered while the graph changes. The graph
-    itself tells everything derived from it (its indexes, the result cache, the statistics) that it changed."""
+    Runs under the write lock, so no page is rendered while the graph changes. The graph tells everything derived
+    from it (its indexes, the result cache, the statistics, the workers' snapshot) that it changed. A change that
+    would make the graph inconsistent (a lineage cycle) is refused with 409 and changes nothing."""
     with state.evaluator.lock.write():
-        state.graph.apply(change.removed, change.added)
-        return state.version
+        try:
+            return state.graph.update(change.removed, change.added)
+        except ReasoningError as exc:
+            raise Conflict(f"the update would make the graph inconsistent, so nothing was changed: "
+                           f"{'; '.join(p.message for p in exc.problems)}") from None
+        except UnsupportedConstruct as exc:
+            raise BadRequest(f"the update uses OWL the incremental reasoner does not implement, so nothing was "
+                             f"changed: {exc}") from None
+        except InvalidInput as exc:
+            raise BadRequest("; ".join(p.message for p in exc.problems)) from None
 
 
 def _field(node: CompValue, name: str):

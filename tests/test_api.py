@@ -53,3 +53,45 @@ def test_listeners_that_are_bound_methods_do_not_outlive_their_object(private_gr
 
 def test_the_package_exports_its_api():
     assert {"load", "build", "KnowledgeGraph", "InvalidInput"} <= set(cnkg.__all__)
+
+
+def _rebuilt_inferred(graph) -> set:
+    """The inferred graph a full re-closure of the graph's asserted data gives."""
+    from rdflib import Dataset
+
+    from cnkg.namespaces import INFERRED_GRAPH
+    from cnkg.reason import reason
+
+    dataset = Dataset(default_union=True)
+    for s, p, o, g in graph.store.quads():
+        if g != INFERRED_GRAPH:
+            dataset.graph(g).add((s, p, o))
+    return set(reason(dataset))
+
+
+def test_updates_keep_the_inferred_graph_equal_to_a_full_reclosure(private_graph):
+    from rdflib import URIRef
+
+    from cnkg.namespaces import CNKG, INFERRED_GRAPH
+    x, g = URIRef("https://w3id.org/cnkg/id/x"), URIRef("https://example.org/g")
+    change = private_graph.update(added=[(x, CNKG.inspiredBy, ID.jaeger, g)])
+    assert change.inferred_added and (x, CNKG.hasAncestor, ID.dapper, INFERRED_GRAPH) in change.added
+    assert (x, CNKG.hasAncestor, ID.dapper) in private_graph.store
+    assert set(private_graph.store.graph(INFERRED_GRAPH)) == _rebuilt_inferred(private_graph)
+    private_graph.update(removed=[(x, CNKG.inspiredBy, ID.jaeger, g)])
+    assert (x, CNKG.hasAncestor, ID.dapper) not in private_graph.store
+    assert set(private_graph.store.graph(INFERRED_GRAPH)) == _rebuilt_inferred(private_graph)
+
+
+def test_an_update_making_a_lineage_cycle_is_refused_and_changes_nothing(private_graph):
+    import pytest
+
+    from cnkg.errors import ReasoningError
+    from cnkg.namespaces import CNKG
+    before = set(private_graph.store.quads())
+    with pytest.raises(ReasoningError, match="lineage cycle"):
+        private_graph.update(added=[(ID.dapper, CNKG.inspiredBy, ID.jaeger, CURATED_GRAPH)])
+    assert set(private_graph.store.quads()) == before
+    with pytest.raises(cnkg.InvalidInput, match="kept by the reasoner"):
+        from cnkg.namespaces import INFERRED_GRAPH
+        private_graph.update(added=[(ID.dapper, CNKG.inspiredBy, ID.jaeger, INFERRED_GRAPH)])

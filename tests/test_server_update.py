@@ -105,7 +105,7 @@ def test_insert_data_is_visible_and_invalidates_the_result_cache(client, private
     assert response.status_code == 200, response.data
     body = response.get_json()
     assert body["updated"] is True and body["triples_added"] == 1 and body["triples_removed"] == 0
-    assert "inferred graph not recomputed" in body["note"] and body["default_graph"] == str(UPDATES_GRAPH)
+    assert "inferred graph follows the change" in body["note"] and body["default_graph"] == str(UPDATES_GRAPH)
     assert count(client) == (before + 1, "miss")  # not the cached answer
     assert ask(client, "<urn:x-test:a> <urn:x-test:b> 'c'")
     assert (EX.a, EX.b, Literal("c"), UPDATES_GRAPH) in private_graph.dataset  # the updates graph, not the default one
@@ -267,3 +267,20 @@ def test_update_settings_are_declared_and_documented():
 
     assert SETTINGS["ALLOW_UPDATE"][0] is False and SETTINGS["UPDATE_TOKEN"][0] is None
     assert all(isinstance(doc, str) and doc.strip() for _, doc in SETTINGS.values())
+
+
+def test_inferences_follow_inserts_and_deletes(client):
+    """Regression: after INSERT DATA { X cnkg:inspiredBy ... } X had no ancestors until a rebuild."""
+    insert = "INSERT DATA { <https://w3id.org/cnkg/id/x> cnkg:inspiredBy id:jaeger }"
+    response = post_update(client, insert)
+    assert response.status_code == 200 and response.get_json()["inferred_added"] > 0
+    assert ask(client, "<https://w3id.org/cnkg/id/x> cnkg:hasAncestor id:dapper")
+    assert post_update(client, insert.replace("INSERT", "DELETE")).status_code == 200
+    assert not ask(client, "<https://w3id.org/cnkg/id/x> cnkg:hasAncestor ?a")
+
+
+def test_an_update_making_a_lineage_cycle_is_409_and_changes_nothing(client):
+    response = post_update(client, "INSERT DATA { id:dapper cnkg:inspiredBy id:jaeger }")
+    assert_error(response, 409, "lineage cycle")
+    assert not ask(client, "id:dapper cnkg:inspiredBy id:jaeger")
+    assert not ask(client, "id:dapper cnkg:hasAncestor id:dapper")

@@ -1,0 +1,241 @@
+"""Fresh (never seen) ad-hoc SPARQL queries over HTTP: `cnkg serve` against `oxigraph serve-read-only`, side by side.
+
+Both servers read the same store: the on-disk Oxigraph store `cnkg build` writes to the cache (the article plus
+both official landscape snapshots at scale 1; the current snapshot listed N times at scale N, as in
+bench_landscape.py). Every request carries a query text no server has seen before (the templates below, each
+instantiated with a different entity, letter or limit), so cnkg's result cache never answers; both get the
+identical text, and before timing every query's row count is compared between the two. Clients are Python
+threads on the same machine (one keep-alive connection each, form POST, Accept SPARQL JSON).
+
+    python bench/bench_engine.py                          # scale 1, 1 and 8 clients, 300 requests per level
+    python bench/bench_engine.py --scales 1,10 --requests 300
+
+Needs `pip install oxigraph` (the Oxigraph server binary). Writes bench/results/engine.md and engine.json.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from importlib import metadata
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from bench_landscape import SNAPSHOTS, synthetic
+from bench_startup import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LEVELS = (1, 8)
+PREFIXES = ("PREFIX cnkg: <https://w3id.org/cnkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+            "PREFIX stage: <https://w3id.org/cnkg/id/stage/>\n")
+TEMPLATES = [
+    "SELECT ?p ?o WHERE {{ <{e}> ?p ?o }} LIMIT {k}",
+    "SELECT ?a ?name WHERE {{ <{e}> cnkg:hasAncestor ?a . ?a rdfs:label ?name }}",
+    "ASK {{ <{e}> a cnkg:Project }}",
+    "SELECT ?s ?l WHERE {{ ?s rdfs:label ?l FILTER(STRSTARTS(LCASE(?l), \"{c}\")) }} LIMIT {k}",
+    "SELECT ?name WHERE {{ ?p cnkg:hasStage stage:graduated ; rdfs:label ?name }} ORDER BY ?name LIMIT {k}",
+    "SELECT ?c (COUNT(?i) AS ?n) WHERE {{ ?i cnkg:inLandscapeCategory ?c }} GROUP BY ?c ORDER BY DESC(?n) LIMIT {k}",
+    "SELECT ?o WHERE {{ <{e}> cnkg:integratesWith ?o }} # {k}",
+]
+
+
+def build(scale: int, data: Path, work: Path) -> Path:
+    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
+    for name, (date, commit) in SNAPSHOTS.items():
+        source = data / name
+        if scale > 1 and name == "landscape-current.yml":
+            source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
+        subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
+                        "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "cnkg.cli", "build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return work
+
+
+def fresh_queries(store_path: Path, count: int) -> list[str]:
+    """``count`` distinct query texts over entities that exist in the store."""
+    store = ox.Store.read_only(str(store_path))
+    entities = [row["e"].value for row in store.query(
+        "SELECT DISTINCT ?e WHERE { ?e a <https://w3id.org/cnkg/ontology#Entity> } ORDER BY ?e")]
+    del store
+    queries, i = [], 0
+    while len(queries) < count:
+        template = TEMPLATES[i % len(TEMPLATES)]
+        entity = entities[(i * 7919) % len(entities)]
+        letter = "abcdefghijklmnopqrstuvwxyz"[i % 26]
+        queries.append(PREFIXES + template.format(e=entity, k=5 + i // len(TEMPLATES), c=letter))
+        i += 1
+    assert len(set(queries)) == len(queries)
+    return queries
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], env: dict, port: int, path: str):
+        self.name, self.port, self.path = name, port, path
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline:
+            try:
+                status, _ = post(http.client.HTTPConnection("127.0.0.1", port, timeout=5), path, "ASK {}")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{name} did not start")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process and its children (cnkg's query workers)."""
+        pids = [self.proc.pid]
+        try:
+            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        except OSError:
+            pass
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def post(conn: http.client.HTTPConnection, path: str, query: str) -> tuple[int, bytes]:
+    body = urllib.parse.urlencode({"query": query})
+    conn.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                      "Accept": "application/sparql-results+json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def rows(body: bytes) -> int:
+    data = json.loads(body)
+    return 1 if "boolean" in data else len(data["results"]["bindings"])
+
+
+def load(server: Server, queries: list[str], clients: int) -> dict:
+    """Each client sends its own share of the queries; latency per request, throughput overall."""
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+
+    def client(share: list[str]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        mine = []
+        for query in share:
+            started = time.perf_counter()
+            status, _ = post(conn, server.path, query)
+            mine.append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(status)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(queries[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"p50_ms": 1000 * statistics.median(latencies), "p90_ms": 1000 * latencies[int(0.9 * len(latencies))],
+            "p99_ms": 1000 * latencies[int(0.99 * len(latencies)) - 1], "qps": len(latencies) / elapsed,
+            "errors": len(errors)}
+
+
+def measure(scale: int, data: Path, requests: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = build(scale, data, Path(tmp))
+        store = next((work / "cache").glob("kg-*.oxigraph"))
+        env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
+        port_c, port_o = free_port(), free_port()
+        cnkg = Server("cnkg serve", [sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port_c),
+                                     "--rate-limit", "0"], env, port_c, "/sparql")
+        oxigraph = Server("oxigraph serve-read-only", ["oxigraph", "serve-read-only", "--location", str(store),
+                                                       "--bind", f"127.0.0.1:{port_o}"], env, port_o, "/query")
+        try:
+            check = fresh_queries(store, len(TEMPLATES) * 3)
+            mismatched = []
+            for query in check:  # same answers first (row counts), on texts not used below
+                a = post(http.client.HTTPConnection("127.0.0.1", port_c, timeout=60), "/sparql", query)
+                b = post(http.client.HTTPConnection("127.0.0.1", port_o, timeout=60), "/query", query)
+                if a[0] != 200 or b[0] != 200 or rows(a[1]) != rows(b[1]):
+                    mismatched.append(query.splitlines()[-1])
+            results = {}
+            offset = len(check)
+            for clients in LEVELS:
+                for server in (cnkg, oxigraph):
+                    queries = fresh_queries(store, offset + requests)[offset:]  # new texts for every run
+                    results[f"{server.name}|{clients}"] = load(server, queries, clients)
+                    offset += requests
+            rss = {server.name: server.rss_mb() for server in (cnkg, oxigraph)}
+        finally:
+            cnkg.stop()
+            oxigraph.stop()
+    return {"scale": scale, "results": results, "rss_mb": rss, "mismatched": mismatched}
+
+
+def report(runs: list[dict], requests: int) -> str:
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress")}
+    lines = ["# Fresh ad-hoc queries over HTTP: cnkg against Oxigraph's own server", "",
+             f"Run: `python bench/bench_engine.py --scales {','.join(str(r['scale']) for r in runs)} --requests "
+             f"{requests}`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({platform.machine()}), Python "
+             f"{sys.version.split()[0]}, {', '.join(f'{k} {v}' for k, v in versions.items())}. Both servers read the "
+             "same on-disk store; every request is a query text neither has seen (so no result cache answers); "
+             f"{requests} requests per server and client count; the load generator shares the machine.", "",
+             "| scale | clients | server | p50 ms | p90 ms | p99 ms | queries/s | errors | p50 ratio cnkg / Oxigraph |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        for clients in LEVELS:
+            c = run["results"][f"cnkg serve|{clients}"]
+            o = run["results"][f"oxigraph serve-read-only|{clients}"]
+            for name, r in (("cnkg serve", c), ("oxigraph serve-read-only", o)):
+                ratio = f"{c['p50_ms'] / o['p50_ms']:.2f}×" if name == "cnkg serve" else ""
+                lines.append(f"| {run['scale']}× | {clients} | {name} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+                             f"{r['p99_ms']:.2f} | {r['qps']:.0f} | {r['errors']} | {ratio} |")
+    lines += ["", "Serving RSS after the runs (cnkg: the server process plus its query workers), MB:", "",
+              "| scale | cnkg serve | oxigraph serve-read-only |", "|---|---|---|"]
+    for run in runs:
+        lines.append(f"| {run['scale']}× | {run['rss_mb']['cnkg serve']:.0f} | "
+                     f"{run['rss_mb']['oxigraph serve-read-only']:.0f} |")
+    lines += ["", "Answers compared before timing (row counts, on separate fresh texts): "
+              + "; ".join(f"{r['scale']}×: {len(r['mismatched'])} mismatches" for r in runs), "",
+              "Target (issue: correct, fast SPARQL): cnkg p50 ≤ 3× Oxigraph's at 1 and at 8 clients.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
+    parser.add_argument("--scales", default="1")
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    runs = [measure(int(s), args.data, args.requests) for s in args.scales.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "engine.json").write_text(json.dumps(runs, indent=2))
+    text = report(runs, args.requests)
+    (RESULTS / "engine.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
