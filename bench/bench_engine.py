@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,10 +169,15 @@ def measure(scale: int, data: Path, requests: int) -> dict:
         store = next((work / "cache").glob("kg-*.oxigraph"))
         env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
         port_c, port_o = free_port(), free_port()
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
         cnkg = Server("cnkg serve", [sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port_c),
                                      "--rate-limit", "0"], env, port_c, "/sparql")
-        oxigraph = Server("oxigraph serve-read-only", ["oxigraph", "serve-read-only", "--location", str(store),
-                                                       "--bind", f"127.0.0.1:{port_o}"], env, port_o, "/query")
+        try:
+            oxigraph = Server("oxigraph serve-read-only", [binary, "serve-read-only", "--location", str(store),
+                                                           "--bind", f"127.0.0.1:{port_o}"], env, port_o, "/query")
+        except BaseException:
+            cnkg.stop()
+            raise
         try:
             check = fresh_queries(store, len(TEMPLATES) * 3)
             mismatched = []

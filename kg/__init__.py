@@ -1,17 +1,20 @@
 """cnkg: a knowledge graph of the cloud-native ecosystem, with OWL 2 RL lineage and named SPARQL queries."""
-from .api import Counts, KnowledgeGraph, load
 from .errors import CnkgError, InvalidInput, Problem, ReasoningError, ShapeViolation
 
 __version__ = "0.1.0"
 
+# Loaded on first use (PEP 562): importing a light submodule (the query worker, cnkg.sandbox) must not pull in
+# rdflib and the rest, and serving from the cache never needs the build pipeline (owlrl, pySHACL).
+_LAZY = {"load": "api", "KnowledgeGraph": "api", "Counts": "api", "Change": "api", "build": "pipeline"}
+
 
 def __getattr__(name: str):
-    if name == "build":  # the build pipeline (owlrl, pySHACL) loads only when used: serving from cache skips it
-        from .pipeline import build
+    if name in _LAZY:
+        from importlib import import_module
 
-        return build
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'cnkg' has no attribute {name!r}")
 
 
-__all__ = ["load", "build", "KnowledgeGraph", "Counts", "CnkgError", "InvalidInput", "Problem", "ReasoningError",
+__all__ = ["load", "build", "KnowledgeGraph", "Counts", "Change", "CnkgError", "InvalidInput", "Problem", "ReasoningError",
            "ShapeViolation", "__version__"]

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from rdflib import Namespace, URIRef
 
-CNKG = Namespace("https://w3id.org/cnkg/ontology#")
+from .iris import PREFIX_IRIS
+
+CNKG = Namespace(PREFIX_IRIS["cnkg"])
 ONTOLOGY_IRI = URIRef("https://w3id.org/cnkg/ontology")
-ID = Namespace("https://w3id.org/cnkg/id/")
-STAGE = Namespace("https://w3id.org/cnkg/id/stage/")
-CATEGORY = Namespace("https://w3id.org/cnkg/id/category/")
-SOURCE = Namespace("https://w3id.org/cnkg/source/")
+ID = Namespace(PREFIX_IRIS["id"])
+STAGE = Namespace(PREFIX_IRIS["stage"])
+CATEGORY = Namespace(PREFIX_IRIS["category"])
+SOURCE = Namespace(PREFIX_IRIS["source"])
 GRAPH = Namespace("https://w3id.org/cnkg/graph/")
 ERR = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")  # owlrl's inconsistency reports
 
@@ -21,23 +23,7 @@ CURATED_GRAPH = GRAPH["curated"]
 META_GRAPH = GRAPH["meta"]
 INFERRED_GRAPH = GRAPH["inferred"]
 
-PREFIXES = {
-    "cnkg": CNKG,
-    "id": ID,
-    "stage": STAGE,
-    "category": CATEGORY,
-    "source": SOURCE,
-    "rdf": Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
-    "rdfs": Namespace("http://www.w3.org/2000/01/rdf-schema#"),
-    "owl": Namespace("http://www.w3.org/2002/07/owl#"),
-    "xsd": Namespace("http://www.w3.org/2001/XMLSchema#"),
-    "skos": Namespace("http://www.w3.org/2004/02/skos/core#"),
-    "dct": Namespace("http://purl.org/dc/terms/"),
-    "prov": Namespace("http://www.w3.org/ns/prov#"),
-    "schema": Namespace("https://schema.org/"),
-    "doap": Namespace("http://usefulinc.com/ns/doap#"),
-}
-
+PREFIXES = {prefix: Namespace(iri) for prefix, iri in PREFIX_IRIS.items()}
 
 
 def _shipped(package: str) -> Path:

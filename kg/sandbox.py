@@ -1,10 +1,11 @@
 """Untrusted SPARQL, evaluated by Oxigraph in worker processes, with a deadline that stops the work.
 
 pyoxigraph cannot cancel a running query, so a query that must be stopped runs where it can be killed: a worker
-process. Workers are forked from a fork server (``multiprocessing``'s ``forkserver``: a clean single-threaded
-process that has imported this module once), so a new one costs a few milliseconds and never inherits the
-server's threads or locks. Each worker serves many queries over a pipe; at the deadline it is killed, its slot
-gets a fresh worker, and the caller gets :class:`SandboxError` ``timeout``: no CPU keeps burning after the answer.
+process (``python -m cnkg.sandbox``, a fresh interpreter: it inherits none of the server's threads or locks, and,
+unlike ``multiprocessing``'s workers, never re-imports the caller's main script). Each worker serves many queries
+over its standard input and output; at the deadline it is killed, its slot gets a fresh worker (started in the
+background, about 0.2 s), and the caller gets :class:`SandboxError` ``timeout``: no CPU keeps burning after the
+answer.
 
 A worker opens the store read-only from the directory named in each job. Such a directory is never written once
 published (see :mod:`cnkg.store`), which is what makes concurrent read-only opens safe; a job naming another
@@ -17,18 +18,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
+import os
+import subprocess
+import sys
 import queue
 import threading
 import time
 import traceback
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
-from rdflib import URIRef
 
-from .store import OX_PREFIXES, TripleStore, open_snapshot
+from .engine import open_snapshot, run_query
+from .iris import PREFIX_IRIS
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
@@ -77,22 +81,22 @@ class SandboxError(Exception):
 
 # ---------------------------------------------------------------------------------------------- in the worker
 
-_open_store: dict[str, TripleStore] = {}
+_open_store: dict[str, ox.Store] = {}
 
 
-def _store(path: str) -> TripleStore:
+def _store(path: str) -> ox.Store:
     if path not in _open_store:
         _open_store.clear()  # one store at a time: a new path is a newer snapshot
         _open_store[path] = open_snapshot(path)
     return _open_store[path]
 
 
-def evaluate(job: Job, store: TripleStore | None = None) -> Answer:
+def evaluate(job: Job, store: ox.Store | None = None) -> Answer:
     """Evaluate ``job`` (in this process) and serialise its answer."""
     store = store if store is not None else _store(job.store)
-    answer = store.query(job.query, base_iri=job.base_iri,
-                         default_graph=None if job.default_graph is None else [URIRef(g) for g in job.default_graph],
-                         named_graphs=None if job.named_graphs is None else [URIRef(g) for g in job.named_graphs])
+    answer = run_query(store, job.query, base_iri=job.base_iri,
+                       default_graph=None if job.default_graph is None else list(job.default_graph),
+                       named_graphs=None if job.named_graphs is None else list(job.named_graphs))
     if isinstance(answer, ox.QueryBoolean):
         return Answer(write_boolean(bool(answer), job.result_format), "ASK", job.result_format, 1, False)
     if isinstance(answer, ox.QuerySolutions):
@@ -113,11 +117,11 @@ def _take(iterator, limit: int) -> tuple[list, bool]:
     return rows, False
 
 
-def _serve(conn) -> None:
+def _serve(requests: Connection, answers: Connection) -> None:
     """The worker loop: a Job in, ("ok", Answer) or ("error", kind, message, line, column) out."""
     while True:
         try:
-            job = conn.recv()
+            job = requests.recv()
         except (EOFError, OSError):
             return
         try:
@@ -137,7 +141,7 @@ def _serve(conn) -> None:
             traceback.print_exc()
             message = ("error", "internal", f"{type(exc).__name__}: {exc}", None, None)
         try:
-            conn.send(message)
+            answers.send(message)
         except (BrokenPipeError, OSError):
             return
 
@@ -234,28 +238,38 @@ def write_graph(triples: list, fmt: str) -> bytes:
     """CONSTRUCT / DESCRIBE triples in an RDF format (quad formats put them in the default graph)."""
     if fmt in QUAD_FORMATS:
         triples = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    prefixes = OX_PREFIXES if fmt in ("turtle", "trig") else None
+    prefixes = PREFIX_IRIS if fmt in ("turtle", "trig") else None
     return ox.serialize(triples, format=RDF_FORMATS[fmt], prefixes=prefixes) or b""
 
 
 # ---------------------------------------------------------------------------------------------- the pool
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
-
-
 class _Worker:
+    """One worker process and the two ends of its pipes (pickled messages, framed by ``multiprocessing``)."""
+
     def __init__(self):
-        self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child,), daemon=True, name="cnkg-sparql-worker")
-        self.process.start()
-        child.close()
+        self.process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, close_fds=True)
+        self.send_end = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.recv_end = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+
+    def send(self, job: Job) -> None:
+        self.send_end.send(job)
+
+    def poll(self, timeout: float) -> bool:
+        return self.recv_end.poll(timeout)
+
+    def recv(self):
+        return self.recv_end.recv()
 
     def stop(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(5)
-        self.conn.close()
+        self.process.wait(5)
+        self.send_end.close()
+        self.recv_end.close()
 
 
 class Sandbox:
@@ -298,12 +312,12 @@ class Sandbox:
         except queue.Empty:
             raise SandboxError("busy", f"no query worker was free within {limit:g} s") from None
         try:
-            worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            worker.send(job)
+            if not worker.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(worker)
                 worker = None
                 raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
-            status, *payload = worker.conn.recv()
+            status, *payload = worker.recv()
         except (EOFError, OSError, BrokenPipeError):
             if worker is not None:
                 self._replace(worker)
@@ -354,3 +368,20 @@ class Sandbox:
 
 __all__ = ["Job", "Answer", "Sandbox", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
            "RESULT_FORMATS", "RDF_FORMATS"]
+
+
+def main() -> None:
+    """``python -m cnkg.sandbox``: serve jobs from standard input, answers to standard output (anything else the
+    process prints goes to standard error, so it cannot corrupt the answers)."""
+    requests = Connection(os.dup(0), writable=False)
+    answers = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _serve(requests, answers)
+
+
+if __name__ == "__main__":
+    # run the imported module's own loop: answers must pickle as cnkg.sandbox.Answer, not __main__.Answer
+    from cnkg.sandbox import main as serve_stdio
+
+    serve_stdio()

@@ -3,7 +3,7 @@
 Layout. Every named graph as built, plus the **default graph holding the distinct union of all named graphs**. A
 query's default graph is therefore the RDF merge of the dataset with set semantics, whatever the Oxigraph version
 (0.5's ``use_default_graph_as_union`` and a multi-graph ``default_graph`` count a triple once per graph holding it:
-oxigraph#1919). It roughly doubles the quads, which is cheap at this size. Writes through :meth:`TripleStore.apply`
+oxigraph#1919; :mod:`cnkg.engine` builds FROM merges as sets too). It roughly doubles the quads, which is cheap at this size. Writes through :meth:`TripleStore.apply`
 keep the union exact.
 
 On disk, a store directory is written once, under a temporary name, and renamed into place (:func:`write_store`):
@@ -29,12 +29,14 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Variable
 
+from . import engine
+from .engine import run_query
+from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
-from .sparql_text import dataset_clauses
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 DEFAULT = ox.DefaultGraph()
-OX_PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+OX_PREFIXES = PREFIX_IRIS
 
 
 # ---------------------------------------------------------------------------------------------- terms
@@ -283,29 +285,11 @@ class TripleStore:
     # ------------------------------------------------------------------ SPARQL
 
     def query(self, text: str, *, default_graph=None, named_graphs=None, base_iri: str | None = None):
-        """Run SPARQL text (cnkg's prefixes predeclared) and return Oxigraph's result.
-
-        ``default_graph``: graph IRIs merged (as a set) into the default graph instead of the whole dataset;
-        ``named_graphs``: the graphs ``GRAPH`` may see."""
-        clauses = dataset_clauses(text, OX_PREFIXES)
-        if clauses.default or clauses.named:
-            text = clauses.text  # the dataset is built here, as a set (a protocol dataset wins over FROM)
-            if default_graph is None and named_graphs is None:
-                default_graph, named_graphs = [URIRef(g) for g in clauses.default], [URIRef(g) for g in clauses.named]
-        if default_graph is not None and named_graphs is None:
-            named_graphs = []  # a dataset given by default graphs alone has no named graphs (SPARQL 1.1 §13.2)
-        elif named_graphs is not None and default_graph is None:
-            default_graph = []  # ... and one given by named graphs alone has an empty default graph
-        store, default = self.ox, None
-        if default_graph is not None:
-            names = [to_ox(g) for g in default_graph]
-            if len(names) > 1:  # Oxigraph merges several default graphs as a bag: merge them here, as a set
-                store = _merged(self.ox, names, [to_ox(g) for g in named_graphs or []])
-            else:
-                default = names
-        named = [to_ox(g) for g in named_graphs] if named_graphs is not None else None
-        return store.query(text, prefixes=OX_PREFIXES, base_iri=base_iri, default_graph=default,
-                           named_graphs=named)
+        """Run SPARQL text (cnkg's prefixes predeclared) and return Oxigraph's result; ``default_graph`` and
+        ``named_graphs`` (IRIs) set the dataset, merged as a set (:func:`cnkg.engine.run_query`)."""
+        return run_query(self.ox, text, base_iri=base_iri,
+                         default_graph=None if default_graph is None else [str(g) for g in default_graph],
+                         named_graphs=None if named_graphs is None else [str(g) for g in named_graphs])
 
     def select(self, text: str, **options) -> Result:
         """A query answered as an rdflib :class:`~rdflib.query.Result` (rows of rdflib terms)."""
@@ -313,28 +297,8 @@ class TripleStore:
 
 
 def open_snapshot(path: str | Path) -> TripleStore:
-    """A published snapshot, read-only: an on-disk store directory, or an N-Quads file loaded into memory."""
-    path = Path(path)
-    if path.is_dir():
-        return TripleStore.open(path)
-    store = ox.Store()
-    data = path.read_bytes()
-    store.load(data, format=ox.RdfFormat.N_QUADS)
-    for line in data.splitlines():
-        if line.startswith(b"# graph <"):
-            store.add_graph(ox.NamedNode(line[9:-1].decode()))
-    return TripleStore(store, path, read_only=True)
-
-
-def _merged(store: ox.Store, default: list, named: list) -> ox.Store:
-    """An in-memory store whose default graph is the set union of ``default`` and which holds ``named``."""
-    merged = ox.Store()
-    for graph in default:
-        merged.extend(ox.Quad(q.subject, q.predicate, q.object, DEFAULT)
-                      for q in store.quads_for_pattern(None, None, None, graph))
-    for graph in named:
-        merged.extend(store.quads_for_pattern(None, None, None, graph))
-    return merged
+    """A published snapshot, read-only (see :func:`cnkg.engine.open_snapshot`)."""
+    return TripleStore(engine.open_snapshot(path), Path(path), read_only=True)
 
 
 def _sort_key(term) -> tuple:
