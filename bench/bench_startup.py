@@ -28,7 +28,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_to_first_answer(env: dict) -> float:
+def rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process, and of it with its children (the query workers), in MB."""
+    def one(p: int) -> float:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    return one(pid), one(pid) + sum(one(c) for c in children)
+
+
+def start_to_first_answer(env: dict, rss: bool = False):
+    """Seconds from launch to the first answered query (and, with ``rss``, the server's memory then)."""
     port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
@@ -40,7 +59,11 @@ def start_to_first_answer(env: dict) -> float:
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     response.read()
-                    return time.perf_counter() - started
+                    elapsed = time.perf_counter() - started
+                    if not rss:
+                        return elapsed
+                    time.sleep(1.0)  # let every worker finish starting
+                    return elapsed, rss_mb(server.pid)
             except OSError:
                 time.sleep(0.01)
         raise RuntimeError("the server did not answer within 30 s")

@@ -19,6 +19,7 @@ from .errors import CnkgError, InvalidInput, OutputError
 from .export import FORMATS, serialize, write_atomically, write_stream
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
 from .pipeline import build
+from .lineage import MAX_PATHS
 from .named_queries import NamedQuery, parse_query_file
 
 
@@ -264,8 +265,8 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps({"entity": label(report.entity), "iri": str(report.entity),
                            "ancestors": [chain_json(c) for c in report.ancestors],
-                           "descendants": [chain_json(c) for c in report.descendants]},
-                          indent=2, ensure_ascii=False) + "\n"
+                           "descendants": [chain_json(c) for c in report.descendants],
+                           "truncated": report.truncated}, indent=2, ensure_ascii=False) + "\n"
     lines = [f"Lineage of {label(report.entity)} <{report.entity}>"]
     for title, chains in (("Ancestors", report.ancestors), ("Descendants", report.descendants)):
         lines.append(f"\n{title}:")
@@ -276,6 +277,8 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
             for step in reversed(chain.steps):
                 sources = "; ".join(label(s) for s in step.sources)
                 lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+    if report.truncated:
+        lines.append(f"\n(more paths exist: the {MAX_PATHS} shortest in each direction are shown)")
     return "\n".join(lines) + "\n"
 
 
@@ -316,6 +319,10 @@ def cmd_export(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
+    from .sandbox import DEFAULT_WORKERS, Sandbox
+
+    # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
+    Sandbox.shared(DEFAULT_WORKERS)
     import waitress
 
     from .server import create_app
@@ -328,6 +335,7 @@ def cmd_serve(args) -> int:
     access.setLevel(logging.INFO)
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
+    access.propagate = False  # one line per request: not again through the root logger's handlers
     app = create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
                              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
                              "UPDATE_TOKEN": token if args.allow_update else None}, graph=_graph(args))

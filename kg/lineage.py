@@ -52,6 +52,12 @@ class LineageReport:
     entity: URIRef
     ancestors: list[Chain] = field(default_factory=list)
     descendants: list[Chain] = field(default_factory=list)
+    truncated: bool = False  # more paths exist than MAX_PATHS: the shortest are kept
+
+
+# Paths in a lineage DAG can grow exponentially with its depth (a dense 18-layer DAG below one project made every
+# page enumerate millions); a report keeps at most this many per direction, shortest first, and says so.
+MAX_PATHS = 500
 
 
 class LineageIndex:
@@ -72,6 +78,7 @@ class LineageIndex:
                 sources.setdefault((child, relation, parent), [])
                 if section_of[graph] is not None:
                     sources[(child, relation, parent)].append(section_of[graph])
+        self._reports: dict[tuple, LineageReport] = {}
         self.up: dict[URIRef, list[Step]] = {}
         self.down: dict[URIRef, list[Step]] = {}
         for (child, relation, parent), secs in sorted(sources.items()):
@@ -79,27 +86,41 @@ class LineageIndex:
             self.up.setdefault(child, []).append(step)
             self.down.setdefault(parent, []).append(step)
 
-    def _walk(self, start: URIRef, edges: dict, follow) -> list[list[Step]]:
-        paths, stack = [], [(start, [], {start})]
-        while stack:
-            node, path, seen = stack.pop()
-            for step in edges.get(node, []):
-                nxt = follow(step)
-                if nxt in seen:  # cycles are rejected at build time; never loop here
-                    continue
-                paths.append(path + [step])
-                stack.append((nxt, path + [step], seen | {nxt}))
-        return paths
+    def _walk(self, start: URIRef, edges: dict, follow, limit: int) -> tuple[list[list[Step]], bool]:
+        """Paths from ``start``, breadth first (so the shortest come first), at most ``limit``; cycle-safe."""
+        paths, frontier = [], [(start, [], frozenset({start}))]
+        while frontier:
+            nxt_frontier = []
+            for node, path, seen in frontier:
+                for step in edges.get(node, []):
+                    nxt = follow(step)
+                    if nxt in seen:  # a cycle (refused at build and update time): never loop here
+                        continue
+                    if len(paths) == limit:
+                        return paths, True
+                    paths.append(path + [step])
+                    nxt_frontier.append((nxt, path + [step], seen | {nxt}))
+            frontier = nxt_frontier
+        return paths, False
 
-    def report(self, entity: URIRef) -> LineageReport:
-        ancestors = [Chain(path) for path in self._walk(entity, self.up, lambda s: s.parent)]
-        descendants = [Chain(list(reversed(path))) for path in self._walk(entity, self.down, lambda s: s.child)]
+    def report(self, entity: URIRef, limit: int = MAX_PATHS) -> LineageReport:
+        """The lineage chains of ``entity``: at most ``limit`` per direction, shortest first (``truncated`` says
+        when more exist). Reports are remembered: the index belongs to one version of the graph."""
+        cached = self._reports.get((entity, limit))
+        if cached is not None:
+            return cached
+        up, cut_up = self._walk(entity, self.up, lambda s: s.parent, limit)
+        down, cut_down = self._walk(entity, self.down, lambda s: s.child, limit)
         key = lambda chain: (chain.hops, [str(n) for n in chain.nodes()])  # noqa: E731
-        return LineageReport(entity, sorted(ancestors, key=key), sorted(descendants, key=key))
+        report = LineageReport(entity, sorted((Chain(p) for p in up), key=key),
+                               sorted((Chain(list(reversed(p))) for p in down), key=key), cut_up or cut_down)
+        self._reports[(entity, limit)] = report
+        return report
 
-    def all_chains(self) -> list[Chain]:
-        """Every chain from any entity up to each of its ancestors (one per distinct path)."""
+    def all_chains(self, limit: int = MAX_PATHS) -> list[Chain]:
+        """Every chain from any entity up to each of its ancestors (one per distinct path; at most ``limit`` per
+        entity)."""
         chains = []
         for child in sorted(self.up):
-            chains.extend(self.report(child).ancestors)
+            chains.extend(self.report(child, limit).ancestors)
         return chains

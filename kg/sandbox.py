@@ -37,6 +37,9 @@ from .iris import PREFIX_IRIS
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 
+# Twice the cores: a query waiting on a slow one still finds a worker, and the OS shares the CPU between them.
+DEFAULT_WORKERS = max(4, 2 * (os.cpu_count() or 2))
+
 # result format name -> how answers of that kind are written
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,

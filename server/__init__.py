@@ -7,7 +7,6 @@ No global app: each call builds a fresh one, so tests get their own.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from flask_cors import CORS
 from rdflib import URIRef
 
 from ..api import KnowledgeGraph, load
-from ..sandbox import Sandbox
+from ..sandbox import DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui, update
 from .result_cache import ResultCache
@@ -33,7 +32,7 @@ SETTINGS = {
     "QUERY_TIMEOUT": (10.0, "seconds a query may run before it is stopped and answered with 503"),
     "MAX_BODY_BYTES": (1024 * 1024, "largest accepted request body; larger gives 413"),
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
-    "MAX_CONCURRENT_QUERIES": (max(4, 2 * (os.cpu_count() or 2)), "queries evaluated at once, each in a worker "
+    "MAX_CONCURRENT_QUERIES": (DEFAULT_WORKERS, "queries evaluated at once, each in a worker "
                                "process that is killed at the timeout; others wait for a slot"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
@@ -134,10 +133,28 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.register_blueprint(canned.bp)   # /queries, /queries/<name>
     app.register_blueprint(pages.bp)    # /id/<slug>, /ontology (linked data)
     app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
+    _security_headers(app)
     if app.config["ALLOW_UPDATE"]:
         _guard_readers(app)
         graph.materialisation  # noqa: B018 - the incremental reasoner's state, built now rather than by the first update
     return app
+
+
+# Every HTML page: its own scripts, styles and images only (inline styles are allowed for the lineage SVGs
+# matplotlib writes), never framed. The query UI sets a stricter policy of its own (server/ui.py).
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
 
 
 def _guard_readers(app: Flask) -> None:

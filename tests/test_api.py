@@ -95,3 +95,25 @@ def test_an_update_making_a_lineage_cycle_is_refused_and_changes_nothing(private
     with pytest.raises(cnkg.InvalidInput, match="kept by the reasoner"):
         from cnkg.namespaces import INFERRED_GRAPH
         private_graph.update(added=[(ID.dapper, CNKG.inspiredBy, ID.jaeger, INFERRED_GRAPH)])
+
+
+def test_lineage_of_a_dense_dag_is_bounded_and_says_so():
+    """Regression: a dense 18-layer lineage DAG below Jaeger made every page enumerate millions of paths."""
+    from rdflib import Dataset, URIRef
+
+    from cnkg.lineage import MAX_PATHS, LineageIndex
+    from cnkg.namespaces import CNKG, ONTOLOGY_GRAPH
+    from cnkg.store import TripleStore
+
+    dataset = Dataset(default_union=True)
+    dataset.graph(ONTOLOGY_GRAPH).add((CNKG.inspiredBy, URIRef("http://www.w3.org/2000/01/rdf-schema#subPropertyOf"),
+                                      CNKG.hasAncestor))
+    layers = [[URIRef(f"https://w3id.org/cnkg/id/n{layer}-{i}") for i in range(3)] for layer in range(18)]
+    section = URIRef("https://example.org/g")
+    for upper, lower in zip(layers, layers[1:]):
+        for child in lower:
+            for parent in upper:
+                dataset.graph(section).add((child, CNKG.inspiredBy, parent))
+    report = LineageIndex(TripleStore.from_dataset(dataset)).report(layers[-1][0])   # 3^17 paths upwards
+    assert report.truncated and len(report.ancestors) == MAX_PATHS
+    assert report.ancestors[0].hops == 1 and report.ancestors[-1].hops <= 6  # the shortest are kept

@@ -281,3 +281,20 @@ def test_article_entity_page(article_client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Logging and Tracing" in page and "Distributed tracing system" in page
     assert '<div id="lineage"><svg' in page
+
+
+@pytest.mark.parametrize("url", ["/", "/id/jaeger", "/ontology", "/queries", "/queries/lineage",
+                                 "/explain?s=https://w3id.org/cnkg/id/jaeger&p=https://w3id.org/cnkg/ontology%23"
+                                 "hasAncestor&o=https://w3id.org/cnkg/id/dapper"])
+def test_every_html_page_has_the_security_headers(client, url):
+    """Regression: only / had a Content-Security-Policy; nothing had nosniff or frame protection."""
+    response = client.get(url, headers=HTML)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_every_answer_is_nosniff(client):
+    response = client.get("/sparql", query_string={"query": "ASK {}"})
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
