@@ -23,8 +23,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, SKOS, Dataset, Graph, Literal, URIRef
 from rdflib.query import Result
 
-from . import cache, imports
-from .build import union_graph
+from . import cache
 from .errors import InvalidInput, Problem, closest
 from .explain import Explainer
 from .lineage import LineageIndex, LineageReport
@@ -339,6 +338,8 @@ class KnowledgeGraph:
 
     def graph(self, include_inferred: bool = True) -> Graph:
         """All triples (optionally without the inferred ones) as one plain graph."""
+        from .build import union_graph
+
         return union_graph(self.dataset, exclude=() if include_inferred else (INFERRED_GRAPH,))
 
     def counts(self) -> Counts:
@@ -385,16 +386,20 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
     snapshot imported with ``cnkg import-landscape``, ``[]`` none (the article alone). ``reasoner``: ``"rules"``
     (the compiled OWL 2 RL reasoner) or ``"owlrl"`` (the reference); each has its own cache entry."""
     if landscapes is None:
-        landscapes = imports.imported()
-    from .pipeline import build  # owlrl and pySHACL load only when something must be built
+        from . import imports  # the landscape reader (PyYAML) only when snapshots may be included
 
+        landscapes = imports.imported()
     queries = load_named_queries(queries_dir)
     if not use_cache:
+        from .pipeline import build  # the build pipeline (owlrl, pySHACL) loads only when something is built
+
         return KnowledgeGraph(build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress,
                                     reasoner=reasoner).dataset, queries_dir, queries)
     key = cache.fingerprint(facts_dir, ontology_dir, landscapes, reasoner=reasoner)
     store = cache.open_cached(key, cache_dir)
     if store is None:
+        from .pipeline import build
+
         report = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner)
         cache.write_cached(key, report.dataset, cache_dir)
         store = TripleStore.open(cache.store_path(key, cache_dir))

@@ -18,9 +18,15 @@ from .api import KnowledgeGraph, load
 from .errors import CnkgError, InvalidInput, OutputError
 from .export import FORMATS, serialize, write_atomically, write_stream
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR, QUERIES_DIR, compact
-from .pipeline import build
 from .lineage import MAX_PATHS
 from .named_queries import NamedQuery, parse_query_file
+
+
+def build(*args, **kwargs):
+    """The build pipeline, imported by the commands that build: owlrl and pySHACL are not needed to serve."""
+    from .pipeline import build as run
+
+    return run(*args, **kwargs)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -326,7 +332,7 @@ def cmd_serve(args) -> int:
     import waitress
 
     from .server import create_app
-    from .server.update import check_settings
+    from .server import check_settings
 
     token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
     check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph
 
-from .build import new_dataset
 from .errors import InvalidInput, OutputError, Problem, closest
 from .namespaces import INFERRED_GRAPH
 
@@ -34,6 +33,8 @@ def select(dataset: Dataset, asserted_only: bool) -> Dataset:
     """The dataset itself, or a copy without the inferred graph."""
     if not asserted_only:
         return dataset
+    from .build import new_dataset  # the build's dataset factory (and its imports) only when exporting
+
     copy = new_dataset()
     for s, p, o, g in dataset.quads((None, None, None, None)):
         if g != INFERRED_GRAPH:

@@ -127,6 +127,12 @@ def _serve(requests: Connection, answers: Connection) -> None:
             job = requests.recv()
         except (EOFError, OSError):
             return
+        if job is None:  # a ping: the worker is up and has imported what it needs
+            try:
+                answers.send(("ok", None))
+            except OSError:  # the caller is gone
+                return
+            continue
         try:
             message = ("ok", evaluate(job))
         except SyntaxError as exc:
@@ -258,8 +264,16 @@ class _Worker:
         self.process.stdin.close()
         self.process.stdout.close()
 
-    def send(self, job: Job) -> None:
+    def send(self, job: Job | None) -> None:
         self.send_end.send(job)
+
+    def ready(self, timeout: float = 30.0) -> bool:
+        """Wait until the worker answers a ping (it has started and imported what it needs)."""
+        try:
+            self.send(None)
+            return self.poll(timeout) and self.recv() == ("ok", None)
+        except (EOFError, OSError):
+            return False
 
     def poll(self, timeout: float) -> bool:
         return self.recv_end.poll(timeout)
@@ -285,11 +299,19 @@ class Sandbox:
         self._closed = False
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
-        for _ in range(workers):
-            self._add()
+        self._add()  # one worker now; the others one after another in the background, each once the previous
+        if workers > 1:  # is up, so that starting them does not compete with the caller's own start for the CPU
+            threading.Thread(target=self._ramp_up, args=(workers - 1,), daemon=True, name="cnkg-sandbox-start").start()
 
-    def _add(self) -> None:
+    def _ramp_up(self, count: int) -> None:
+        for _ in range(count):
+            self._add(wait=True)
+
+    def _add(self, wait: bool = False) -> None:
         worker = _Worker()
+        if wait and not worker.ready():
+            worker.stop()
+            return
         with self._lock:
             if self._closed:
                 worker.stop()
@@ -338,8 +360,8 @@ class Sandbox:
         """At least ``workers`` workers from now on."""
         with self._lock:
             missing, self.size = max(0, workers - self.size), max(self.size, workers)
-        for _ in range(missing):
-            self._add()
+        if missing:
+            threading.Thread(target=self._ramp_up, args=(missing,), daemon=True, name="cnkg-sandbox-grow").start()
 
     _shared: Sandbox | None = None
     _shared_lock = threading.Lock()

@@ -21,9 +21,10 @@ from flask_cors import CORS
 from rdflib import URIRef
 
 from ..api import KnowledgeGraph, load
+from ..errors import InvalidInput
 from ..sandbox import DEFAULT_WORKERS, Sandbox
 
-from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui, update
+from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
 from .result_cache import ResultCache
 from .worker import Evaluator
 
@@ -44,6 +45,13 @@ SETTINGS = {
     "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
                            "ALLOW_UPDATE; compared in constant time"),
 }
+
+
+def check_settings(allow: bool, token: str | None) -> None:
+    """Refuse a configuration that would accept updates from anyone (``cnkg.errors.InvalidInput``: exit code 1)."""
+    if allow and not (token or "").strip():
+        raise InvalidInput("--allow-update needs a bearer token: give --update-token TOKEN or set the environment "
+                           "variable CNKG_UPDATE_TOKEN (clients then send 'Authorization: Bearer TOKEN')")
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.config.update({key: default for key, (default, _) in SETTINGS.items()})
     app.config.update(config or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]  # werkzeug raises 413 past this
-    update.check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
+    check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
     app.json.sort_keys = False
 
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
@@ -180,4 +188,4 @@ def _stats(graph: KnowledgeGraph) -> Stats:
                  names=frozenset(graph.store.graph_names()))
 
 
-__all__ = ["create_app", "SETTINGS"]
+__all__ = ["create_app", "SETTINGS", "check_settings"]

@@ -74,15 +74,6 @@ def authorize() -> None:
                            headers={"WWW-Authenticate": 'Bearer realm="cnkg-update", error="invalid_token"'})
 
 
-def check_settings(allow: bool, token: str | None) -> None:
-    """Refuse a configuration that would accept updates from anyone (``cnkg.errors.InvalidInput``: exit code 1)."""
-    from ..errors import InvalidInput
-
-    if allow and not (token or "").strip():
-        raise InvalidInput("--allow-update needs a bearer token: give --update-token TOKEN or set the environment "
-                           "variable CNKG_UPDATE_TOKEN (clients then send 'Authorization: Bearer TOKEN')")
-
-
 # ---------------------------------------------------------------------------------------------- parse and check
 
 @dataclass

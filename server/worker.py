@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from rdflib import Dataset
-from rdflib.plugins.sparql.sparql import SPARQLError
 
 from .errors import ApiError, Busy, EvaluationFailed, Internal, NotSupported, Timeout
 
@@ -115,6 +114,8 @@ class Evaluator:
 
 
 def _child(work: Callable[[], Any], what: str, sender) -> None:
+    from rdflib.plugins.sparql.sparql import SPARQLError  # only forked updates use rdflib's evaluator
+
     try:
         message = ("ok", work())
     except ApiError as exc:  # a refusal decided while evaluating (e.g. an update the endpoint does not support)
