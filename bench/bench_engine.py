@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from bench_landscape import SNAPSHOTS, synthetic
+from bench_landscape import import_snapshots
 from bench_startup import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,13 +52,7 @@ TEMPLATES = [
 
 
 def build(scale: int, data: Path, work: Path) -> Path:
-    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
-    for name, (date, commit) in SNAPSHOTS.items():
-        source = data / name
-        if scale > 1 and name == "landscape-current.yml":
-            source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
-        subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
-                        "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = import_snapshots(scale, data, work)
     subprocess.run([sys.executable, "-m", "cnkg.cli", "build"], cwd=ROOT, env=env, check=True, capture_output=True)
     return work
 

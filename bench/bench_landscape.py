@@ -92,14 +92,22 @@ def synthetic(current: Path, scale: int, target: Path) -> Path:
     return target
 
 
-def measure(scale: int, data: Path, work: Path) -> dict:
-    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
+def import_snapshots(scale: int, data: Path, work: Path, **extra_env) -> dict:
+    """Import both official snapshots (the current one listed ``scale`` times) into a data directory under
+    ``work``; the environment that points cnkg at it (and at a cache beside it)."""
+    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1",
+               **extra_env)
     for name, (date, commit) in SNAPSHOTS.items():
         source = data / name
         if scale > 1 and name == "landscape-current.yml":
             source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
         subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
                         "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
+def measure(scale: int, data: Path, work: Path) -> dict:
+    env = import_snapshots(scale, data, work)
     built = run_python(MEASURE_BUILD, env)
     loaded = [run_python(MEASURE_LOAD, env, json.dumps(QUERIES)) for _ in range(3)]
     starts = [start_to_first_answer(env, rss=True) for _ in range(3)]

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_landscape import SNAPSHOTS, synthetic
+from bench_landscape import import_snapshots
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -100,14 +100,7 @@ def run_child(reasoner: str, env: dict) -> dict:
 
 
 def measure(scale: int, data: Path, work: Path) -> dict:
-    env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1",
-               PYTHONWARNINGS="ignore")
-    for name, (date, commit) in SNAPSHOTS.items():
-        source = data / name
-        if scale > 1 and name == "landscape-current.yml":
-            source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
-        subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
-                        "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = import_snapshots(scale, data, work, PYTHONWARNINGS="ignore")
     runs = {reasoner: run_child(reasoner, env) for reasoner in ("rules", "owlrl")}
     return {"scale": scale, **runs}
 

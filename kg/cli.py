@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-query time limit")
     serve.add_argument("--rate-limit", type=int, default=600, metavar="PER_MINUTE",
                        help="queries per minute per client address (0: no limit)")
+    serve.add_argument("--connection-limit", type=int, default=1000, metavar="N",
+                       help="open connections accepted at once (waitress; default 1000)")
+    serve.add_argument("--idle-timeout", type=int, default=30, metavar="SECONDS",
+                       help="close a connection that sends nothing for this long, half-sent requests included "
+                            "(default 30)")
     serve.add_argument("--result-cache", type=int, default=256, metavar="ENTRIES",
                        help="answers of repeated queries kept in memory (0: off)")
     serve.add_argument("--allow-update", action="store_true",
@@ -350,7 +355,8 @@ def cmd_serve(args) -> int:
           f"{mode})", flush=True)
     # waitress's own cap is a backstop above the app's, so oversize bodies normally get our JSON 413
     waitress.serve(app, host=args.host, port=args.port, threads=8,
-                   max_request_body_size=2 * app.config["MAX_BODY_BYTES"])
+                   max_request_body_size=2 * app.config["MAX_BODY_BYTES"],
+                   connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
     return 0
 
 

@@ -299,6 +299,8 @@ class Sandbox:
         self._closed = False
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
+        self._turns = threading.Condition()
+        self._busy: dict[str, int] = {}  # client -> queries running
         self._add()  # one worker now; the others one after another in the background, each once the previous
         if workers > 1:  # is up, so that starting them does not compete with the caller's own start for the CPU
             threading.Thread(target=self._ramp_up, args=(workers - 1,), daemon=True, name="cnkg-sandbox-start").start()
@@ -327,13 +329,41 @@ class Sandbox:
             self._all.discard(worker)
         threading.Thread(target=self._add, daemon=True, name="cnkg-sandbox-respawn").start()
 
-    def run(self, job: Job, timeout: float | None = None) -> Answer:
+    def _enter(self, client: str | None, deadline: float) -> None:
+        """Take one of ``client``'s slots: a client may hold all workers but one, so another client's query always
+        finds a worker, however many slow queries one client sends."""
+        if client is None:
+            return
+        with self._turns:
+            while self._busy.get(client, 0) >= max(1, self.size - 1):
+                if not self._turns.wait(max(0.0, deadline - time.monotonic())):
+                    raise SandboxError("busy", f"this client already has {self._busy[client]} queries running; "
+                                               "wait for one to finish")
+            self._busy[client] = self._busy.get(client, 0) + 1
+
+    def _leave(self, client: str | None) -> None:
+        if client is None:
+            return
+        with self._turns:
+            self._busy[client] -= 1
+            if not self._busy[client]:
+                del self._busy[client]
+            self._turns.notify_all()
+
+    def run(self, job: Job, timeout: float | None = None, client: str | None = None) -> Answer:
         """The serialised answer, or :class:`SandboxError`. The deadline covers waiting for a worker, parsing and
-        evaluation."""
+        evaluation. ``client`` (e.g. the address a request came from) may hold all workers but one at a time."""
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        self._enter(client, deadline)
         try:
-            worker = self._idle.get(timeout=limit)
+            return self._run(job, limit, deadline)
+        finally:
+            self._leave(client)
+
+    def _run(self, job: Job, limit: float, deadline: float) -> Answer:
+        try:
+            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise SandboxError("busy", f"no query worker was free within {limit:g} s") from None
         try:

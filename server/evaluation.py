@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flask import request
 from rdflib import BNode, Literal, URIRef
 
 from ..sandbox import Job, SandboxError
@@ -29,7 +30,7 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
               named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
               base_iri=base_iri)
     try:
-        answer = state.sandbox.run(job, timeout=timeout)
+        answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
     except SandboxError as exc:
         raise http_error(exc, timeout) from None
     return Payload(answer.body, answer.rows, answer.truncated)

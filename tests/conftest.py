@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +74,27 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@contextmanager
+def served(app, threads: int = 8) -> Iterator[str]:
+    """``app`` served by waitress on an ephemeral loopback port; yields its base URL, e.g. http://127.0.0.1:PORT."""
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(5)
+
+
+@pytest.fixture
+def live_server():
+    """``live_server(app, threads=8)``: a context manager serving ``app`` on 127.0.0.1 (see ``served``)."""
+    return served
 
 
 @pytest.fixture

@@ -1,38 +1,24 @@
 """Real SPARQL clients against the endpoint served by waitress on 127.0.0.1: SPARQLWrapper and rdflib's SPARQLStore."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import RDFS
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
-import cnkg
 from cnkg.namespaces import ID
-from cnkg.server import create_app
 
-from paths import MINIMAL_FACTS
 
 SPARQLWrapper = pytest.importorskip("SPARQLWrapper")
 
 PROJECTS = "PREFIX cnkg: <https://w3id.org/cnkg/ontology#> SELECT ?p WHERE { ?p a cnkg:Project } ORDER BY ?p"
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    import waitress
-
-    graph = cnkg.load(MINIMAL_FACTS, use_cache=False)
-    app = create_app({"QUERY_TIMEOUT": 10.0}, graph=graph)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}/sparql"
-    finally:
-        server.close()
-        thread.join(5)
+@pytest.fixture
+def endpoint(make_app, live_server):
+    with live_server(make_app({"QUERY_TIMEOUT": 10.0}), threads=4) as base:
+        yield f"{base}/sparql"
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

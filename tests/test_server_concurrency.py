@@ -3,13 +3,11 @@ as it should afterwards (the rdflib parser once broke for good under its first c
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import waitress
 
 SHAPES = [
     "SELECT ?s WHERE {{ ?s a cnkg:Project }} ORDER BY ?s LIMIT {n}",
@@ -30,15 +28,9 @@ SHAPES = [
 
 
 @pytest.fixture
-def fresh_server(graph, make_app):
-    server = waitress.create_server(make_app({"QUERY_TIMEOUT": 30.0}), host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}/sparql"
-    finally:
-        server.close()
-        thread.join(5)
+def fresh_server(make_app, live_server):
+    with live_server(make_app({"QUERY_TIMEOUT": 30.0}), threads=16) as base:
+        yield f"{base}/sparql"
 
 
 def ask(url: str, query: str) -> tuple[int, bytes]:

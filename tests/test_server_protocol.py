@@ -448,3 +448,27 @@ def test_result_cache_is_bounded():
     for key in "abc":
         cache.put(key, Payload(key.encode(), 1, False))
     assert len(cache) == 2 and cache.get("a") is None and cache.get("c").body == b"c"
+
+
+def test_one_client_cannot_take_every_query_worker(make_app):
+    """Regression: two slow queries filled both query slots, so another client's trivial ASK waited and got 503."""
+    import threading
+
+    from cnkg.sandbox import DEFAULT_WORKERS
+
+    app = make_app({"QUERY_TIMEOUT": 4.0, "RESULT_CACHE_SIZE": 0})
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } # "
+    greedy = [threading.Thread(target=lambda i=i: app.test_client().get(
+        "/sparql", query_string={"query": slow + str(i)}, environ_base={"REMOTE_ADDR": "10.0.0.1"}))
+        for i in range(DEFAULT_WORKERS + 2)]
+    for thread in greedy:
+        thread.start()
+    try:
+        other = app.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
+                                      environ_base={"REMOTE_ADDR": "10.0.0.2"})
+        assert other.status_code == 200, other.data
+        # answered while the greedy client's first queries all still ran (not when the timeout freed their workers)
+        assert sum(thread.is_alive() for thread in greedy) >= DEFAULT_WORKERS - 1
+    finally:
+        for thread in greedy:
+            thread.join(30)
