@@ -7,7 +7,7 @@ import pyshacl
 from rdflib import RDFS, Graph, Namespace, URIRef
 
 from .errors import Problem, ShapeViolation
-from .namespaces import ONTOLOGY_DIR, SHAPES_FILE, compact
+from .namespaces import ID, ONTOLOGY_DIR, SHAPES_FILE, compact
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -16,8 +16,33 @@ def read_shapes(ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     return Graph().parse(Path(ontology_dir) / SHAPES_FILE, format="turtle")
 
 
-def shape_problems(data: Graph, shapes: Graph) -> list[Problem]:
+RESOLVED_REFERENCES = URIRef("https://w3id.org/cnkg/shapes#ResolvedReferences")
+
+
+def with_core_targets(shapes: Graph, data: Graph) -> Graph:
+    """``shapes`` with ResolvedReferences' SPARQL target ("every entity IRI used as an object") replaced by the same
+    focus nodes as core targets: ``sh:targetObjectsOf`` each predicate that has an entity IRI as an object in
+    ``data``. pySHACL evaluates the SPARQL target with rdflib's SPARQL engine (2.3 s of 4.4 s at 1×); the core
+    targets select the same nodes (tests/test_ontology.py checks both give the same report)."""
+    target = shapes.value(RESOLVED_REFERENCES, SH.target)
+    if target is None:
+        return shapes
+    predicates = {p for _, p, o in data if isinstance(o, URIRef) and str(o).startswith(str(ID))}
+    out = Graph()
+    for prefix, namespace in shapes.namespaces():
+        out.bind(prefix, namespace)
+    for triple in shapes:
+        if triple[0] != target and triple != (RESOLVED_REFERENCES, SH.target, target):
+            out.add(triple)
+    for predicate in predicates:
+        out.add((RESOLVED_REFERENCES, SH.targetObjectsOf, predicate))
+    return out
+
+
+def shape_problems(data: Graph, shapes: Graph, core_targets: bool = True) -> list[Problem]:
     """Validate ``data`` (asserted + inferred, so class membership is already materialised)."""
+    if core_targets:
+        shapes = with_core_targets(shapes, data)
     conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
                                            allow_warnings=True)
     if conforms:
