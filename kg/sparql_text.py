@@ -128,7 +128,8 @@ def resolve(token: Token, prologue_: Prologue, prefixes: dict[str, str] | None =
     return None
 
 
-def _matching_brace(toks, i: int) -> int:
+def matching_brace(toks, i: int) -> int:
+    """The index of the brace closing the first ``{`` at or after token ``i`` (``len(toks)`` when unbalanced)."""
     depth = 0
     for j in range(i, len(toks)):
         if toks[j].kind == "punct" and toks[j].text in "{}":
@@ -169,7 +170,7 @@ def dataset_clauses(text: str, prefixes: dict[str, str] | None = None) -> Datase
         if toks[i].kind == "punct" and toks[i].text == "{":
             if toks[i - 1].keyword != "CONSTRUCT":
                 break  # dataset clauses come before the WHERE clause of the outer query
-            i = _matching_brace(toks, i)  # a CONSTRUCT template comes before them
+            i = matching_brace(toks, i)  # a CONSTRUCT template comes before them
         i += 1
     out, last = [], 0
     for start, end in cut:
@@ -202,5 +203,5 @@ def substitute_variables(text: str, values: dict[str, str]) -> str:
 
 
 __all__ = ["Token", "tokens", "position", "Prologue", "prologue", "query_form", "substitute_variables", "resolve",
-           "DatasetClauses", "dataset_clauses", "undeclared_prefixes",
+           "DatasetClauses", "dataset_clauses", "undeclared_prefixes", "matching_brace",
            "QUERY_FORMS", "UPDATE_KEYWORDS"]

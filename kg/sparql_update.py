@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from .iris import PREFIX_IRIS
-from .sparql_text import position, prologue, tokens
+from .sparql_text import matching_brace, position, prologue, tokens
 from .store import TripleStore, from_ox
 
 
@@ -49,13 +49,7 @@ def _operations(text: str):
         if not (i + 2 < len(toks) and toks[i].keyword in ("INSERT", "DELETE") and toks[i + 1].keyword == "DATA"
                 and toks[i + 2].text == "{"):
             return None
-        depth, j = 0, i + 2
-        while j < len(toks):
-            if toks[j].kind == "punct" and toks[j].text in "{}":
-                depth += 1 if toks[j].text == "{" else -1
-                if depth == 0:
-                    break
-            j += 1
+        j = matching_brace(toks, i + 2)
         if j == len(toks):
             return None  # unbalanced: the general parser reports it
         found.append((dict(prefixes), base, toks[i].keyword, toks[i + 2].start + 1, toks[j].start))
@@ -78,13 +72,7 @@ def _as_trig(text: str, start: int, end: int) -> str:
             if open_segment:
                 pieces += [text[cursor:tok.start], "} "]
                 cursor, open_segment = tok.start, False
-            j, depth = i, 0
-            while j < len(toks):
-                if toks[j].kind == "punct" and toks[j].text in "{}":
-                    depth += 1 if toks[j].text == "{" else -1
-                    if depth == 0:
-                        break
-                j += 1
+            j = matching_brace(toks, i)  # the GRAPH block's closing brace
             close = toks[j].start + 1 if j < len(toks) else end
             pieces.append(text[cursor:close])
             cursor, i = close, j + 1
