@@ -43,7 +43,7 @@ PREFIXES = ("PREFIX cnkg: <https://w3id.org/cnkg/ontology#>\nPREFIX rdfs: <http:
 TEMPLATES = [
     "SELECT ?p ?o WHERE {{ <{e}> ?p ?o }} LIMIT {k}",
     "SELECT ?a ?name WHERE {{ <{e}> cnkg:hasAncestor ?a . ?a rdfs:label ?name }}",
-    "ASK {{ <{e}> a cnkg:Project }}",
+    "ASK {{ <{e}> a cnkg:Project }} # {k}",
     "SELECT ?s ?l WHERE {{ ?s rdfs:label ?l FILTER(STRSTARTS(LCASE(?l), \"{c}\")) }} LIMIT {k}",
     "SELECT ?name WHERE {{ ?p cnkg:hasStage stage:graduated ; rdfs:label ?name }} ORDER BY ?name LIMIT {k}",
     "SELECT ?c (COUNT(?i) AS ?n) WHERE {{ ?i cnkg:inLandscapeCategory ?c }} GROUP BY ?c ORDER BY DESC(?n) LIMIT {k}",
@@ -68,7 +68,7 @@ def fresh_queries(store_path: Path, count: int) -> list[str]:
         template = TEMPLATES[i % len(TEMPLATES)]
         entity = entities[(i * 7919) % len(entities)]
         letter = "abcdefghijklmnopqrstuvwxyz"[i % 26]
-        queries.append(PREFIXES + template.format(e=entity, k=5 + i // len(TEMPLATES), c=letter))
+        queries.append(PREFIXES + template.format(e=entity, k=5 + i // len(TEMPLATES), c=letter) + f"\n# {i}")
         i += 1
     assert len(set(queries)) == len(queries)
     return queries

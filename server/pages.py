@@ -118,7 +118,7 @@ def facts(pattern) -> list[Fact]:
     """One Fact per distinct triple matching ``pattern`` (meta graph left out), with where it comes from."""
     graph = _state().graph
     found: dict[tuple, Fact] = {}
-    for s, p, o, g in graph.dataset.quads(pattern):
+    for s, p, o, g in graph.store.quads(pattern):
         if g != META_GRAPH:
             found.setdefault((s, p, o), Fact(s, p, o))
     for fact in found.values():
@@ -138,26 +138,26 @@ def facts(pattern) -> list[Fact]:
 
 
 def entity_exists(iri: URIRef) -> bool:
-    dataset = _state().graph.dataset
-    return any(g != META_GRAPH for *_, g in dataset.quads((iri, None, None, None)))
+    store = _state().graph.store
+    return any(g != META_GRAPH for *_, g in store.quads((iri, None, None, None)))
 
 
 def description(iri: URIRef) -> Graph:
     """A CBD-like description: every triple with ``iri`` as subject (inferred included) and referenced labels."""
-    dataset = _state().graph.dataset
+    store = _state().graph.store
     out = Graph()
-    for s, p, o, g in dataset.quads((iri, None, None, None)):
+    for s, p, o, g in store.quads((iri, None, None, None)):
         if g != META_GRAPH:
             out.add((s, p, o))
             if isinstance(o, URIRef):
-                for label in dataset.objects(o, RDFS.label):
+                for label in store.objects(o, RDFS.label):
                     out.add((o, RDFS.label, label))
     return out
 
 
 def _not_found(slug: str):
     graph = _state().graph
-    names = {str(s)[len(str(ID)):]: s for s in graph.dataset.subjects(RDFS.label) if str(s).startswith(str(ID))}
+    names = {str(s)[len(str(ID)):]: s for s in graph.store.subjects(RDFS.label) if str(s).startswith(str(ID))}
     labels = {graph.label(iri).lower(): key for key, iri in names.items()}
     guess = closest(slug, names, 0.6) or (labels.get(closest(slug.replace("-", " "), labels, 0.6) or ""))
     suggestion = url_for("pages.entity", slug=guess) if guess else None
@@ -184,17 +184,17 @@ def entity(slug: str):
     if kind != "html":
         return rdf_response(description(iri), kind, path)
     graph = _state().graph
-    dataset = graph.dataset
+    store = graph.store
     outgoing = facts((iri, None, None))
     incoming = [f for f in facts((None, None, iri)) if f.subject != iri]
     hidden = {RDFS.label, SKOS.altLabel, RDF.type, DCT_DESCRIPTION, SCHEMA_DESCRIPTION, SKOS.definition}
-    types = sorted({term_view(o).text: term_view(o) for o in dataset.objects(iri, RDF.type)}.values(),
+    types = sorted({term_view(o).text: term_view(o) for o in store.objects(iri, RDF.type)}.values(),
                    key=lambda t: t.text)
     descriptions = sorted({str(d) for p in (DCT_DESCRIPTION, SCHEMA_DESCRIPTION, SKOS.definition, RDFS.comment)
-                           for d in dataset.objects(iri, p)})
+                           for d in store.objects(iri, p)})
     body = render_template(
         "page_entity.html", iri=str(iri), label=graph.label(iri),
-        alt_labels=sorted({str(a) for a in dataset.objects(iri, SKOS.altLabel)}),
+        alt_labels=sorted({str(a) for a in store.objects(iri, SKOS.altLabel)}),
         types=types, descriptions=descriptions,
         outgoing=[f for f in outgoing if f.predicate not in hidden or f.inferred],
         incoming=incoming, view=term_view, lineage_svg=_lineage_svg(iri), path=path,
@@ -235,7 +235,7 @@ class TermDoc:
 
 
 def ontology_docs() -> tuple[list[TermDoc], list[TermDoc]]:
-    tbox = _state().graph.dataset.graph(ONTOLOGY_GRAPH)
+    tbox = _state().graph.store.graph(ONTOLOGY_GRAPH)
 
     def text(term, prop):
         value = tbox.value(term, prop)
@@ -270,7 +270,7 @@ def ontology_docs() -> tuple[list[TermDoc], list[TermDoc]]:
 def ontology():
     path = url_for("pages.ontology")
     kind = negotiate_page()
-    tbox = _state().graph.dataset.graph(ONTOLOGY_GRAPH)
+    tbox = _state().graph.store.graph(ONTOLOGY_GRAPH)
     if kind != "html":
         out = Graph()
         for triple in tbox:
