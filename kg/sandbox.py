@@ -386,6 +386,11 @@ class Sandbox:
         kind, message, line, column = payload
         raise SandboxError(kind, message, line, column)
 
+    @property
+    def idle(self) -> int:
+        """Workers waiting for a query right now."""
+        return self._idle.qsize()
+
     def grow(self, workers: int) -> None:
         """At least ``workers`` workers from now on."""
         with self._lock:

@@ -28,6 +28,10 @@ class UpdateSyntaxError(ValueError):
         self.message, self.line, self.column = message, line, column
 
 
+class UpdateRefused(ValueError):
+    """An update the endpoint will not run as written (the message says why and what to do)."""
+
+
 @dataclass
 class DataChange:
     operations: int
@@ -140,4 +144,170 @@ def data_change(text: str, base_iri: str | None, store: TripleStore, updates_gra
     return DataChange(len(operations), list(removed), list(added))
 
 
-__all__ = ["data_change", "DataChange", "UpdateSyntaxError"]
+__all__ = ["data_change", "DataChange", "UpdateSyntaxError", "UpdateRefused"]
+
+
+# ---------------------------------------------------------------------------------------------- one WHERE operation
+
+PLACEHOLDER = "urn:x-cnkg-variable:"
+
+
+@dataclass
+class _Modify:
+    prologue_end: int                 # offset where the operation starts (the text before it is its prologue)
+    base: str | None
+    with_graph: str | None
+    delete: tuple[int, int] | None    # (start, end) of a template block, inside the braces
+    insert: tuple[int, int] | None
+    using: list[str]
+    using_named: list[str]
+    where: tuple[int, int]            # the WHERE group, braces included
+
+
+def _single_modify(text: str) -> _Modify | None:
+    """The parts of a request made of one ``DELETE WHERE`` or ``[WITH] DELETE/INSERT ... WHERE`` operation."""
+    from .sparql_text import resolve
+
+    toks = tokens(text)
+    pro = prologue(toks)
+    i = pro.end
+    if i >= len(toks):
+        return None
+    start = toks[i].start
+
+    def block(at: int) -> tuple[int, int, int] | None:
+        if at >= len(toks) or toks[at].text != "{":
+            return None
+        close = matching_brace(toks, at)
+        return None if close == len(toks) else (toks[at].start + 1, toks[close].start, close + 1)
+
+    def rest_is_empty(at: int) -> bool:
+        return at == len(toks) or (at == len(toks) - 1 and toks[at].text == ";")
+
+    if toks[i].keyword == "DELETE" and i + 1 < len(toks) and toks[i + 1].keyword == "WHERE":
+        found = block(i + 2)
+        if found is None or not rest_is_empty(found[2]):
+            return None
+        return _Modify(start, pro.base, None, found[:2], None, [], [], (found[0] - 1, found[1] + 1))
+    with_graph = None
+    if toks[i].keyword == "WITH":
+        if i + 1 >= len(toks):
+            return None
+        with_graph = resolve(toks[i + 1], pro, PREFIX_IRIS)
+        if with_graph is None:
+            return None
+        i += 2
+    delete = insert = None
+    if i < len(toks) and toks[i].keyword == "DELETE":
+        found = block(i + 1)
+        if found is None:
+            return None
+        delete, i = found[:2], found[2]
+    if i < len(toks) and toks[i].keyword == "INSERT":
+        found = block(i + 1)
+        if found is None:
+            return None
+        insert, i = found[:2], found[2]
+    if delete is None and insert is None:
+        return None
+    using, using_named = [], []
+    while i < len(toks) and toks[i].keyword == "USING":
+        named = i + 1 < len(toks) and toks[i + 1].keyword == "NAMED"
+        at = i + 2 if named else i + 1
+        if at >= len(toks):
+            return None
+        iri = resolve(toks[at], pro, PREFIX_IRIS)
+        if iri is None:
+            return None
+        (using_named if named else using).append(iri)
+        i = at + 1
+    if i >= len(toks) or toks[i].keyword != "WHERE":
+        return None
+    found = block(i + 1)
+    if found is None or not rest_is_empty(found[2]):
+        return None
+    return _Modify(start, pro.base, with_graph, delete, insert, using, using_named, (found[0] - 1, found[1] + 1))
+
+
+def _template(text: str, span: tuple[int, int], prefixes_text: str, base: str | None) -> list[ox.Quad]:
+    """A template block as quads, each variable an IRI ``urn:x-cnkg-variable:NAME``."""
+    block = text[span[0]:span[1]]
+    out, last = [], 0
+    for token in tokens(block):
+        if token.kind == "var":
+            out += [block[last:token.start], f"<{PLACEHOLDER}{token.text[1:]}>"]
+            last = token.start + len(token.text)
+    out.append(block[last:])
+    template = "".join(out)
+    pro = prologue(tokens(prefixes_text))
+    return _quads(template, 0, len(template), pro.prefixes, base)
+
+
+def modify_change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select,
+                  using: list[str] = (), using_named: list[str] = ()) -> DataChange | None:
+    """The change a request of one ``DELETE WHERE`` or ``DELETE/INSERT ... WHERE`` operation makes, or None for
+    any other request. ``select(query_text, default_graphs, named_graphs)`` evaluates the WHERE clause (in the
+    caller's sandbox, under its deadline) and returns rows as dicts of variable name to rdflib term."""
+    from rdflib import BNode, URIRef
+
+    op = _single_modify(text)
+    if op is None:
+        return None
+    prefixes_text = text[:op.prologue_end]
+    base = op.base or base_iri
+    delete = _template(text, op.delete, prefixes_text, base) if op.delete else []
+    insert = _template(text, op.insert, prefixes_text, base) if op.insert else []
+    if any(isinstance(t, ox.BlankNode) for q in delete for t in (q.subject, q.object)):
+        line, column = position(text, op.delete[0])
+        raise UpdateSyntaxError("a DELETE template cannot contain blank nodes (SPARQL 1.1 Update §3.1.3)",
+                                line, column)
+    if (using or using_named) and (op.using or op.using_named or op.with_graph):
+        raise UpdateRefused("using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH in the "
+                            "update (SPARQL 1.1 Protocol §2.2.3); use one or the other")
+    if using or using_named:
+        default, named = list(using), list(using_named)
+    elif op.using or op.using_named:
+        default, named = op.using, op.using_named
+    elif op.with_graph:  # WITH sets the default graph of the match; the named graphs stay the dataset's
+        default, named = [op.with_graph], [str(g) for g in store.graph_names()]
+    else:
+        default = named = None
+    rows = select(f"{prefixes_text}SELECT * WHERE {text[op.where[0]:op.where[1]]}", default, named)
+    target = URIRef(op.with_graph) if op.with_graph else None
+
+    def fill(term, row, fresh):
+        if isinstance(term, URIRef) and str(term).startswith(PLACEHOLDER):
+            return row.get(str(term)[len(PLACEHOLDER):])
+        if isinstance(term, BNode):
+            return fresh.setdefault(term, BNode())
+        return term
+
+    def instances(template):
+        for row in rows:
+            fresh: dict = {}
+            for quad in template:
+                s, p, o = (fill(from_ox(t), row, fresh) for t in (quad.subject, quad.predicate, quad.object))
+                g = None if isinstance(quad.graph_name, ox.DefaultGraph) else fill(from_ox(quad.graph_name), row,
+                                                                                     fresh)
+                if s is None or p is None or o is None or not isinstance(p, URIRef) \
+                        or not isinstance(s, (URIRef, BNode)) or (g is not None and not isinstance(g, URIRef)):
+                    continue  # an unbound variable or a term that cannot stand there: this quad is skipped
+                yield (s, p, o), g
+
+    removed: dict[tuple, None] = {}
+    for triple, graph in instances(delete):
+        graph = graph or target
+        for quad in ([(*triple, graph)] if graph is not None else list(store.quads(triple))):
+            if next(store.quads(quad), None) is not None:
+                removed[quad[:4]] = None
+    added: dict[tuple, None] = {}
+    for triple, graph in instances(insert):
+        quad = (*triple, graph or target or updates_graph)
+        if quad in removed:
+            del removed[quad]
+        elif next(store.quads(quad), None) is None:
+            added[quad] = None
+    return DataChange(1, list(removed), list(added))
+
+
+__all__ += ["modify_change", "PLACEHOLDER"]

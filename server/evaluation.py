@@ -23,7 +23,8 @@ class Payload:
 
 
 def run(state, text: str, *, result_format: str = "json", graph_format: str = "turtle", max_rows: int,
-        default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float) -> Payload:
+        default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float,
+        what: str = "query") -> Payload:
     """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds."""
     job = Job(text, str(state.snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
               default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
@@ -32,18 +33,18 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
     try:
         answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
     except SandboxError as exc:
-        raise http_error(exc, timeout) from None
+        raise http_error(exc, timeout, what) from None
     return Payload(answer.body, answer.rows, answer.truncated)
 
 
-def http_error(exc: SandboxError, timeout: float) -> ApiError:
+def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiError:
     if exc.kind == "syntax":
         where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
-        return MalformedQuery(f"malformed SPARQL query{where}: {exc.message}")
+        return MalformedQuery(f"malformed SPARQL {what}{where}: {exc.message}")
     if exc.kind == "evaluation":
-        return EvaluationFailed(f"query evaluation failed: {exc.message}")
+        return EvaluationFailed(f"{what} evaluation failed: {exc.message}")
     if exc.kind == "timeout":
-        return Timeout(f"query timed out: it did not finish within {timeout:g} s, so it was stopped. Narrow it "
+        return Timeout(f"{what} timed out: it did not finish within {timeout:g} s, so it was stopped. Narrow it "
                        "(more specific patterns, LIMIT) and try again", headers={"Retry-After": "1"})
     if exc.kind == "busy":
         return Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",

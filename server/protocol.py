@@ -16,7 +16,7 @@ from . import evaluation, ops
 from .description import service_description
 from .errors import ApiError, BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType
 from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
-from .safety import READ_ONLY, check, check_graphs
+from .safety import READ_ONLY, check, check_graphs, refuse_service
 
 bp = Blueprint("protocol", __name__)
 
@@ -75,7 +75,7 @@ def sparql():
         payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
                                  graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
                                  default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                 timeout=float(current_app.config["QUERY_TIMEOUT"]))
+                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update")
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
@@ -90,7 +90,7 @@ def sparql():
 def _update(req: ProtocolRequest):
     """The update operation: authorise, check, compute the change in a worker, apply it (serialised)."""
     # rdflib's SPARQL machinery loads only for updates (80 ms of every start otherwise)
-    from ..sparql_update import UpdateSyntaxError, data_change
+    from ..sparql_update import UpdateRefused, UpdateSyntaxError, data_change, modify_change
     from .update import NOTE, UPDATES_GRAPH, apply, authorize, commit, parse_update
 
     g.cnkg_query = req.update  # for the access log (hashed there)
@@ -98,12 +98,22 @@ def _update(req: ProtocolRequest):
     using = [URIRef(iri) for iri in req.using_graphs]
     using_named = [URIRef(iri) for iri in req.using_named_graphs]
     authorize()
+    refuse_service(req.update)  # before anything reads the update further: Oxigraph would call the service
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
         try:  # only INSERT DATA / DELETE DATA: read by Oxigraph's TriG parser, in linear time, here
             change = data_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH)
         except UpdateSyntaxError as exc:
             raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
                                  f"{exc.message}") from None
+        if change is None:  # one DELETE/INSERT ... WHERE: the WHERE in the sandbox, the templates as TriG
+            try:
+                change = modify_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,
+                                       _where_solutions(state), req.using_graphs, req.using_named_graphs)
+            except UpdateSyntaxError as exc:
+                raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
+                                     f"{exc.message}") from None
+            except UpdateRefused as exc:
+                raise BadRequest(str(exc)) from None
         if change is not None:
             operations = change.operations
         else:  # anything else: rdflib, in a forked process under the query timeout
@@ -118,6 +128,24 @@ def _update(req: ProtocolRequest):
                    inferred_added=applied.inferred_added if applied else 0,
                    inferred_removed=applied.inferred_removed if applied else 0,
                    graph_version=state.version, default_graph=str(UPDATES_GRAPH), note=NOTE)
+
+
+MAX_UPDATE_SOLUTIONS = 100_000
+
+
+def _where_solutions(state):
+    """Evaluate an update's WHERE clause in the sandbox, under the query timeout: rows of rdflib terms."""
+    def select(query: str, default, named) -> list[dict]:
+        payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
+                                 default_graphs=default, named_graphs=named, base_iri=request.base_url,
+                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update")
+        if payload.truncated:
+            raise BadRequest(f"the update's WHERE clause matched more than {MAX_UPDATE_SOLUTIONS:,} solutions; "
+                             "narrow it or split the update")
+        variables, rows, _ = evaluation.rows_from_json(payload.body)
+        return [{v: t for v, t in zip(variables, row) if t is not None} for row in rows]
+
+    return select
 
 
 def _frozen(graphs) -> tuple | None:
