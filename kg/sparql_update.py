@@ -39,8 +39,54 @@ class DataChange:
     added: list[tuple] = field(default_factory=list)
 
 
+class _Pending:
+    """The store as the operations of one request have left it so far: removals and additions over it."""
+
+    def __init__(self, store: TripleStore):
+        self.store = store
+        self.added: dict[tuple, None] = {}
+        self.removed: dict[tuple, None] = {}
+
+    def has(self, quad) -> bool:
+        return quad in self.added or (quad not in self.removed and next(self.store.quads(quad), None) is not None)
+
+    def graph(self, name) -> list[tuple]:
+        stored = [q for q in self.store.quads((None, None, None, name)) if q not in self.removed]
+        return stored + [q for q in self.added if q[3] == name]
+
+    def graphs(self) -> list:
+        names = set(self.store.graph_names()) | {q[3] for q in self.added}
+        return sorted(g for g in names if self.graph(g))
+
+    def holding(self, triple) -> list[tuple]:
+        return [q for q in self.store.quads(triple) if q not in self.removed] + \
+            [q for q in self.added if q[:3] == tuple(triple)]
+
+    def add(self, quad) -> None:
+        if quad in self.removed:
+            del self.removed[quad]
+        elif not self.has(quad):
+            self.added[quad] = None
+
+    def remove(self, quad) -> None:
+        if quad in self.added:
+            del self.added[quad]
+        elif self.has(quad):
+            self.removed[quad] = None
+
+    def change(self, operations: int) -> DataChange:
+        return DataChange(operations, list(self.removed), list(self.added))
+
+
+GRAPH_OPERATIONS = ("CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY")
+
+
 def _operations(text: str):
-    """(prefixes, base, keyword, block start, block end) for each operation, or None when one is not a DATA op."""
+    """Each operation of the request as ``("data", keyword, prefixes, base, block start, block end)`` or
+    ``("graph", keyword, silent, graph names)``; None when one is anything else (or names DEFAULT, which the
+    general path refuses with its message)."""
+    from .sparql_text import resolve
+
     toks = tokens(text)
     prefixes, base, i, found = {}, None, 0, []
     while i < len(toks):
@@ -50,14 +96,40 @@ def _operations(text: str):
         i += pro.end
         if i >= len(toks):
             break
-        if not (i + 2 < len(toks) and toks[i].keyword in ("INSERT", "DELETE") and toks[i + 1].keyword == "DATA"
-                and toks[i + 2].text == "{"):
+        word = toks[i].keyword
+        if word in ("INSERT", "DELETE") and i + 2 < len(toks) and toks[i + 1].keyword == "DATA" \
+                and toks[i + 2].text == "{":
+            j = matching_brace(toks, i + 2)
+            if j == len(toks):
+                return None  # unbalanced: the general parser reports it
+            found.append(("data", word, dict(prefixes), base, toks[i + 2].start + 1, toks[j].start))
+            i = j + 1
+        elif word in GRAPH_OPERATIONS:
+            j, silent, names = i + 1, False, []
+            if j < len(toks) and toks[j].keyword == "SILENT":
+                silent, j = True, j + 1
+            while j < len(toks) and toks[j].text != ";":
+                tok = toks[j]
+                if tok.keyword in ("GRAPH", "TO"):
+                    pass
+                elif tok.keyword in ("NAMED", "ALL"):
+                    names.append(tok.keyword)
+                elif tok.kind in ("iri", "pname"):
+                    iri = resolve(tok, type(pro)(base, prefixes, 0), PREFIX_IRIS)
+                    if iri is None:
+                        return None
+                    names.append(iri)
+                else:
+                    return None  # DEFAULT, or anything unexpected
+                j += 1
+            expected = 2 if word in ("ADD", "MOVE", "COPY") else 1
+            if len(names) != expected or (word == "CREATE" and names[0] in ("NAMED", "ALL")) or \
+                    (expected == 2 and any(n in ("NAMED", "ALL") for n in names)):
+                return None
+            found.append(("graph", word, silent, names))
+            i = j
+        else:
             return None
-        j = matching_brace(toks, i + 2)
-        if j == len(toks):
-            return None  # unbalanced: the general parser reports it
-        found.append((dict(prefixes), base, toks[i].keyword, toks[i + 2].start + 1, toks[j].start))
-        i = j + 1
         if i < len(toks):
             if toks[i].text != ";":
                 return None
@@ -111,37 +183,59 @@ def _quads(text: str, start: int, end: int, prefixes: dict, base: str | None) ->
 
 
 def data_change(text: str, base_iri: str | None, store: TripleStore, updates_graph) -> DataChange | None:
-    """The change a request of only ``INSERT DATA`` / ``DELETE DATA`` operations makes to ``store``, or None for any
-    other request. Raises :class:`UpdateSyntaxError` for a data block that does not parse, or that uses blank
-    nodes in ``DELETE DATA`` (SPARQL 1.1 Update §3.1.2)."""
+    """The change a request of ``INSERT DATA`` / ``DELETE DATA`` and graph operations (``CLEAR``, ``DROP``,
+    ``CREATE``, ``ADD``, ``MOVE``, ``COPY``) makes to ``store``, applied in order; None for any other request.
+    Raises :class:`UpdateSyntaxError` for a data block that does not parse or that uses blank nodes in
+    ``DELETE DATA`` (SPARQL 1.1 Update §3.1.2), and :class:`UpdateRefused` for ``CREATE`` of a graph that exists."""
+    from rdflib import URIRef
+
     operations = _operations(text)
     if operations is None:
         return None
-    added: dict[tuple, None] = {}
-    removed: dict[tuple, None] = {}
-    for prefixes, base, keyword, start, end in operations:
+    pending = _Pending(store)
+    for operation in operations:
+        if operation[0] == "graph":
+            _, word, silent, names = operation
+            _graph_operation(pending, word, silent, [n if n in ("NAMED", "ALL") else URIRef(n) for n in names])
+            continue
+        _, keyword, prefixes, base, start, end = operation
         for quad in _quads(text, start, end, prefixes, base or base_iri):
             triple = (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object))
             named = not isinstance(quad.graph_name, ox.DefaultGraph)
             if keyword == "INSERT":
-                target = (*triple, from_ox(quad.graph_name) if named else updates_graph)
-                removed.pop(target, None)
-                if next(store.quads(target), None) is None:
-                    added[target] = None
+                pending.add((*triple, from_ox(quad.graph_name) if named else updates_graph))
                 continue
             if any(isinstance(t, ox.BlankNode) for t in (quad.subject, quad.object)):
                 line, column = position(text, start)
                 raise UpdateSyntaxError("DELETE DATA cannot contain blank nodes (SPARQL 1.1 Update §3.1.2)",
                                         line, column)
-            graphs = [from_ox(quad.graph_name)] if named else \
-                [g for *_, g in store.quads(triple)] + [q[3] for q in added if q[:3] == triple]
-            for graph in graphs:
-                target = (*triple, graph)
-                if target in added:
-                    del added[target]
-                elif next(store.quads(target), None) is not None:
-                    removed[target] = None
-    return DataChange(len(operations), list(removed), list(added))
+            for target in ([(*triple, from_ox(quad.graph_name))] if named else pending.holding(triple)):
+                pending.remove(target)
+    return pending.change(len(operations))
+
+
+def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) -> None:
+    if word in ("CLEAR", "DROP"):
+        graphs = pending.graphs() if names[0] in ("NAMED", "ALL") else names
+        for graph in graphs:
+            for quad in pending.graph(graph):
+                pending.remove(quad)
+    elif word == "CREATE":
+        if pending.graph(names[0]) and not silent:
+            raise UpdateRefused(f"CREATE GRAPH <{names[0]}>: the graph already exists (use CREATE SILENT)")
+    else:  # ADD, COPY, MOVE source TO target
+        source, target = names
+        if source == target:
+            return
+        quads = pending.graph(source)
+        if word != "ADD":
+            for quad in pending.graph(target):
+                pending.remove(quad)
+        for s, p, o, _ in quads:
+            pending.add((s, p, o, target))
+        if word == "MOVE":
+            for quad in quads:
+                pending.remove(quad)
 
 
 __all__ = ["data_change", "DataChange", "UpdateSyntaxError", "UpdateRefused"]

@@ -100,11 +100,13 @@ def _update(req: ProtocolRequest):
     authorize()
     refuse_service(req.update)  # before anything reads the update further: Oxigraph would call the service
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
-        try:  # only INSERT DATA / DELETE DATA: read by Oxigraph's TriG parser, in linear time, here
+        try:  # data and graph operations: data blocks read by Oxigraph's TriG parser, in linear time, here
             change = data_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH)
         except UpdateSyntaxError as exc:
             raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
                                  f"{exc.message}") from None
+        except UpdateRefused as exc:
+            raise BadRequest(str(exc)) from None
         if change is None:  # one DELETE/INSERT ... WHERE: the WHERE in the sandbox, the templates as TriG
             try:
                 change = modify_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,

@@ -1,4 +1,5 @@
-"""Updates read without rdflib's parser (cnkg.sparql_update) make the same change as rdflib's evaluation did."""
+"""Updates read without rdflib's parser (cnkg.sparql_update) make the same change as rdflib's evaluation did:
+data and graph operations applied in order, and one DELETE/INSERT ... WHERE."""
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,15 @@ UPDATES = [
     "INSERT { GRAPH ?g { ?s <urn:x-test:copy> ?o } } WHERE { GRAPH ?g { ?s cnkg:inspiredBy ?o } }",
     "INSERT { ?s <urn:x-test:made> [ <urn:x-test:by> ?o ] } WHERE { ?s cnkg:developedBy ?o }",
     "INSERT { ?s <urn:x-test:nothing> ?unbound } WHERE { ?s a cnkg:Project }",
+    "CLEAR GRAPH <https://w3id.org/cnkg/graph/mini/two>",
+    "DROP SILENT GRAPH <urn:x-test:none>",
+    "COPY <https://w3id.org/cnkg/graph/mini/one> TO <urn:x-test:copy>",
+    "ADD <https://w3id.org/cnkg/graph/mini/two> TO GRAPH <https://w3id.org/cnkg/graph/mini/one>",
+    "MOVE GRAPH <https://w3id.org/cnkg/graph/mini/two> TO <urn:x-test:moved>",
+    "CREATE SILENT GRAPH <https://w3id.org/cnkg/graph/mini/one>",
+    "INSERT DATA { GRAPH <urn:x-test:g> { <urn:x-test:a> <urn:x-test:b> 1 } } ; "
+    "COPY <urn:x-test:g> TO <urn:x-test:h> ; DELETE DATA { GRAPH <urn:x-test:g> { <urn:x-test:a> <urn:x-test:b> 1 } }",
+    "CLEAR NAMED",
 ]
 
 
@@ -51,7 +61,7 @@ def test_the_same_change_as_rdflib(private_graph, text):
 
 
 def test_other_requests_are_left_to_the_general_path(private_graph):
-    for text in ("CLEAR GRAPH <urn:x-test:g>", "INSERT DATA { <urn:a> <urn:b> 1 } ; DELETE WHERE { ?s ?p ?o }",
+    for text in ("CLEAR DEFAULT", "INSERT DATA { <urn:a> <urn:b> 1 } ; DELETE WHERE { ?s ?p ?o }",
                  "LOAD <http://127.0.0.1:9/x>"):
         assert data_change(text, None, private_graph.store, UPDATES_GRAPH) is None
         assert modify_change(text, None, private_graph.store, UPDATES_GRAPH, rows(private_graph)) is None
