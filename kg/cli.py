@@ -353,9 +353,10 @@ def cmd_serve(args) -> int:
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
     print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s, "
           f"{mode})", flush=True)
-    # waitress's own cap is a backstop above the app's, so oversize bodies normally get our JSON 413
+    # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an
+    # oversize body gets the app's JSON 413; past the cap waitress can only drop the connection
     waitress.serve(app, host=args.host, port=args.port, threads=8,
-                   max_request_body_size=2 * app.config["MAX_BODY_BYTES"],
+                   max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
                    connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
     return 0
 

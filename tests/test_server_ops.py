@@ -130,3 +130,36 @@ def test_token_bucket_refills():
     now[0] = 30.0
     assert bucket.take("a") == 0
     assert bucket.take("b") == 0  # buckets are per key
+
+
+def test_a_ten_megabyte_body_gets_413_not_a_reset(tmp_path, minimal_facts):
+    """Regression: cnkg serve dropped the connection on a 10 MB body (waitress's own cap was twice the app's)."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, CNKG_CACHE_DIR=str(tmp_path / "cache"), CNKG_DATA_DIR=str(tmp_path / "data"))
+    server = subprocess.Popen([sys.executable, "-m", "cnkg.cli", "--facts", str(minimal_facts), "serve", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("POST", "/sparql", b"query=" + b"x" * (10 * 1024 * 1024),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        assert response.status == 413
+        assert b"request body too large" in response.read()
+    finally:
+        server.terminate()
+        server.wait(10)
