@@ -162,11 +162,31 @@ class TripleStore:
             store.add_graph(graph)
         return cls(store)
 
+    def on_disk_copy(self, directory: Path) -> TripleStore:
+        """A private, writable on-disk copy of this store in ``directory`` (which must not exist): a store that
+        changes and is published often (SPARQL Update) publishes by checkpoint, in milliseconds."""
+        store = ox.Store(str(directory))
+        store.bulk_extend(self.ox.quads_for_pattern(None, None, None, None))
+        for graph in self.ox.named_graphs():
+            store.add_graph(graph)
+        store.flush()
+        copy = TripleStore(store)
+        copy.directory = Path(directory)
+        return copy
+
+    directory: Path | None = None  # set on a private on-disk copy (on_disk_copy)
+
     def publish(self, path: Path) -> Path:
-        """Write this store's content (union default graph included) as an N-Quads snapshot file at ``path``,
-        atomically and never changed afterwards, for worker processes to load (:func:`open_snapshot`). Meant for
-        graphs held in memory, which are small: a published on-disk store is shared as it is."""
+        """This store's content (union default graph included) as a snapshot that never changes afterwards, for
+        worker processes to open (:func:`open_snapshot`): a RocksDB checkpoint directory at ``path`` for a private
+        on-disk copy (hard links: milliseconds), else an N-Quads file ``path.nq`` written atomically (graphs held in
+        memory are small). A published store from the cache is shared as it is, never republished."""
         path = Path(path)
+        if self.directory is not None:
+            self.ox.flush()
+            self.ox.backup(str(path))
+            return path
+        path = path.with_name(path.name + ".nq")
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:

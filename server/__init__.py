@@ -75,6 +75,7 @@ class State:
     snapshot: Path | None = None   # the published store directory the workers read
     writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
     derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
+    _published: list = field(default_factory=list)  # snapshots this app wrote, oldest first
 
     def __post_init__(self):
         self.graph.on_change(self.graph_changed)
@@ -88,10 +89,11 @@ class State:
             self.snapshot = store.path
             return
         self.snapshots.mkdir(parents=True, exist_ok=True)
-        previous = self.snapshot
-        self.snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}.nq")
-        if previous is not None and previous.parent == self.snapshots:
-            previous.unlink(missing_ok=True)  # a worker has loaded it whole; later jobs name the new one
+        self.snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
+        self._published.append(self.snapshot)
+        while len(self._published) > 2:  # the previous one may still be answering a query: keep it a while
+            old = self._published.pop(0)
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
 
     def graph_changed(self, graph: KnowledgeGraph) -> None:
         """Registered with the graph: everything this app derived from it is recomputed or dropped."""
@@ -120,13 +122,13 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.json.sort_keys = False
 
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
-    if app.config["ALLOW_UPDATE"]:  # updates go to a private copy, made now rather than by the first update
-        graph.store = graph.store.writable()
-    stats = _stats(graph)
-    evaluator = Evaluator(graph.dataset if app.config["ALLOW_UPDATE"] else None, float(app.config["QUERY_TIMEOUT"]),
-                          int(app.config["MAX_CONCURRENT_QUERIES"]))
     snapshots = Path(tempfile.mkdtemp(prefix="cnkg-snapshots-"))
     weakref.finalize(app, shutil.rmtree, snapshots, True)
+    if app.config["ALLOW_UPDATE"]:  # updates go to a private on-disk copy (published by checkpoint), made now
+        graph.store = graph.store.on_disk_copy(snapshots / "primary")
+    stats = _stats(graph)
+    # (the rdflib copy of the data the general update path needs is made by its first use, not here)
+    evaluator = Evaluator(float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
     app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
                                    Sandbox.shared(int(app.config["MAX_CONCURRENT_QUERIES"])), snapshots)
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rdflib import Dataset
 
 from .errors import ApiError, Busy, EvaluationFailed, Internal, NotSupported, Timeout
 
@@ -66,10 +65,9 @@ class GraphLock:
 
 
 class Evaluator:
-    """Runs jobs against one dataset with a timeout and a cap on concurrently running queries."""
+    """Runs work in forked children with a timeout and a cap on how many run at once."""
 
-    def __init__(self, dataset: Dataset, timeout: float, max_concurrent: int):
-        self.dataset = dataset
+    def __init__(self, timeout: float, max_concurrent: int):
         self.timeout = timeout
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self.lock = GraphLock()  # readers: forks and page handlers; the writer: an update being applied
