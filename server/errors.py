@@ -96,6 +96,11 @@ class NotAcceptable(ApiError):
     status, reason = 406, "not_acceptable"
 
 
+class TooLarge(ApiError):
+    """An answer too large to produce (the message says how to get it another way)."""
+    status, reason, rejection = 413, "too_large", False
+
+
 class UnsupportedMediaType(ApiError):
     status, reason = 415, "media_type"
 

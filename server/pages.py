@@ -22,6 +22,7 @@ from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
 from .errors import ApiError, NotFound
 from .explain import explain_query
 from .formats import HTML_PAGE, RDF_ALIASES, RDF_FORMATS, negotiate
+from .ui import rendered_lineage
 
 bp = Blueprint("pages", __name__)
 
@@ -207,7 +208,9 @@ def _lineage_svg(iri: URIRef) -> Markup | None:
     report = graph.lineage_index.report(iri)
     if not report.ancestors and not report.descendants:
         return None
-    svg = graph.lineage_diagram(str(iri)).svg()
+    svg = rendered_lineage(graph, str(iri))  # drawn once per entity and graph version; None when too large to draw
+    if svg is None:
+        return None
     start = svg.find("<svg")
     return Markup(svg[start:] if start >= 0 else svg)  # drop the XML declaration and DOCTYPE for inline use
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
 
-from .errors import NotFound
+from .errors import NotFound, TooLarge
 from .formats import RDF_FORMATS, RESULT_FORMATS
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
@@ -65,17 +65,27 @@ def lineage_svg(name: str):
         suggestion = exc.problems[0].suggestion if exc.problems else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         raise NotFound(f"no entity is named {name!r}{hint}") from None
-    svg = _lineage_svg(graph, str(iri))
+    svg = rendered_lineage(graph, str(iri))
+    if svg is None:
+        raise TooLarge(f"the lineage of {graph.label(iri)} has more than {MAX_DRAWN_ENTITIES} entities: too many to "
+                       "draw; ask for it with the lineage named query or `cnkg lineage` instead")
     response = Response(svg, content_type="image/svg+xml; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
-def _lineage_svg(graph: KnowledgeGraph, iri: str) -> str:
-    """Rendered once per entity and app: the graph is read-only while served, and a render takes ~0.1-0.5 s."""
-    cache: dict[str, str] = current_app.extensions["cnkg"].derived.setdefault("lineage-svg", {})
+# A lineage picture with more entities than this is not drawn (a page says so; the .svg answers 413): drawing takes
+# about 10 ms per entity, in the request thread, and such a picture could not be read anyway.
+MAX_DRAWN_ENTITIES = 80
+
+
+def rendered_lineage(graph: KnowledgeGraph, iri: str) -> str | None:
+    """The lineage picture of ``iri`` as SVG, or None when it has more than MAX_DRAWN_ENTITIES entities. Drawn once
+    per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s."""
+    cache: dict[str, str | None] = current_app.extensions["cnkg"].derived.setdefault("lineage-svg", {})
     if iri not in cache:
         with _render_lock:
             if iri not in cache:
-                cache[iri] = graph.lineage_diagram(iri).svg()
+                diagram = graph.lineage_diagram(iri)
+                cache[iri] = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
     return cache[iri]

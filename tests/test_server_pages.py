@@ -298,3 +298,18 @@ def test_every_html_page_has_the_security_headers(client, url):
 def test_every_answer_is_nosniff(client):
     response = client.get("/sparql", query_string={"query": "ASK {}"})
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_lineage_too_large_to_draw_is_not_drawn(private_graph, make_app):
+    """Regression: a dense lineage inserted by update made every entity page draw for 19-29 s; pictures of more
+    than MAX_DRAWN_ENTITIES entities are not drawn (the .svg is 413) and the page still answers."""
+    from cnkg.namespaces import CNKG, CURATED_GRAPH
+    from cnkg.server.ui import MAX_DRAWN_ENTITIES
+
+    nodes = [ID[f"wide-{i}"] for i in range(MAX_DRAWN_ENTITIES + 5)]
+    private_graph.update(added=[(node, CNKG.inspiredBy, ID.jaeger, CURATED_GRAPH) for node in nodes])
+    client = make_app(graph=private_graph).test_client()
+    assert client.get("/lineage/jaeger.svg").status_code == 413
+    page = client.get("/id/jaeger", headers=HTML)
+    assert page.status_code == 200 and b"<svg" not in page.data
+    assert client.get("/lineage/prometheus.svg").status_code == 200  # a small lineage is still drawn
