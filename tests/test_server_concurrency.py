@@ -75,3 +75,40 @@ def test_answers_the_old_engine_got_wrong(client):
     assert six == {"type": "literal", "value": "6", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
     assert one("SELECT (EXISTS { ?s ?p ?o } AS ?x) WHERE {}")[0]["x"]["value"] == "true"
     assert one("SELECT ?x WHERE { ?x !^cnkg:inspiredBy ?o } LIMIT 1")
+
+
+def test_updates_racing_readers_are_seen_whole_or_not_at_all(private_graph, make_app, live_server):
+    """While one client inserts and deletes a lineage fact again and again, readers only ever see it with all its
+    inferences or none of them: the inferred ancestors of X number 0 or 3 (Jaeger, Zipkin, Dapper), never 1 or 2."""
+    import threading
+
+    token = "racing"
+    app = make_app({"ALLOW_UPDATE": True, "UPDATE_TOKEN": token, "RESULT_CACHE_SIZE": 0}, graph=private_graph)
+    fact = "<https://w3id.org/cnkg/id/racer> cnkg:inspiredBy id:jaeger"
+    count = "SELECT (COUNT(?a) AS ?n) WHERE { <https://w3id.org/cnkg/id/racer> cnkg:hasAncestor ?a }"
+    seen, errors = [], []
+    with live_server(app, threads=8) as base:
+        def writer():
+            for i in range(12):
+                body = f"{'INSERT' if i % 2 == 0 else 'DELETE'} DATA {{ {fact} }}".encode()
+                request = urllib.request.Request(f"{base}/sparql", data=body, headers={
+                    "Content-Type": "application/sparql-update", "Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    if response.status != 200:
+                        errors.append(response.status)
+
+        def reader():
+            for _ in range(15):
+                status, body = ask(f"{base}/sparql", count)
+                if status != 200:
+                    errors.append(status)
+                else:
+                    seen.append(int(json.loads(body)["results"]["bindings"][0]["n"]["value"]))
+
+        threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert not errors
+    assert seen and set(seen) <= {0, 3}, sorted(set(seen))
