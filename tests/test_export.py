@@ -181,3 +181,12 @@ def test_small_printed_output_on_a_full_file_system_is_exit_2(monkeypatch, capsy
     monkeypatch.undo()
     assert code == 2
     assert "cannot write to standard output" in capsys.readouterr().err
+
+
+def test_an_export_from_the_cache_holds_what_a_fresh_build_holds(cli, tmp_path, monkeypatch, minimal_facts):
+    """The cached store and a fresh build give the same quads (the order of lines may differ)."""
+    monkeypatch.setenv("CNKG_CACHE_DIR", str(tmp_path / "cache"))
+    cached = cli("--facts", minimal_facts, "export", "--format", "nquads")
+    fresh = cli("--facts", minimal_facts, "--no-cache", "export", "--format", "nquads")
+    assert cached.code == fresh.code == 0 and cached.out
+    assert sorted(cached.out.splitlines()) == sorted(fresh.out.splitlines())
