@@ -33,6 +33,9 @@ from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_
 from .provenance import Source, sources
 from .store import TripleStore
 
+# graphs the reasoner does not read: what it wrote itself, and the provenance of the others
+NOT_ASSERTED = (INFERRED_GRAPH, META_GRAPH)
+
 # who (originally) developed an entity, shown under its name in lineage pictures and frames
 ORGANISATION_PROPERTIES = (CNKG.originallyDevelopedBy, CNKG.developedBy)
 
@@ -99,8 +102,13 @@ class KnowledgeGraph:
         self._listeners = alive
 
     def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
-        """Remove, then add, quads ``(s, p, o, graph)``, then :meth:`changed`. A graph opened read-only from the
-        cache first becomes a private in-memory copy: the cache is never changed."""
+        """Remove, then add, quads ``(s, p, o, graph)`` as given, inferred graph included (:meth:`update` keeps the
+        inferences exact instead), then :meth:`changed`. A graph opened read-only from the cache first becomes a
+        private in-memory copy: the cache is never changed."""
+        self._write(removed, added)
+        self._materialisation = None  # the reasoner's state no longer matches: rebuilt by the next update()
+
+    def _write(self, removed: Iterable[tuple], added: Iterable[tuple]) -> None:
         removed, added = list(removed), list(added)
         self.store = self.store.writable()
         self.store.apply(removed, added)
@@ -123,20 +131,19 @@ class KnowledgeGraph:
         if any(q[3] == INFERRED_GRAPH for q in added):
             raise InvalidInput(f"the inferred graph <{INFERRED_GRAPH}> is kept by the reasoner; state the fact in "
                                "another graph and the inferences follow")
-        removed = {q for q in removed if q in self._quads_of(q)}
-        added = {q for q in added if q not in self._quads_of(q)} - removed
+        removed = {q for q in removed if self._holds(q)}
+        added = {q for q in added if not self._holds(q)} - removed
+
+        def asserting(triple) -> set:
+            """The graphs that state ``triple`` (what the reasoner reads: not the inferred or meta graph)."""
+            return {g for *_, g in self.store.quads(triple) if g not in NOT_ASSERTED}
 
         def asserted_after(triple) -> bool:
-            graphs = {g for *_, g in self.store.quads(triple) if g not in (INFERRED_GRAPH, META_GRAPH)}
-            graphs -= {q[3] for q in removed if q[:3] == triple}
-            graphs |= {q[3] for q in added if q[:3] == triple and q[3] != META_GRAPH}
-            return bool(graphs)
+            return bool((asserting(triple) - {q[3] for q in removed if q[:3] == triple})
+                        | {q[3] for q in added if q[:3] == triple and q[3] not in NOT_ASSERTED})
 
-        def asserted_now(triple) -> bool:
-            return any(g not in (INFERRED_GRAPH, META_GRAPH) for *_, g in self.store.quads(triple))
-
-        appearing = {q[:3] for q in added if q[3] != META_GRAPH and not asserted_now(q[:3])}
-        vanishing = {q[:3] for q in removed if q[3] != META_GRAPH and not asserted_after(q[:3])}
+        appearing = {q[:3] for q in added if q[3] not in NOT_ASSERTED and not asserting(q[:3])}
+        vanishing = {q[:3] for q in removed if q[3] not in NOT_ASSERTED and not asserted_after(q[:3])}
         materialisation = self.materialisation
         gained, lost = materialisation.add(appearing)      # raises, state unchanged, when inconsistent
         gained_back, lost_too = materialisation.remove(vanishing)
@@ -145,11 +152,11 @@ class KnowledgeGraph:
         change = Change(removed=sorted(removed, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_removed)],
                         added=sorted(added, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_added)],
                         inferred_added=len(inferred_added), inferred_removed=len(inferred_removed))
-        self.apply(change.removed, change.added)
+        self._write(change.removed, change.added)
         return change
 
-    def _quads_of(self, quad) -> set[tuple]:
-        return set(self.store.quads(quad))
+    def _holds(self, quad) -> bool:
+        return next(self.store.quads(quad), None) is not None
 
     @property
     def materialisation(self):
@@ -158,8 +165,7 @@ class KnowledgeGraph:
             from .rules import Materialisation
             from .reason import is_meaningful
 
-            asserted = (t for s, p, o, g in self.store.quads() if g not in (INFERRED_GRAPH, META_GRAPH)
-                        for t in [(s, p, o)])
+            asserted = ((s, p, o) for s, p, o, g in self.store.quads() if g not in NOT_ASSERTED)
             self._materialisation = Materialisation(asserted, keep=is_meaningful)
         return self._materialisation
 

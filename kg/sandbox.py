@@ -4,12 +4,12 @@ pyoxigraph cannot cancel a running query, so a query that must be stopped runs w
 process (``python -m cnkg.sandbox``, a fresh interpreter: it inherits none of the server's threads or locks, and,
 unlike ``multiprocessing``'s workers, never re-imports the caller's main script). Each worker serves many queries
 over its standard input and output; at the deadline it is killed, its slot gets a fresh worker (started in the
-background, about 0.2 s), and the caller gets :class:`SandboxError` ``timeout``: no CPU keeps burning after the
-answer.
+background: a fresh interpreter takes a few tenths of a second here), and the caller gets :class:`SandboxError`
+``timeout``: no CPU keeps burning after the answer.
 
-A worker opens the store read-only from the directory named in each job. Such a directory is never written once
-published (see :mod:`cnkg.store`), which is what makes concurrent read-only opens safe; a job naming another
-directory (a newer snapshot) makes the worker reopen.
+A worker opens the snapshot named in each job (an on-disk store directory, or an N-Quads file it loads; see
+:func:`cnkg.engine.open_snapshot`). A snapshot is never written once published, which is what makes concurrent
+read-only opens safe; a job naming another snapshot (a newer one) makes the worker reopen.
 
 Answers are serialised in the worker, up to ``max_rows`` rows (or triples), so only bytes cross the pipe.
 """
@@ -94,10 +94,9 @@ def _store(path: str) -> ox.Store:
     return _open_store[path]
 
 
-def evaluate(job: Job, store: ox.Store | None = None) -> Answer:
+def evaluate(job: Job) -> Answer:
     """Evaluate ``job`` (in this process) and serialise its answer."""
-    store = store if store is not None else _store(job.store)
-    answer = run_query(store, job.query, base_iri=job.base_iri,
+    answer = run_query(_store(job.store), job.query, base_iri=job.base_iri,
                        default_graph=None if job.default_graph is None else list(job.default_graph),
                        named_graphs=None if job.named_graphs is None else list(job.named_graphs))
     if isinstance(answer, ox.QueryBoolean):

@@ -3,8 +3,8 @@
 Layout. Every named graph as built, plus the **default graph holding the distinct union of all named graphs**. A
 query's default graph is therefore the RDF merge of the dataset with set semantics, whatever the Oxigraph version
 (0.5's ``use_default_graph_as_union`` and a multi-graph ``default_graph`` count a triple once per graph holding it:
-oxigraph#1919; :mod:`cnkg.engine` builds FROM merges as sets too). It roughly doubles the quads, which is cheap at this size. Writes through :meth:`TripleStore.apply`
-keep the union exact.
+oxigraph#1919; :mod:`cnkg.engine` builds FROM merges as sets too). It roughly doubles the quads, which is cheap at
+this size. Writes through :meth:`TripleStore.apply` keep the union exact.
 
 On disk, a store directory is written once, under a temporary name, and renamed into place (:func:`write_store`):
 a failed or interrupted build never replaces a good store, and a published directory never changes, so any number
@@ -29,7 +29,6 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Variable
 
-from . import engine
 from .engine import run_query
 from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
@@ -143,10 +142,12 @@ def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = ()) -> Pat
 class TripleStore:
     """One Oxigraph store with the layout above, read with rdflib terms and queried with SPARQL."""
 
-    def __init__(self, store: ox.Store, path: Path | None = None, read_only: bool = False):
+    def __init__(self, store: ox.Store, path: Path | None = None, read_only: bool = False,
+                 directory: Path | None = None):
         self.ox = store
         self.path = path            # the published directory it was opened from (None: in memory)
         self.read_only = read_only
+        self.directory = directory  # where a private on-disk copy lives (on_disk_copy); None otherwise
 
     @classmethod
     def open(cls, path: Path) -> TripleStore:
@@ -165,22 +166,23 @@ class TripleStore:
     def on_disk_copy(self, directory: Path) -> TripleStore:
         """A private, writable on-disk copy of this store in ``directory`` (which must not exist): a store that
         changes and is published often (SPARQL Update) publishes by checkpoint, in milliseconds."""
-        store = ox.Store(str(directory))
-        store.bulk_extend(self.ox.quads_for_pattern(None, None, None, None))
+        store = self._copy_into(ox.Store(str(directory)), bulk=True)
+        store.flush()
+        return TripleStore(store, directory=Path(directory))
+
+    def _copy_into(self, store: ox.Store, bulk: bool = False) -> ox.Store:
+        """``store`` holding every quad of this one (the union default graph included) and its empty graphs."""
+        quads = self.ox.quads_for_pattern(None, None, None, None)
+        store.bulk_extend(quads) if bulk else store.extend(quads)
         for graph in self.ox.named_graphs():
             store.add_graph(graph)
-        store.flush()
-        copy = TripleStore(store)
-        copy.directory = Path(directory)
-        return copy
-
-    directory: Path | None = None  # set on a private on-disk copy (on_disk_copy)
+        return store
 
     def publish(self, path: Path) -> Path:
         """This store's content (union default graph included) as a snapshot that never changes afterwards, for
-        worker processes to open (:func:`open_snapshot`): a RocksDB checkpoint directory at ``path`` for a private
-        on-disk copy (hard links: milliseconds), else an N-Quads file ``path.nq`` written atomically (graphs held in
-        memory are small). A published store from the cache is shared as it is, never republished."""
+        worker processes to open (:func:`cnkg.engine.open_snapshot`): a RocksDB checkpoint directory at ``path``
+        for a private on-disk copy (hard links: milliseconds), else an N-Quads file ``path.nq`` written atomically
+        (graphs held in memory are small). A published store from the cache is shared as it is, never republished."""
         path = Path(path)
         if self.directory is not None:
             self.ox.flush()
@@ -203,11 +205,7 @@ class TripleStore:
         """This store if it may change, else a private in-memory copy of it."""
         if not self.read_only:
             return self
-        copy = ox.Store()
-        copy.extend(self.ox.quads_for_pattern(None, None, None, None))
-        for graph in self.ox.named_graphs():
-            copy.add_graph(graph)
-        return TripleStore(copy)
+        return TripleStore(self._copy_into(ox.Store()))
 
     # ------------------------------------------------------------------ reading (rdflib terms)
 
@@ -270,10 +268,6 @@ class TripleStore:
         row = next(iter(self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {sparql_where} }}", prefixes=OX_PREFIXES)))
         return int(row["n"].value)
 
-    def __len__(self) -> int:
-        """Quads in the named graphs (a triple stated in two graphs counts twice)."""
-        return sum(self.graph_sizes().values())
-
     def to_dataset(self) -> Dataset:
         """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
         dataset = Dataset(default_union=True)
@@ -316,11 +310,6 @@ class TripleStore:
         return to_result(self.query(text, **options))
 
 
-def open_snapshot(path: str | Path) -> TripleStore:
-    """A published snapshot, read-only (see :func:`cnkg.engine.open_snapshot`)."""
-    return TripleStore(engine.open_snapshot(path), Path(path), read_only=True)
-
-
 def _sort_key(term) -> tuple:
     return (type(term).__name__, str(term))
 
@@ -347,4 +336,4 @@ def to_result(answer) -> Result:
     return result
 
 
-__all__ = ["TripleStore", "write_store", "open_snapshot", "to_ox", "from_ox", "to_result", "OX_PREFIXES"]
+__all__ = ["TripleStore", "write_store", "to_ox", "from_ox", "to_result", "OX_PREFIXES"]

@@ -88,12 +88,14 @@ class State:
         if store.read_only and store.path is not None:
             self.snapshot = store.path
             return
-        self.snapshots.mkdir(parents=True, exist_ok=True)
         self.snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
         self._published.append(self.snapshot)
         while len(self._published) > 2:  # the previous one may still be answering a query: keep it a while
             old = self._published.pop(0)
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
 
     def graph_changed(self, graph: KnowledgeGraph) -> None:
         """Registered with the graph: everything this app derived from it is recomputed or dropped."""

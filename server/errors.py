@@ -18,23 +18,14 @@ class ApiError(Exception):
     """A request the server refuses or cannot answer; the message tells the client how to fix it.
 
     ``status`` is the HTTP status and ``reason`` a machine-readable label (the ``reason`` of the error body and of
-    the ``cnkg_queries_rejected`` metric). Subclasses fix both; a bare ``ApiError(status, message)`` takes the
-    reason of its status."""
+    the ``cnkg_queries_rejected`` metric); each subclass fixes both."""
 
     status: int = 400
     reason: str = "request"
     #: refused before any evaluation started (counted in cnkg_queries_rejected)
     rejection: bool = True
 
-    def __init__(self, *args, headers: dict[str, str] | None = None):
-        if args and isinstance(args[0], int):
-            status, *args = args
-            self.status = status
-            self.reason = _REASON_BY_STATUS.get(status, type(self).reason)
-            self.rejection = status < 500
-        message = args[0] if args else ""
-        if len(args) > 1:  # the historical positional headers argument
-            headers = args[1]
+    def __init__(self, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.headers = dict(headers or {})
@@ -81,6 +72,10 @@ class Unauthorized(ApiError):
 class ReadOnly(ApiError):
     """An update sent to a read-only endpoint."""
     status, reason = 403, "update"
+
+
+class WrongMethod(ApiError):
+    status, reason = 405, "method"
 
 
 class NotFound(ApiError):

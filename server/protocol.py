@@ -14,7 +14,7 @@ from rdflib import URIRef
 
 from . import evaluation, ops
 from .description import service_description
-from .errors import ApiError, BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType
+from .errors import BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType, WrongMethod
 from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
 from .safety import READ_ONLY, check, check_graphs, refuse_service
 
@@ -161,8 +161,8 @@ def _read_request() -> ProtocolRequest:
         if not allow_update:
             raise ReadOnly(READ_ONLY)
         if request.method == "GET":  # SPARQL 1.1 Protocol §2.2: updates are POSTed (W3C test bad_update_get)
-            raise ApiError(405, f"SPARQL Update must be sent with POST: a form body update=... ({FORM}) or an "
-                                f"{UPDATE} body", {"Allow": "POST"})
+            raise WrongMethod(f"SPARQL Update must be sent with POST: a form body update=... ({FORM}) or an "
+                              f"{UPDATE} body", headers={"Allow": "POST"})
         raise BadRequest(f"the update must be in the request body (a form body update=... or an {UPDATE} "
                             "body), not in the URL")
     if request.method == "GET":

@@ -74,8 +74,8 @@ def lineage_svg(name: str):
     return response
 
 
-# A lineage picture with more entities than this is not drawn (a page says so; the .svg answers 413): drawing takes
-# about 10 ms per entity, in the request thread, and such a picture could not be read anyway.
+# A lineage picture with more entities than this is not drawn (the page leaves it out; the .svg answers 413): drawing
+# grows with the entities and runs in the request thread, and such a picture could not be read anyway.
 MAX_DRAWN_ENTITIES = 80
 
 

@@ -117,3 +117,16 @@ def test_lineage_of_a_dense_dag_is_bounded_and_says_so():
     report = LineageIndex(TripleStore.from_dataset(dataset)).report(layers[-1][0])   # 3^17 paths upwards
     assert report.truncated and len(report.ancestors) == MAX_PATHS
     assert report.ancestors[0].hops == 1 and report.ancestors[-1].hops <= 6  # the shortest are kept
+
+
+def test_an_update_after_a_raw_apply_reasons_over_what_the_store_holds(private_graph):
+    """apply() writes quads as given; the next update() must not reason from the state before it."""
+    from rdflib import URIRef
+
+    from cnkg.namespaces import CNKG
+    x, y, g = ID["raw-x"], ID["raw-y"], URIRef("https://example.org/g")
+    private_graph.update(added=[(x, CNKG.inspiredBy, ID.jaeger, g)])
+    private_graph.apply(removed=[(x, CNKG.inspiredBy, ID.jaeger, g)])
+    change = private_graph.update(added=[(y, CNKG.inspiredBy, x, g)])
+    ancestors = {q[2] for q in change.added if q[:2] == (y, CNKG.hasAncestor)}
+    assert ancestors == {x}
