@@ -265,23 +265,6 @@ def breakdown(graph: cnkg.KnowledgeGraph, queries: dict[str, str], repeat: int) 
         out["evaluate_ms"][name] = median_ms(lambda: graph.dataset.query(text).serialize(format="json"))
         out["parse_ms"][name] = median_ms(lambda: prepareQuery(text))
         out["prepared_eval_ms"][name] = median_ms(lambda: graph.dataset.query(prepared).serialize(format="json"))
-    try:  # cnkg's own request-time parse (server.safety.parse: parseQuery + translateQuery + checks), if importable
-        from cnkg.server.safety import parse as cnkg_parse
-        out["cnkg_parse_ms"] = {name: median_ms(lambda: cnkg_parse(text, "http://127.0.0.1/sparql", set()))
-                                for name, text in queries.items()}
-        out["cnkg_parse_ms"]["ASK {}"] = median_ms(lambda: cnkg_parse("ASK {}", "http://127.0.0.1/sparql", set()))
-        # cnkg's whole query path without HTTP: parse + checks, then server.worker.Evaluator (fork, evaluate,
-        # serialise, pipe back), JSON results; the rest of the HTTP figure is waitress, Flask and waiting
-        from cnkg.server.formats import by_name
-        from cnkg.server.worker import Evaluator, Job
-        evaluator = Evaluator(graph.dataset, 60.0, 2)
-
-        def full(text):
-            evaluator.run(Job(cnkg_parse(text, "http://127.0.0.1/sparql", set()), None, None, by_name("json"), 10000))
-        out["cnkg_pipeline_ms"] = {name: median_ms(lambda: full(text)) for name, text in queries.items()}
-        out["cnkg_pipeline_ms"]["ASK {}"] = median_ms(lambda: full("ASK {}"))
-    except Exception as exc:  # the server package changes independently of this script
-        out["cnkg_parse_error"] = f"{type(exc).__name__}: {exc}"
     ctx = multiprocessing.get_context("fork")
 
     def child(sender, prepared):

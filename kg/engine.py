@@ -8,6 +8,7 @@ built here, as a set, in a temporary in-memory store.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -43,6 +44,23 @@ def run_query(store: ox.Store, text: str, *, default_graph: list[str] | None = N
     return store.query(text, prefixes=PREFIX_IRIS, base_iri=base_iri, default_graph=default, named_graphs=named)
 
 
+def apply_change(store: ox.Store, removed: Iterable[ox.Quad] = (), added: Iterable[ox.Quad] = ()) -> None:
+    """Remove, then add, named-graph quads, keeping the default graph the exact union of the named graphs: a triple
+    leaves it only when no named graph holds it any more."""
+    touched = set()
+    for quad in removed:
+        store.remove(quad)
+        touched.add((quad.subject, quad.predicate, quad.object))
+    for quad in added:
+        triple = (quad.subject, quad.predicate, quad.object)
+        store.add(quad)
+        store.add(ox.Quad(*triple, DEFAULT))
+        touched.discard(triple)
+    for triple in touched:
+        if not any(not isinstance(q.graph_name, ox.DefaultGraph) for q in store.quads_for_pattern(*triple)):
+            store.remove(ox.Quad(*triple, DEFAULT))
+
+
 def merged(store: ox.Store, default: list, named: list) -> ox.Store:
     """An in-memory store whose default graph is the set union of the ``default`` graphs and which holds the
     ``named`` graphs."""
@@ -70,4 +88,4 @@ def open_snapshot(path: str | Path) -> ox.Store:
     return store
 
 
-__all__ = ["run_query", "merged", "open_snapshot", "PREFIX_IRIS"]
+__all__ = ["run_query", "merged", "apply_change", "open_snapshot", "PREFIX_IRIS"]

@@ -18,13 +18,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from functools import cached_property
-
 import pyoxigraph as ox
 from rdflib import XSD, Literal, URIRef
 
 from .errors import InvalidInput, Problem
-from .namespaces import PREFIXES, QUERIES_DIR
+from .namespaces import QUERIES_DIR
 from .sparql_text import query_form, substitute_variables, tokens
 from .store import OX_PREFIXES, to_ox
 
@@ -58,13 +56,6 @@ class NamedQuery:
     def bound(self, bindings: dict[str, object]) -> str:
         """The query text with each parameter variable replaced by its value's RDF term syntax."""
         return substitute_variables(self.text, {name: str(to_ox(term)) for name, term in bindings.items()})
-
-    @cached_property
-    def prepared(self):
-        """The query parsed by rdflib (for code that still evaluates with rdflib)."""
-        from rdflib.plugins.sparql import prepareQuery
-
-        return prepareQuery(self.text, initNs=PREFIXES)
 
 
 _ERROR_AT = re.compile(r"^error at (\d+):(\d+): (.*)$", re.S)

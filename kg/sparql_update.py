@@ -1,15 +1,17 @@
-"""SPARQL Update requests read without a SPARQL parser: the change they make to the store.
+"""SPARQL Update requests read without rdflib: the change they make to the store.
 
-The lexer of :mod:`cnkg.sparql_text` splits a request into operations. :func:`data_change` handles requests of
-``INSERT DATA`` / ``DELETE DATA`` and graph operations (``CLEAR``, ``DROP``, ``CREATE``, ``ADD``, ``MOVE``,
-``COPY``), applied in order; a data block is TriG (triples, and ``GRAPH <g> { ... }`` blocks), so Oxigraph's TriG
-parser reads it in linear time (rdflib's update parser was measured at 87 s for 4,000 triples in the hostile-input
-issue). :func:`modify_change` handles a request of one ``DELETE WHERE`` or ``DELETE/INSERT ... WHERE`` operation:
-the caller evaluates the ``WHERE`` and the templates are read as TriG. Any other request makes both answer None, and
-the caller evaluates it the general way.
+The lexer of :mod:`cnkg.sparql_text` splits a request into operations, and :func:`change` applies them in order to a
+pending view of the store, each seeing what the ones before it did. ``INSERT DATA`` / ``DELETE DATA`` blocks and the
+templates of ``DELETE/INSERT ... WHERE`` are TriG (triples, and ``GRAPH <g> { ... }`` blocks), so Oxigraph's TriG
+parser reads them in linear time (rdflib's update parser was measured at 87 s for 4,000 triples in the
+hostile-input issue). A ``WHERE`` clause is evaluated by the caller (by Oxigraph, in the query sandbox, under the
+deadline), over the store with the earlier operations' changes laid over it. Graph operations (``CLEAR``, ``DROP``,
+``CREATE``, ``ADD``, ``MOVE``, ``COPY``) work on the pending view directly. The result is the net change, which the
+caller applies in one step together with its inferences.
 
 What the operations mean here (as for every update cnkg accepts): a triple inserted outside ``GRAPH`` goes into the
-updates graph; a triple deleted outside ``GRAPH`` leaves every graph that holds it. Operations apply in order.
+updates graph; a triple deleted outside ``GRAPH`` leaves every graph that holds it; ``WITH <g>`` makes ``<g>`` the
+target of both.
 """
 from __future__ import annotations
 
@@ -84,11 +86,34 @@ class _Pending:
 GRAPH_OPERATIONS = ("CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY")
 
 
+class RefusedLoad(UpdateRefused):
+    """``LOAD``: the endpoint never fetches remote data."""
+
+
+@dataclass
+class _Modify:
+    """One ``DELETE WHERE`` or ``[WITH] DELETE/INSERT ... [USING ...] WHERE`` operation, as offsets in the text."""
+    prefixes: dict                    # the prefixes declared before it (they carry over from earlier operations)
+    base: str | None
+    with_graph: str | None
+    delete: tuple[int, int] | None    # (start, end) of a template block, inside the braces
+    insert: tuple[int, int] | None
+    using: list[str]
+    using_named: list[str]
+    where: tuple[int, int]            # the WHERE group, braces included
+
+
 def _operations(text: str):
-    """Each operation of the request as ``("data", keyword, prefixes, base, block start, block end)`` or
-    ``("graph", keyword, silent, graph names)``; None when one is anything else (or names DEFAULT, which the
-    general path refuses with its message)."""
+    """Each operation of the request, in order: ``("data", keyword, prefixes, base, block start, block end)``,
+    ``("graph", keyword, silent, graph names)`` or ``("modify", _Modify)``; None when the request is not a
+    sequence of these (the caller asks Oxigraph's parser what is wrong with it). ``LOAD`` raises
+    :class:`RefusedLoad`, ``DEFAULT`` as a graph-management target :class:`UpdateRefused`."""
     toks = tokens(text)
+    for tok in toks:
+        if tok.keyword == "LOAD":
+            target = next((t.text for t in toks[toks.index(tok) + 1:] if t.keyword != "SILENT"), "")
+            raise RefusedLoad(f"LOAD {target} is not allowed: this endpoint never fetches remote data; "
+                              "send the triples in INSERT DATA instead")
     prefixes, base, i, found = {}, None, 0, []
     while i < len(toks):
         pro = prologue(toks[i:])
@@ -102,7 +127,7 @@ def _operations(text: str):
                 and toks[i + 2].text == "{":
             j = matching_brace(toks, i + 2)
             if j == len(toks):
-                return None  # unbalanced: the general parser reports it
+                return None  # unbalanced: the parser reports it
             found.append(("data", word, dict(prefixes), base, toks[i + 2].start + 1, toks[j].start))
             i = j + 1
         elif word in GRAPH_OPERATIONS:
@@ -113,7 +138,7 @@ def _operations(text: str):
                 tok = toks[j]
                 if tok.keyword in ("GRAPH", "TO"):
                     pass
-                elif tok.keyword in ("NAMED", "ALL"):
+                elif tok.keyword in ("NAMED", "ALL", "DEFAULT"):
                     names.append(tok.keyword)
                 elif tok.kind in ("iri", "pname"):
                     iri = resolve(tok, type(pro)(base, prefixes, 0), PREFIX_IRIS)
@@ -121,8 +146,11 @@ def _operations(text: str):
                         return None
                     names.append(iri)
                 else:
-                    return None  # DEFAULT, or anything unexpected
+                    return None
                 j += 1
+            if "DEFAULT" in names:
+                raise UpdateRefused(f"{word} with DEFAULT is not supported: the default graph is the union of all "
+                                    "graphs here; name the graph (GRAPH <iri>), or use NAMED / ALL")
             expected = 2 if word in ("ADD", "MOVE", "COPY") else 1
             if len(names) != expected or (word == "CREATE" and names[0] in ("NAMED", "ALL")) or \
                     (expected == 2 and any(n in ("NAMED", "ALL") for n in names)):
@@ -130,7 +158,11 @@ def _operations(text: str):
             found.append(("graph", word, silent, names))
             i = j
         else:
-            return None
+            parsed = _modify_at(toks, i, type(pro)(base, dict(prefixes), 0))
+            if parsed is None:
+                return None
+            found.append(("modify", parsed[0]))
+            i = parsed[1]
         if i < len(toks):
             if toks[i].text != ";":
                 return None
@@ -183,11 +215,21 @@ def _quads(text: str, start: int, end: int, prefixes: dict, base: str | None) ->
         raise UpdateSyntaxError(detail, line, column) from None
 
 
-def data_change(text: str, base_iri: str | None, store: TripleStore, updates_graph) -> DataChange | None:
-    """The change a request of ``INSERT DATA`` / ``DELETE DATA`` and graph operations (``CLEAR``, ``DROP``,
-    ``CREATE``, ``ADD``, ``MOVE``, ``COPY``) makes to ``store``, applied in order; None for any other request.
-    Raises :class:`UpdateSyntaxError` for a data block that does not parse or that uses blank nodes in
-    ``DELETE DATA`` (SPARQL 1.1 Update §3.1.2), and :class:`UpdateRefused` for ``CREATE`` of a graph that exists."""
+def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select=None,
+           using: list[str] = (), using_named: list[str] = ()) -> DataChange | None:
+    """The change the update request ``text`` makes to ``store``: its operations applied in order, each seeing what
+    the ones before it did. None when the request is not a sequence of operations this module reads (the caller asks
+    Oxigraph's parser what is wrong with it).
+
+    ``select(query, default_graphs, named_graphs, overlay)`` evaluates a ``WHERE`` clause (in the caller's sandbox,
+    under its deadline) and returns rows as dicts of variable name to rdflib term; ``overlay`` is None, or
+    ``(removed, added)`` quads the operations before it changed, to be seen by the evaluation. It raises
+    :class:`QuerySyntaxError` for a clause that does not parse. ``using`` / ``using_named`` are the protocol's
+    ``using-graph-uri`` / ``using-named-graph-uri``.
+
+    Raises :class:`UpdateSyntaxError` (a data block, template or clause that does not parse, or blank nodes where
+    SPARQL 1.1 Update §3.1.2–3 forbids them) and :class:`UpdateRefused` (``LOAD``, ``DEFAULT`` as a
+    graph-management target, ``CREATE`` of a graph that exists, ``USING`` with ``using-graph-uri``)."""
     operations = _operations(text)
     if operations is None:
         return None
@@ -196,21 +238,29 @@ def data_change(text: str, base_iri: str | None, store: TripleStore, updates_gra
         if operation[0] == "graph":
             _, word, silent, names = operation
             _graph_operation(pending, word, silent, [n if n in ("NAMED", "ALL") else URIRef(n) for n in names])
-            continue
-        _, keyword, prefixes, base, start, end = operation
-        for quad in _quads(text, start, end, prefixes, base or base_iri):
-            triple = (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object))
-            named = not isinstance(quad.graph_name, ox.DefaultGraph)
-            if keyword == "INSERT":
-                pending.add((*triple, from_ox(quad.graph_name) if named else updates_graph))
-                continue
-            if any(isinstance(t, ox.BlankNode) for t in (quad.subject, quad.object)):
-                line, column = position(text, start)
-                raise UpdateSyntaxError("DELETE DATA cannot contain blank nodes (SPARQL 1.1 Update §3.1.2)",
-                                        line, column)
-            for target in ([(*triple, from_ox(quad.graph_name))] if named else pending.holding(triple)):
-                pending.remove(target)
+        elif operation[0] == "data":
+            _data_operation(pending, text, *operation[1:], base_iri, updates_graph)
+        else:
+            if select is None:
+                return None
+            _modify(pending, text, operation[1], base_iri, updates_graph, select, using, using_named)
     return pending.change(len(operations))
+
+
+def _data_operation(pending: _Pending, text: str, keyword: str, prefixes: dict, base: str | None, start: int,
+                    end: int, base_iri: str | None, updates_graph) -> None:
+    for quad in _quads(text, start, end, prefixes, base or base_iri):
+        triple = (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object))
+        named = not isinstance(quad.graph_name, ox.DefaultGraph)
+        if keyword == "INSERT":
+            pending.add((*triple, from_ox(quad.graph_name) if named else updates_graph))
+            continue
+        if any(isinstance(t, ox.BlankNode) for t in (quad.subject, quad.object)):
+            line, column = position(text, start)
+            raise UpdateSyntaxError("DELETE DATA cannot contain blank nodes (SPARQL 1.1 Update §3.1.2)",
+                                    line, column)
+        for target in ([(*triple, from_ox(quad.graph_name))] if named else pending.holding(triple)):
+            pending.remove(target)
 
 
 def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) -> None:
@@ -242,41 +292,20 @@ def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) ->
 PLACEHOLDER = "urn:x-cnkg-variable:"
 
 
-@dataclass
-class _Modify:
-    prologue_end: int                 # offset where the operation starts (the text before it is its prologue)
-    base: str | None
-    with_graph: str | None
-    delete: tuple[int, int] | None    # (start, end) of a template block, inside the braces
-    insert: tuple[int, int] | None
-    using: list[str]
-    using_named: list[str]
-    where: tuple[int, int]            # the WHERE group, braces included
-
-
-def _single_modify(text: str) -> _Modify | None:
-    """The parts of a request made of one ``DELETE WHERE`` or ``[WITH] DELETE/INSERT ... WHERE`` operation."""
-    toks = tokens(text)
-    pro = prologue(toks)
-    i = pro.end
-    if i >= len(toks):
-        return None
-    start = toks[i].start
-
+def _modify_at(toks, i: int, pro) -> tuple[_Modify, int] | None:
+    """The ``DELETE WHERE`` or ``[WITH] DELETE/INSERT ... WHERE`` operation starting at token ``i``, and the index of
+    the token after it; None if there is none."""
     def block(at: int) -> tuple[int, int, int] | None:
         if at >= len(toks) or toks[at].text != "{":
             return None
         close = matching_brace(toks, at)
         return None if close == len(toks) else (toks[at].start + 1, toks[close].start, close + 1)
 
-    def rest_is_empty(at: int) -> bool:
-        return at == len(toks) or (at == len(toks) - 1 and toks[at].text == ";")
-
     if toks[i].keyword == "DELETE" and i + 1 < len(toks) and toks[i + 1].keyword == "WHERE":
         found = block(i + 2)
-        if found is None or not rest_is_empty(found[2]):
+        if found is None:
             return None
-        return _Modify(start, pro.base, None, found[:2], None, [], [], (found[0] - 1, found[1] + 1))
+        return _Modify(pro.prefixes, pro.base, None, found[:2], None, [], [], (found[0] - 1, found[1] + 1)), found[2]
     with_graph = None
     if toks[i].keyword == "WITH":
         if i + 1 >= len(toks):
@@ -312,12 +341,21 @@ def _single_modify(text: str) -> _Modify | None:
     if i >= len(toks) or toks[i].keyword != "WHERE":
         return None
     found = block(i + 1)
-    if found is None or not rest_is_empty(found[2]):
+    if found is None:
         return None
-    return _Modify(start, pro.base, with_graph, delete, insert, using, using_named, (found[0] - 1, found[1] + 1))
+    return _Modify(pro.prefixes, pro.base, with_graph, delete, insert, using, using_named,
+                   (found[0] - 1, found[1] + 1)), found[2]
 
 
-def _template(text: str, span: tuple[int, int], prefixes_text: str, base: str | None) -> list[ox.Quad]:
+class QuerySyntaxError(ValueError):
+    """Raised by a ``select`` callback for a ``WHERE`` clause its engine cannot parse (positions in the query)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def _template(text: str, span: tuple[int, int], prefixes: dict, base: str | None) -> list[ox.Quad]:
     """A template block as quads, each variable an IRI ``urn:x-cnkg-variable:NAME``."""
     block = text[span[0]:span[1]]
     out, last = [], 0
@@ -327,22 +365,39 @@ def _template(text: str, span: tuple[int, int], prefixes_text: str, base: str | 
             last = token.start + len(token.text)
     out.append(block[last:])
     template = "".join(out)
-    pro = prologue(tokens(prefixes_text))
-    return _quads(template, 0, len(template), pro.prefixes, base)
+    try:
+        return _quads(template, 0, len(template), prefixes, base)
+    except UpdateSyntaxError as exc:  # variables were renamed, so the column within the block is approximate
+        line, column = position(text, span[0])
+        raise UpdateSyntaxError(exc.message, line + (exc.line or 1) - 1,
+                                exc.column if (exc.line or 1) > 1 else column) from None
 
 
-def modify_change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select,
-                  using: list[str] = (), using_named: list[str] = ()) -> DataChange | None:
-    """The change a request of one ``DELETE WHERE`` or ``DELETE/INSERT ... WHERE`` operation makes, or None for
-    any other request. ``select(query_text, default_graphs, named_graphs)`` evaluates the WHERE clause (in the
-    caller's sandbox, under its deadline) and returns rows as dicts of variable name to rdflib term."""
-    op = _single_modify(text)
-    if op is None:
-        return None
-    prefixes_text = text[:op.prologue_end]
+SELECT_ALL = "SELECT * WHERE "
+
+
+def _where(text: str, op: _Modify, select, default, named, overlay, base: str | None) -> list[dict]:
+    """The solutions of the operation's WHERE clause; a syntax error in it is reported where it is in ``text``."""
+    header = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in op.prefixes.items())
+    try:
+        return select(f"{header}{SELECT_ALL}{text[op.where[0]:op.where[1]]}", default, named, overlay)
+    except QuerySyntaxError as exc:
+        line, column = position(text, op.where[0])
+        first = header.count("\n") + 1  # the query line the clause starts on
+        if exc.line is None or exc.line < first:
+            raise UpdateSyntaxError(exc.message, line, column) from None
+        if exc.line == first:
+            raise UpdateSyntaxError(exc.message, line, column + (exc.column or 1) - 1 - len(SELECT_ALL)) from None
+        raise UpdateSyntaxError(exc.message, line + exc.line - first, exc.column) from None
+
+
+def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, updates_graph, select,
+            using, using_named) -> None:
+    """One ``DELETE/INSERT ... WHERE``: the WHERE clause over the store as the operations before left it, then every
+    deletion, then every insertion (SPARQL 1.1 Update §3.1.3)."""
     base = op.base or base_iri
-    delete = _template(text, op.delete, prefixes_text, base) if op.delete else []
-    insert = _template(text, op.insert, prefixes_text, base) if op.insert else []
+    delete = _template(text, op.delete, op.prefixes, base) if op.delete else []
+    insert = _template(text, op.insert, op.prefixes, base) if op.insert else []
     if any(isinstance(t, ox.BlankNode) for q in delete for t in (q.subject, q.object)):
         line, column = position(text, op.delete[0])
         raise UpdateSyntaxError("a DELETE template cannot contain blank nodes (SPARQL 1.1 Update §3.1.3)",
@@ -355,10 +410,11 @@ def modify_change(text: str, base_iri: str | None, store: TripleStore, updates_g
     elif op.using or op.using_named:
         default, named = op.using, op.using_named
     elif op.with_graph:  # WITH sets the default graph of the match; the named graphs stay the dataset's
-        default, named = [op.with_graph], [str(g) for g in store.graph_names()]
+        default, named = [op.with_graph], [str(g) for g in pending.graphs()]
     else:
         default = named = None
-    rows = select(f"{prefixes_text}SELECT * WHERE {text[op.where[0]:op.where[1]]}", default, named)
+    overlay = (list(pending.removed), list(pending.added)) if pending.removed or pending.added else None
+    rows = _where(text, op, select, default, named, overlay, base)
     target = URIRef(op.with_graph) if op.with_graph else None
 
     def fill(term, row, fresh):
@@ -380,20 +436,23 @@ def modify_change(text: str, base_iri: str | None, store: TripleStore, updates_g
                     continue  # an unbound variable or a term that cannot stand there: this quad is skipped
                 yield (s, p, o), g
 
-    removed: dict[tuple, None] = {}
+    removals = []
     for triple, graph in instances(delete):
         graph = graph or target
-        for quad in ([(*triple, graph)] if graph is not None else list(store.quads(triple))):
-            if next(store.quads(quad), None) is not None:
-                removed[quad[:4]] = None
-    added: dict[tuple, None] = {}
-    for triple, graph in instances(insert):
-        quad = (*triple, graph or target or updates_graph)
-        if quad in removed:
-            del removed[quad]
-        elif next(store.quads(quad), None) is None:
-            added[quad] = None
-    return DataChange(1, list(removed), list(added))
+        removals += [(*triple, graph)] if graph is not None else pending.holding(triple)
+    additions = [(*triple, graph or target or updates_graph) for triple, graph in instances(insert)]
+    for quad in removals:
+        pending.remove(quad)
+    for quad in additions:
+        pending.add(quad)
 
 
-__all__ = ["data_change", "modify_change", "DataChange", "UpdateSyntaxError", "UpdateRefused", "PLACEHOLDER"]
+__all__ = [
+    "PLACEHOLDER",
+    "DataChange",
+    "QuerySyntaxError",
+    "RefusedLoad",
+    "UpdateRefused",
+    "UpdateSyntaxError",
+    "change",
+]

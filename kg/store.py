@@ -29,7 +29,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Variable
 
-from .engine import run_query
+from .engine import apply_change, run_query
 from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
 
@@ -283,18 +283,8 @@ class TripleStore:
         a triple leaves it only when no named graph holds it any more."""
         if self.read_only:
             raise PermissionError("this store is read-only; use writable() for a private copy")
-        touched = set()
-        for s, p, o, g in removed:
-            self.ox.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)))
-            touched.add((to_ox(s), to_ox(p), to_ox(o)))
-        for s, p, o, g in added:
-            triple = (to_ox(s), to_ox(p), to_ox(o))
-            self.ox.add(ox.Quad(*triple, _graph_ox(g)))
-            self.ox.add(ox.Quad(*triple, DEFAULT))
-            touched.discard(triple)
-        for triple in touched:
-            if not any(not isinstance(q.graph_name, ox.DefaultGraph) for q in self.ox.quads_for_pattern(*triple)):
-                self.ox.remove(ox.Quad(*triple, DEFAULT))
+        apply_change(self.ox, (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in removed),
+                     (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in added))
 
     # ------------------------------------------------------------------ SPARQL
 

@@ -26,7 +26,7 @@ from ..sandbox import DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
 from .result_cache import ResultCache
-from .worker import Evaluator
+from .locking import GraphLock
 
 # Every setting, its default and what it means (config keys; the CLI sets some of them).
 SETTINGS = {
@@ -68,12 +68,12 @@ class Stats:
 class State:
     graph: KnowledgeGraph
     stats: Stats
-    evaluator: Evaluator           # computes updates (rdflib, forked)
     results: ResultCache
     sandbox: Sandbox               # answers queries (Oxigraph, in worker processes)
     snapshots: Path                # where this app publishes snapshots of a graph that is not on disk
     snapshot: Path | None = None   # the published store directory the workers read
     writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
+    lock: GraphLock = field(default_factory=GraphLock)  # readers: page handlers; the writer: an update applied
     derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
     _published: list = field(default_factory=list)  # snapshots this app wrote, oldest first
 
@@ -129,9 +129,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     if app.config["ALLOW_UPDATE"]:  # updates go to a private on-disk copy (published by checkpoint), made now
         graph.store = graph.store.on_disk_copy(snapshots / "primary")
     stats = _stats(graph)
-    # (the rdflib copy of the data the general update path needs is made by its first use, not here)
-    evaluator = Evaluator(float(app.config["QUERY_TIMEOUT"]), int(app.config["MAX_CONCURRENT_QUERIES"]))
-    app.extensions["cnkg"] = State(graph, stats, evaluator, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
+    app.extensions["cnkg"] = State(graph, stats, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
                                    Sandbox.shared(int(app.config["MAX_CONCURRENT_QUERIES"])), snapshots)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
@@ -171,8 +169,9 @@ def _security_headers(app: Flask) -> None:
 
 def _guard_readers(app: Flask) -> None:
     """With updates on, every request that reads the graph in this process holds the read side of the graph lock,
-    so an update is never applied while a page iterates the store. /sparql takes it itself, only to fork."""
-    lock = app.extensions["cnkg"].evaluator.lock
+    so an update is never applied while a page iterates the store. /sparql does not: its queries run in the
+    sandbox over a published snapshot, which an update never changes."""
+    lock = app.extensions["cnkg"].lock
 
     @app.before_request
     def _read_lock():

@@ -30,25 +30,20 @@ class ApiError(Exception):
         self.message = message
         self.headers = dict(headers or {})
 
-    def __reduce__(self):  # crosses the worker's pipe as itself: class, message, headers
-        return _rebuild, (type(self), self.status, self.reason, self.rejection, self.message, self.headers)
-
-
-def _rebuild(cls, status, reason, rejection, message, headers):
-    error = cls.__new__(cls)
-    Exception.__init__(error, message)
-    error.status, error.reason, error.rejection, error.message, error.headers = \
-        status, reason, rejection, message, headers
-    return error
-
 
 class BadRequest(ApiError):
     status, reason = 400, "request"
 
 
 class MalformedQuery(ApiError):
-    """SPARQL that does not parse (or that the parser cannot handle)."""
+    """SPARQL that does not parse (or that the parser cannot handle). ``detail``, ``line`` and ``column`` are the
+    parser's own message and position, when known."""
     status, reason = 400, "syntax"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None, *, detail: str | None = None,
+                 line: int | None = None, column: int | None = None):
+        super().__init__(message, headers)
+        self.detail, self.line, self.column = detail or message, line, column
 
 
 class RefusedService(ApiError):

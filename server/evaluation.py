@@ -24,12 +24,13 @@ class Payload:
 
 def run(state, text: str, *, result_format: str = "json", graph_format: str = "turtle", max_rows: int,
         default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float,
-        what: str = "query") -> Payload:
-    """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds."""
+        what: str = "query", overlay: tuple[bytes, bytes] | None = None, kind: str = "query") -> Payload:
+    """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds (see
+    :class:`cnkg.sandbox.Job` for ``overlay`` and ``kind``)."""
     job = Job(text, str(state.snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
               default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
               named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
-              base_iri=base_iri)
+              base_iri=base_iri, overlay=overlay, kind=kind)
     try:
         answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
     except SandboxError as exc:
@@ -40,7 +41,8 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
 def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiError:
     if exc.kind == "syntax":
         where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
-        return MalformedQuery(f"malformed SPARQL {what}{where}: {exc.message}")
+        return MalformedQuery(f"malformed SPARQL {what}{where}: {exc.message}", detail=exc.message, line=exc.line,
+                              column=exc.column)
     if exc.kind == "evaluation":
         return EvaluationFailed(f"{what} evaluation failed: {exc.message}")
     if exc.kind == "timeout":

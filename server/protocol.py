@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+import pyoxigraph as ox
 from rdflib import URIRef
 
-from . import evaluation, ops
+from ..store import to_ox
+from . import errors, evaluation, ops
 from .description import service_description
-from .errors import BadRequest, MalformedQuery, ReadOnly, UnsupportedMediaType, WrongMethod
+from .errors import BadRequest, MalformedQuery, NotSupported, ReadOnly, UnsupportedMediaType, WrongMethod
 from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
 from .safety import READ_ONLY, check, check_graphs, refuse_service
 
@@ -88,45 +90,34 @@ def sparql():
 
 
 def _update(req: ProtocolRequest):
-    """The update operation: authorise, check, compute the change in a worker, apply it (serialised)."""
-    # rdflib's SPARQL machinery loads only for updates (80 ms of every start otherwise)
-    from ..sparql_update import UpdateRefused, UpdateSyntaxError, data_change, modify_change
-    from .update import NOTE, UPDATES_GRAPH, apply, authorize, commit, parse_update
+    """The update operation: authorise, check, compute the change (WHERE clauses in the sandbox), apply it."""
+    from ..sparql_update import QuerySyntaxError, RefusedLoad, UpdateRefused, UpdateSyntaxError, change
+    from .update import NOTE, UPDATES_GRAPH, authorize, commit
 
     g.cnkg_query = req.update  # for the access log (hashed there)
     state = current_app.extensions["cnkg"]
-    using = [URIRef(iri) for iri in req.using_graphs]
-    using_named = [URIRef(iri) for iri in req.using_named_graphs]
     authorize()
     refuse_service(req.update)  # before anything reads the update further: Oxigraph would call the service
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
-        try:  # data and graph operations: data blocks read by Oxigraph's TriG parser, in linear time, here
-            change = data_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH)
+        try:
+            computed = change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,
+                              _where_solutions(state, QuerySyntaxError), req.using_graphs, req.using_named_graphs)
         except UpdateSyntaxError as exc:
             raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
                                  f"{exc.message}") from None
+        except RefusedLoad as exc:
+            raise errors.RefusedLoad(str(exc)) from None
         except UpdateRefused as exc:
             raise BadRequest(str(exc)) from None
-        if change is None:  # one DELETE/INSERT ... WHERE: the WHERE in the sandbox, the templates as TriG
-            try:
-                change = modify_change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,
-                                       _where_solutions(state), req.using_graphs, req.using_named_graphs)
-            except UpdateSyntaxError as exc:
-                raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
-                                     f"{exc.message}") from None
-            except UpdateRefused as exc:
-                raise BadRequest(str(exc)) from None
-        if change is not None:
-            operations = change.operations
-        else:  # anything else: rdflib, in a forked process under the query timeout
-            checked = parse_update(req.update, request.base_url, using, using_named)
-            dataset = state.graph.dataset
-            change = state.evaluator.call(lambda: apply(dataset, checked, using, using_named), what="update")
-            operations = len(checked.operations)
-        applied = commit(state, change) if change.added or change.removed else None
+        if computed is None:
+            _check_update_syntax(state, req.update)  # raises with the position Oxigraph's parser gives
+            raise NotSupported("this update is valid SPARQL 1.1 but is not a form this endpoint runs: send a "
+                               "sequence of INSERT DATA, DELETE DATA, DELETE/INSERT ... WHERE, DELETE WHERE, CLEAR, "
+                               "DROP, CREATE, ADD, MOVE and COPY operations")
+        applied = commit(state, computed) if computed.added or computed.removed else None
     ops.record_update(state.stats)
-    return jsonify(updated=True, operations=operations, triples_added=len(change.added),
-                   triples_removed=len(change.removed),
+    return jsonify(updated=True, operations=computed.operations, triples_added=len(computed.added),
+                   triples_removed=len(computed.removed),
                    inferred_added=applied.inferred_added if applied else 0,
                    inferred_removed=applied.inferred_removed if applied else 0,
                    graph_version=state.version, default_graph=str(UPDATES_GRAPH), note=NOTE)
@@ -135,12 +126,19 @@ def _update(req: ProtocolRequest):
 MAX_UPDATE_SOLUTIONS = 100_000
 
 
-def _where_solutions(state):
-    """Evaluate an update's WHERE clause in the sandbox, under the query timeout: rows of rdflib terms."""
-    def select(query: str, default, named) -> list[dict]:
-        payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
-                                 default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update")
+def _where_solutions(state, syntax_error):
+    """Evaluate an update's WHERE clause in the sandbox, under the query timeout: rows of rdflib terms.
+    ``overlay`` (removed quads, added quads) is what the request's earlier operations changed."""
+    def select(query: str, default, named, overlay) -> list[dict]:
+        if overlay is not None:
+            overlay = tuple(_nquads(quads) for quads in overlay)
+        try:
+            payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
+                                     default_graphs=default, named_graphs=named, base_iri=request.base_url,
+                                     timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update",
+                                     overlay=overlay)
+        except MalformedQuery as exc:
+            raise syntax_error(exc.detail, exc.line, exc.column) from None
         if payload.truncated:
             raise BadRequest(f"the update's WHERE clause matched more than {MAX_UPDATE_SOLUTIONS:,} solutions; "
                              "narrow it or split the update")
@@ -148,6 +146,16 @@ def _where_solutions(state):
         return [{v: t for v, t in zip(variables, row) if t is not None} for row in rows]
 
     return select
+
+
+def _nquads(quads) -> bytes:
+    return ox.serialize((ox.Quad(*(to_ox(t) for t in quad)) for quad in quads), format=ox.RdfFormat.N_QUADS)
+
+
+def _check_update_syntax(state, text: str) -> None:
+    """Ask Oxigraph's update parser (in the sandbox, under the deadline) what is wrong with ``text``."""
+    evaluation.run(state, text, max_rows=0, base_iri=request.base_url,
+                   timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update", kind="check-update")
 
 
 def _frozen(graphs) -> tuple | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from rdflib import XSD, Literal
+from rdflib.plugins.sparql import prepareQuery
 
 import cnkg
+from cnkg.namespaces import PREFIXES
 
 
 def _plain(term):
@@ -30,7 +32,7 @@ def differences(graph: cnkg.KnowledgeGraph) -> dict[str, str]:
         except cnkg.InvalidInput:  # its default needs data this graph lacks (a landscape snapshot): not runnable
             continue
         oxigraph = rows(graph.query(query))
-        rdflib = rows(graph.dataset.query(query.prepared, initBindings=bindings))
+        rdflib = rows(graph.dataset.query(prepareQuery(query.text, initNs=PREFIXES), initBindings=bindings))
         if not oxigraph and rdflib and all(all(cell is None for cell in row) for row in rdflib):
             continue  # GROUP BY over no solutions: no group (W3C agg-empty-group-*); rdflib's one empty row is its bug
         if oxigraph != rdflib:

@@ -199,6 +199,35 @@ def test_malformed_update_400_with_position(client):
                  "malformed SPARQL update at line 2, column")
 
 
+@pytest.mark.parametrize("text, position", [
+    # a WHERE clause that does not parse, in the second operation: the position is in the request's text
+    ("INSERT DATA { <urn:x-test:a> <urn:x-test:b> 1 } ;\nDELETE { ?s ?p ?o }\n  WHERE { ?s ?p ?o FILTER( }",
+     "line 3, column"),
+    # not a sequence of operations at all (a missing ';'): Oxigraph's parser says where
+    ("INSERT DATA { <urn:x-test:a> <urn:x-test:b> 1 }\nDELETE WHERE { ?s ?p ?o }", "line 2, column"),
+])
+def test_malformed_multi_operation_update_400_with_position(client, private_graph, text, position):
+    before = len(private_graph.dataset)
+    assert_error(post_update(client, text), 400, f"malformed SPARQL update at {position}")
+    assert len(private_graph.dataset) == before
+
+
+def test_operations_with_where_see_the_operations_before_them(client, private_graph):
+    """Every operation is evaluated by Oxigraph over the store as the earlier operations of the request left it."""
+    response = post_update(client, f"""PREFIX ex: <urn:x-test:>
+        INSERT DATA {{ <{ID}jaeger> ex:tag "one" }} ;
+        INSERT {{ ?s ex:copied ?t }} WHERE {{ ?s ex:tag ?t }} ;
+        DELETE {{ ?s ex:tag ?t }} WHERE {{ ?s ex:tag ?t }} ;
+        INSERT {{ ?s ex:count ?n }} WHERE {{ {{ SELECT ?s (COUNT(?t) AS ?n) WHERE {{ ?s ex:tag ?t }} GROUP BY ?s }}
+                                          UNION {{ ?s ex:copied ?c BIND(0 AS ?n) }} }}""")
+    assert response.status_code == 200, response.data
+    body = response.get_json()
+    assert body["operations"] == 4 and body["triples_added"] == 2 and body["triples_removed"] == 0
+    assert ask(client, f'<{ID}jaeger> <urn:x-test:copied> "one"')
+    assert ask(client, f'<{ID}jaeger> <urn:x-test:count> 0')
+    assert not ask(client, f'<{ID}jaeger> <urn:x-test:tag> ?t')
+
+
 def test_get_update_405(client):
     response = client.get("/sparql", query_string={"update": "CLEAR ALL"}, headers=AUTH)
     assert_error(response, 405, "POST")
