@@ -148,6 +148,25 @@ def print_alignment(alignment, snapshot: str, out=None) -> None:
     for text in alignment.ambiguous:
         if text.startswith(f"{snapshot}:"):
             print(f"  ambiguous, not merged: {text[len(snapshot) + 2:]}", file=out)
+    print_mentions(alignment, snapshot, out)
+
+
+def print_mentions(alignment, snapshot: str, out=None) -> None:
+    """How the names the snapshot gives in free text resolved, and each unresolved one with its line and why."""
+    out = out or sys.stdout
+    mentions = [m for m in alignment.mentions if m.snapshot == snapshot]
+    if not mentions:
+        return
+    unresolved = [m for m in mentions if m.entity is None]
+    relations = {}
+    for m in mentions:
+        if m.entity is not None:
+            relations.setdefault(m.prop.split("#")[-1], set()).add((m.subject, m.entity))
+    stated = ", ".join(f"{len(pairs)} {name}" for name, pairs in sorted(relations.items()))
+    print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
+          f"{len(unresolved)} unresolved, kept as cnkg:NameMention (never made entities):", file=out)
+    for m in unresolved:
+        print(f"  line {m.line}: {m.item} {m.key}: {m.text!r}: {m.reason}", file=out)
 
 
 def cmd_import_landscape(args) -> int:
