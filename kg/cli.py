@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("queries", help="list the named queries and their parameters")
 
+    search = sub.add_parser("search", help="find entities by part of their name or description",
+                            description="Entities whose label, altLabel or description matches TEXT, best first: "
+                                        "exact label, altLabel, prefix, word, substring, description; case- and "
+                                        "accent-insensitive. Exit code 1 when nothing matches (with a 'did you "
+                                        "mean' when a name is near).")
+    search.add_argument("text", metavar="TEXT")
+    search.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
+    search.add_argument("--limit", "-n", type=int, default=20, help="at most this many hits (1-100, default 20)")
+
     imp = sub.add_parser("import-landscape", help="check a CNCF landscape.yml and include it in every build",
                          description="Check a landscape.yml (either schema) completely; only a clean file is "
                                      "imported, as a snapshot every later build, query and serve includes. "
@@ -273,6 +282,30 @@ def cmd_query(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    import csv
+
+    result = _graph(args).search(args.text, args.limit)
+    columns = ("label", "match", "types", "iri", "matched")
+
+    def cells(hit) -> list[str]:
+        return [hit.label, hit.match, " ".join(hit.types), hit.iri, hit.matched]
+
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(cells(hit) for hit in result.hits)
+    else:
+        print_table(list(columns[:4]), [[*cells(hit)[:3], compact(URIRef(hit.iri))] for hit in result.hits])
+    if not result.hits:
+        hint = f" (did you mean {result.suggestion!r}?)" if result.suggestion else ""
+        print(f"cnkg search: nothing matches {args.text!r}{hint}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_queries(args) -> int:
     graph = _graph(args)
     for name, query in sorted(graph.queries.items()):
@@ -381,6 +414,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
+            "search": cmd_search,
             "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from rdflib import RDF, RDFS, SKOS, Literal, URIRef
-from rdflib.namespace import DCTERMS
-
 from cnkg import imports
 from cnkg.align import name_forms, normal
 from cnkg.api import KnowledgeGraph
 from cnkg.errors import InvalidInput
 from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from cnkg.pipeline import build
-
 from paths import FIXTURES
+from rdflib import RDF, RDFS, SKOS, Literal, URIRef
+from rdflib.namespace import DCTERMS
 from test_queries import LANDSCAPE_QUERIES
 
 LANDSCAPES = FIXTURES / "landscape"
@@ -369,10 +367,9 @@ def test_name_resolution_ignores_punctuation_and_accents_but_not_role_markers():
 
 
 def test_shapes_refuse_a_mention_neither_resolved_nor_explained(combined):
-    from rdflib import Graph
-
     from cnkg.namespaces import ONTOLOGY_DIR
     from cnkg.shapes import read_shapes, shape_problems
+    from rdflib import Graph
 
     report, _ = combined
     data = Graph()
