@@ -41,7 +41,7 @@ QUERIES = [
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -97,15 +97,15 @@ def main() -> int:
     (RESULTS / "search.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     lines = [
         "# Search latency (`KnowledgeGraph.search`, `GET /search`)", "",
-        f"Run: `python bench/bench_search.py {' '.join(f'--landscape {Path(p).name} {d}' for p, d in args.landscape)}"
+        (f"Run: `python bench/bench_search.py {' '.join(f'--landscape {Path(p).name} {d}' for p, d in args.landscape)}"
         f" --repeat {args.repeat}` on {summary['date']}, {summary['cores']} cores ({summary['machine']}, shared with "
         f"other work), Python {summary['python']}: the article plus the landscape snapshot(s) "
         f"{', '.join(d for _, d in args.landscape)}, {entities} entities ({index.size} resources indexed: entities "
-        "and SKOS concepts).", "",
+        "and SKOS concepts)."), "",
         f"Index build (the first search after loading): {build_s * 1000:.0f} ms.", "",
-        f"Over all {len(every)} searches: p50 {summary['p50_ms']:.2f} ms, p99 {summary['p99_ms']:.2f} ms, "
+        (f"Over all {len(every)} searches: p50 {summary['p50_ms']:.2f} ms, p99 {summary['p99_ms']:.2f} ms, "
         f"max {summary['max_ms']:.2f} ms (target ≤ {TARGET_MS:.0f} ms). Through `GET /search` (Flask test "
-        f"client, JSON): median {summary['http_median_ms']:.2f} ms, max {summary['http_max_ms']:.2f} ms.", "",
+        f"client, JSON): median {summary['http_median_ms']:.2f} ms, max {summary['http_max_ms']:.2f} ms."), "",
         "| query | median ms | max ms | hits | first |", "|---|---|---|---|---|",
     ]
     for text, row in per_query.items():

@@ -223,4 +223,4 @@ class SearchIndex:
         return names[guess] if guess is not None else None
 
 
-__all__ = ["SearchIndex", "SearchResult", "Hit", "fold", "RANKS", "MAX_QUERY", "MAX_LIMIT", "DEFAULT_LIMIT"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_QUERY", "RANKS", "Hit", "SearchIndex", "SearchResult", "fold"]

@@ -388,3 +388,18 @@ def test_shapes_refuse_a_mention_neither_resolved_nor_explained(combined):
     assert [p for p in problems if "name/9" in str(p)], problems
     data.add((mention, CNKG.unresolvedReason, Literal("no entity has this name or alias")))
     assert not [p for p in shape_problems(data, read_shapes(ONTOLOGY_DIR)) if "name/9" in str(p)]
+
+
+def test_named_queries_for_what_the_landscape_states(combined):
+    _, graph = combined
+    hubs = rows(graph, "integration-hubs")
+    jaeger = next(r for r in hubs if r["name"] == "Jaeger")
+    assert jaeger["partners"] == "3" and jaeger["date"] == "2026-08-07"    # Prometheus, Cortex, SPIRE
+    audits = rows(graph, "audits-by-year")
+    assert [(r["year"], r["vendor"], r["line"]) for r in audits] == [("2017", "Cure53", "30"),
+                                                                     ("2023", "Ada Logics", "34")]
+    [sub] = rows(graph, "subprojects")
+    assert (sub["name"], sub["parentName"], sub["line"]) == ("Brand New Tracer", "Jaeger", "60")
+    unresolved = {(r["name"], r["text"]): r["reason"] for r in rows(graph, "unresolved-names")}
+    assert unresolved[("Jaeger", "Nowhere DB")] == "no entity has this name or alias"
+    assert ("Jaeger", "Prometheus") not in unresolved

@@ -153,6 +153,17 @@ def test_languages_audits_and_tags_of_real_projects(real):
     assert int(next(iter(audited)).n) == 35
 
 
+def test_named_queries_for_hubs_audits_and_sub_projects(real):
+    _, graph = real
+    hubs = [r for r in table(graph, "integration-hubs") if r["date"] == "2026-08-07"]
+    assert int(hubs[0]["partners"]) >= 10
+    assert {"Kubernetes", "Prometheus"} <= {r["name"] for r in hubs[:5]}
+    years = {r["year"] for r in table(graph, "audits-by-year")}
+    assert {"2019", "2022"} <= years
+    subs = {(r["name"], r["parentName"]) for r in table(graph, "subprojects")}
+    assert {("Hubble", "Cilium"), ("Tetragon", "Cilium"), ("Flagger", "Flux")} <= subs
+
+
 def test_named_queries_answer_as_rdflib_did_on_the_real_data(real):
     """Oxigraph's answers (how cnkg answers now) against rdflib's (how it answered before), as multisets."""
     from differential import differences

@@ -6,13 +6,11 @@ import io
 import json
 
 import pytest
-
 from cnkg import imports
 from cnkg.api import KnowledgeGraph
 from cnkg.errors import InvalidInput
 from cnkg.namespaces import CNKG, ID
 from cnkg.search import MAX_QUERY, fold
-
 from paths import SHARED
 
 DATA = SHARED / "data" / "landscape"
@@ -72,9 +70,8 @@ def test_the_limit_bounds_the_answer(article_kg):
 def test_the_index_follows_the_graph_version(private_graph):
     assert private_graph.search("Brand New Thing").hits == []
     thing = ID["brand-new-thing"]
-    from rdflib import RDF, RDFS, Literal
-
     from cnkg.namespaces import CURATED_GRAPH
+    from rdflib import RDF, RDFS, Literal
 
     private_graph.update(added=[(thing, RDF.type, CNKG.Software, CURATED_GRAPH),
                                 (thing, RDFS.label, Literal("Brand New Thing"), CURATED_GRAPH)])
