@@ -13,10 +13,18 @@ Matching is deliberately conservative, because a false merge silently mixes two 
   is not merged and is reported as ambiguous.
 
 Across snapshots an item keeps its IRI when its name (or its unique repository) is the same.
+
+Names the landscape mentions in free text (integration partners, a parent project, languages) are resolved by
+:class:`NameResolver` with the same rules, loosened only where free text needs it: case, accents, spaces and
+punctuation are ignored ("Cert Manager" = "cert-manager", "Open Telemetry" = "OpenTelemetry"), and a remark in
+parentheses after a name that does not match whole is dropped ("Argo CD (GitOps)" = "Argo CD"). A name that
+matches nothing, or several things equally well, stays unresolved: it is recorded as a mention, never made an
+entity.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from rdflib import RDF, RDFS, SKOS, Dataset, URIRef
@@ -81,6 +89,22 @@ class Unmatched:
 
 
 @dataclass
+class Mention:
+    """A name the landscape gives in free text for a property (integratesWith, subprojectOf, writtenIn), and
+    what it resolved to: ``entity`` is None when unresolved, and ``reason`` says why."""
+
+    snapshot: str
+    item: str              # the name of the item whose entry states it
+    subject: URIRef
+    key: str               # "extra.summary_integrations", ...
+    line: int
+    text: str
+    prop: URIRef
+    entity: URIRef | None = None
+    reason: str | None = None
+
+
+@dataclass
 class Alignment:
     """The IRI of every (snapshot, item) and of every Crunchbase organisation, with the evidence."""
 
@@ -90,6 +114,7 @@ class Alignment:
     matches: list[ArticleMatch] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)                   # filled when the graphs are built
 
 
 class _ArticleIndex:
@@ -238,3 +263,68 @@ def _organizations(index: _ArticleIndex, landscape: Landscape, snapshot: str, re
             continue
         slug = crunchbase_slug(url)
         result.org_iris[url] = article_orgs.get(slug) or members.get(url) or ID[f"org/{slugify(slug)}"]
+
+
+def mention_key(name: str) -> str:
+    """A name compared loosely: accents, case, spaces and punctuation ignored, a trailing " Project" dropped."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9+#]+", "", normal(text))          # keep C++ and C# apart from C
+
+
+class NameResolver:
+    """Find the entity a free-text name means among the article's entities and one snapshot's items.
+
+    A name is looked up by every form :func:`name_forms` gives (the whole name; a name and its initials),
+    compared with :func:`mention_key`; when the whole text matches nothing, once more without a trailing remark
+    in parentheses. When several entities match, CNCF projects of the snapshot are preferred, then the article's
+    entities; if that still leaves several, the name is ambiguous and stays unresolved."""
+
+    def __init__(self, article: Dataset, snapshot: str, landscape: Landscape, alignment: Alignment):
+        index = _ArticleIndex(article)
+        self.types = index.types
+        self.labels: dict[URIRef, str] = dict(index.labels)
+        self.by_key: dict[str, set[URIRef]] = {}
+        curated = article.graph(CURATED_GRAPH)
+        for subject, label in index.labels.items():
+            for name in [label, *map(str, curated.objects(subject, SKOS.altLabel))]:
+                self._add(name, subject)
+        self.article = set(index.labels)
+        self.projects: set[URIRef] = set()
+        for position, item in enumerate(landscape.items):
+            iri = alignment.item_iris[(snapshot, position)]
+            self.labels.setdefault(iri, item.name)
+            self._add(item.name, iri)
+            if item.stage:
+                self.projects.add(iri)
+
+    def _add(self, name: str, iri: URIRef) -> None:
+        for form in name_forms(name):
+            key = mention_key(form)
+            if key:
+                self.by_key.setdefault(key, set()).add(iri)
+
+    def candidates(self, text: str) -> set[URIRef]:
+        found: set[URIRef] = set()
+        for form in name_forms(text):
+            found |= self.by_key.get(mention_key(form), set())
+        if not found:
+            remark = re.fullmatch(r"(.+?)\s*\([^()]*\)", text.strip())
+            if remark:
+                found = self.candidates(remark.group(1))
+        return found
+
+    def resolve(self, text: str, kinds: tuple[URIRef, ...] = ()) -> tuple[URIRef | None, str | None]:
+        """(entity, None) or (None, why not). ``kinds``: accept only article entities of these classes."""
+        found = self.candidates(text)
+        if kinds:
+            found = {iri for iri in found if self.types.get(iri, set()) & set(kinds)}
+        if not found:
+            return None, "no entity has this name or alias"
+        for preferred in (self.projects, self.article):
+            if len(found) > 1 and len(found & preferred) == 1:
+                found &= preferred
+        if len(found) > 1:
+            names = ", ".join(sorted(self.labels.get(i, str(i)) for i in found))
+            return None, f"ambiguous: names several entities ({names})"
+        (entity,) = found
+        return entity, None

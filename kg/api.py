@@ -210,6 +210,22 @@ class KnowledgeGraph:
         suggestion = self.label(self._names[guess]) if guess else None
         raise InvalidInput([Problem("name", None, f"no entity is named {name!r}", suggestion)])
 
+    # ------------------------------------------------------------------ search
+
+    @cached_property
+    def search_index(self):
+        """The full-text index of names and descriptions (:mod:`cnkg.search`), built on first use from this
+        version of the data and dropped by :meth:`changed`."""
+        from .search import SearchIndex
+
+        return SearchIndex(self.store)
+
+    def search(self, text: str, limit: int = 20):
+        """Entities whose name (label, altLabel) or description matches ``text``, best first: exact label,
+        altLabel, prefix, word, substring, description; case- and accent-insensitive. A
+        :class:`cnkg.search.SearchResult` whose ``suggestion`` says "did you mean" when nothing matched."""
+        return self.search_index.search(text, limit)
+
     # ------------------------------------------------------------------ queries
 
     def named_query(self, name: str) -> NamedQuery:

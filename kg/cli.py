@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("queries", help="list the named queries and their parameters")
 
+    search = sub.add_parser("search", help="find entities by part of their name or description",
+                            description="Entities whose label, altLabel or description matches TEXT, best first: "
+                                        "exact label, altLabel, prefix, word, substring, description; case- and "
+                                        "accent-insensitive. Exit code 1 when nothing matches (with a 'did you "
+                                        "mean' when a name is near).")
+    search.add_argument("text", metavar="TEXT")
+    search.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
+    search.add_argument("--limit", "-n", type=int, default=20, help="at most this many hits (1-100, default 20)")
+
     imp = sub.add_parser("import-landscape", help="check a CNCF landscape.yml and include it in every build",
                          description="Check a landscape.yml (either schema) completely; only a clean file is "
                                      "imported, as a snapshot every later build, query and serve includes. "
@@ -148,6 +157,25 @@ def print_alignment(alignment, snapshot: str, out=None) -> None:
     for text in alignment.ambiguous:
         if text.startswith(f"{snapshot}:"):
             print(f"  ambiguous, not merged: {text[len(snapshot) + 2:]}", file=out)
+    print_mentions(alignment, snapshot, out)
+
+
+def print_mentions(alignment, snapshot: str, out=None) -> None:
+    """How the names the snapshot gives in free text resolved, and each unresolved one with its line and why."""
+    out = out or sys.stdout
+    mentions = [m for m in alignment.mentions if m.snapshot == snapshot]
+    if not mentions:
+        return
+    unresolved = [m for m in mentions if m.entity is None]
+    relations = {}
+    for m in mentions:
+        if m.entity is not None:
+            relations.setdefault(m.prop.split("#")[-1], set()).add((m.subject, m.entity))
+    stated = ", ".join(f"{len(pairs)} {name}" for name, pairs in sorted(relations.items()))
+    print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
+          f"{len(unresolved)} unresolved, kept as cnkg:NameMention (never made entities):", file=out)
+    for m in unresolved:
+        print(f"  line {m.line}: {m.item} {m.key}: {m.text!r}: {m.reason}", file=out)
 
 
 def cmd_import_landscape(args) -> int:
@@ -251,6 +279,30 @@ def cmd_query(args) -> int:
               else str(bool(result.askAnswer)).lower())
     else:
         sys.stdout.write(result.serialize(format="turtle").decode("utf-8"))
+    return 0
+
+
+def cmd_search(args) -> int:
+    import csv
+
+    result = _graph(args).search(args.text, args.limit)
+    columns = ("label", "match", "types", "iri", "matched")
+
+    def cells(hit) -> list[str]:
+        return [hit.label, hit.match, " ".join(hit.types), hit.iri, hit.matched]
+
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(cells(hit) for hit in result.hits)
+    else:
+        print_table(list(columns[:4]), [[*cells(hit)[:3], compact(URIRef(hit.iri))] for hit in result.hits])
+    if not result.hits:
+        hint = f" (did you mean {result.suggestion!r}?)" if result.suggestion else ""
+        print(f"cnkg search: nothing matches {args.text!r}{hint}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -362,6 +414,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
+            "search": cmd_search,
             "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
 

@@ -7,6 +7,14 @@ Both schemas the CNCF has used are accepted:
   (``accepted``, ``incubating``, ``graduated``, ``archived``), ``joined`` for members, ``second_path`` for
   extra placements ("Category / Subcategory").
 
+What the landscape states about a project beyond its place and stage is read too, each value with the line of
+its key: integration partners (``extra.summary_integrations``, also spelled ``summary_integration``) and the
+parent project as the names the file gives (resolved to entities later, by :mod:`cnkg.align`), languages, tags
+and personas as comma-separated lists, use cases and the release rate as text, dated security audits, the
+annual review and statistics links, the CLOMonitor name and additional repositories. These fields are
+free text written by hand; a value of the wrong shape (a list where text belongs, an audit that is not a
+mapping) is a warning and not used, never a reason to refuse the file.
+
 Real files are hand-edited by many people: quoted and unquoted dates, nulls, stray (even non-breaking) spaces
 and keys put in the wrong place all occur. Spaces are trimmed and nulls read as absent; a misplaced or unknown
 key is a warning (reported, not used). What cannot be read as intended — not YAML, not a landscape, an item
@@ -52,6 +60,17 @@ MAX_BYTES = 16 << 20
 MAX_DEPTH = 24
 
 
+@dataclass(frozen=True)
+class Audit:
+    """One security audit listed under ``extra.audits``."""
+
+    date: dt.date
+    line: int
+    vendor: str | None = None
+    kind: str | None = None                        # the file's ``type``, e.g. "security"
+    url: str | None = None
+
+
 @dataclass
 class Item:
     """One landscape entry in one place (category / subcategory) of one file."""
@@ -68,6 +87,22 @@ class Item:
     stage: str | None = None                       # the CNCF maturity the file states
     events: dict[str, dt.date] = field(default_factory=dict)   # lifecycle: kind -> date
     joined: dt.date | None = None                  # CNCF membership date (members)
+    # what the file states beyond place and stage; each key's line is in ``lines``
+    integrations: list[tuple[str, str]] = field(default_factory=list)   # (key, a partner's name as written)
+    parent_project: str | None = None
+    languages: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    personas: list[str] = field(default_factory=list)
+    use_case: str | None = None
+    business_use_case: str | None = None
+    release_rate: str | None = None
+    audits: list[Audit] = field(default_factory=list)
+    annual_review_date: dt.date | None = None
+    annual_review_url: str | None = None
+    dev_stats_url: str | None = None
+    clomonitor_name: str | None = None
+    additional_repos: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)     # "extra.summary_tags", "joined", ... -> line
 
 
 @dataclass
@@ -123,6 +158,49 @@ def _clean(value: Any) -> Any:
         value = value.strip().strip("\u00a0").strip()
         return value or None
     return value
+
+
+# Free-text lists of names: "K3s, Kubeadm, Flux, etc.", "Kubernetes, Helm，Prometheus" (a full-width comma),
+# "OpenTelemetry and Prometheus (metrics and tracing)", "Gateway API + standard service meshes", one per line
+# with a heading ("Big-data: Numpy, Pandas"), or Markdown links. Separators inside parentheses or brackets do not
+# split ("Prometheus (metrics and tracing)" stays one name).
+_SEPARATOR = re.compile(r"\s*[,\uff0c;\n]\s*|\s+(?:and|&|\+)\s+")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_BARE_URL = re.compile(r"https?://\S+")
+_ETC = re.compile(r"(?:^|\s+|,)\s*(?:etc\.?|and (?:many )?more\.?|e\.g\.)\s*$", re.IGNORECASE)
+_HEADING = re.compile(r"^[A-Z][\w -]{0,30}:\s+(?=\S)")
+
+
+def split_names(text: str) -> list[str]:
+    """The names in a free-text list, in order, without "etc.", "and more", links' targets or bare URLs."""
+    text = _MARKDOWN_LINK.sub(lambda m: m.group(1), text)
+    text = _BARE_URL.sub(" ", text)
+    lines = [_HEADING.sub("", line.strip()) for line in text.splitlines()]
+    text = "\n".join(lines)
+    parts, depth, start = [], 0, 0
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            found = _SEPARATOR.match(text, position)
+            if found and found.end() > position:
+                parts.append(text[start:position])
+                start = position = found.end()
+                continue
+        position += 1
+    parts.append(text[start:])
+    names = []
+    for part in parts:
+        part = _ETC.sub("", part.strip()).strip(" .:;\u00a0")
+        part = re.sub(r"^(?:and|e\.g\.|see)\s+", "", part, flags=re.IGNORECASE)
+        part = re.sub(r"\s+(?:and|plus|&)$", "", part, flags=re.IGNORECASE).strip()
+        if part and part.lower() not in ("etc", "etc.") and not re.match(r"(?:many )?more\b", part, re.IGNORECASE):
+            names.append(part)
+    return names
 
 
 def _show(value: Any, width: int = 60) -> str:
@@ -301,6 +379,12 @@ class _Reader:
             self.error(node.line, f"{where}: cncf_project {stage_2018!r} and project {stage_now!r} disagree")
         item.stage = stage_now or stage_2018
         item.joined = self.date(node.get("joined"), lines.get("joined", node.line), f"{where} joined")
+        if item.joined:
+            item.lines["joined"] = lines["joined"]
+        item.additional_repos = self.repos(node.get("additional_repos"), lines.get("additional_repos", node.line),
+                                           where)
+        if item.additional_repos:
+            item.lines["additional_repos"] = lines["additional_repos"]
         item.second_paths = self.second_paths(node.get("second_path"), lines.get("second_path", node.line), where)
         extra = node.get("extra")
         if extra is not None and not isinstance(extra, _LineDict):
@@ -310,6 +394,7 @@ class _Reader:
                 when = self.date(extra.get(key), extra.key_lines.get(key, extra.line), f"{where} extra.{key}")
                 if when and key in EVENT_KINDS:
                     item.events[key] = when
+            self.summary(item, extra, where)
             for key in MISPLACED_IN_EXTRA & set(extra):
                 self.warn(extra.key_lines[key], f"{where}: {key!r} is misplaced under 'extra' (it belongs on the "
                                                 f"item itself); not used")
@@ -319,6 +404,120 @@ class _Reader:
             item.events = {}
         self.check_events(item, where)
         items.append(item)
+
+    # ------------------------------------------------------------------ what the landscape states beyond stages
+
+    def free_text(self, value: Any, line: int, what: str) -> str | None:
+        """Text written by hand; a list of texts is joined with commas; any other shape is a warning."""
+        value = _clean(value)
+        if isinstance(value, list) and all(isinstance(_clean(v), (str, type(None))) for v in value):
+            value = ", ".join(v for v in map(_clean, value) if v) or None
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        self.warn(line, f"{what}: expected text, found {_show(value)}; not used")
+        return None
+
+    def summary(self, item: Item, extra: _LineDict, where: str) -> None:
+        """The ``extra`` fields beyond lifecycle dates (see the module docstring)."""
+        lines = extra.key_lines
+
+        def text(key: str) -> str | None:
+            value = self.free_text(extra.get(key), lines.get(key, extra.line), f"{where} extra.{key}")
+            if value is not None:
+                item.lines[f"extra.{key}"] = lines[key]
+            return value
+
+        for key in ("summary_integrations", "summary_integration"):
+            value = text(key)
+            if value is not None:
+                names = split_names(value)
+                if not names:
+                    self.warn(lines[key], f"{where} extra.{key}: {_show(value)} names nothing; not used")
+                item.integrations.extend((f"extra.{key}", name) for name in dict.fromkeys(names))
+        parent = text("parent_project")
+        if parent is not None:
+            names = split_names(parent)
+            if len(names) != 1:
+                self.warn(lines["parent_project"], f"{where} extra.parent_project: {_show(parent)} is not one name; "
+                                                   "not used")
+            else:
+                item.parent_project = names[0]
+        for key, attribute in (("summary_languages", "languages"), ("summary_tags", "tags"),
+                               ("summary_personas", "personas")):
+            value = text(key)
+            if value is not None:
+                setattr(item, attribute, list(dict.fromkeys(split_names(value))))
+        item.use_case = text("summary_use_case")
+        item.business_use_case = text("summary_business_use_case")
+        item.release_rate = text("summary_release_rate")
+        item.clomonitor_name = text("clomonitor_name")
+        item.annual_review_date = self.date(extra.get("annual_review_date"),
+                                            lines.get("annual_review_date", extra.line),
+                                            f"{where} extra.annual_review_date")
+        if item.annual_review_date:
+            item.lines["extra.annual_review_date"] = lines["annual_review_date"]
+        for key in ("annual_review_url", "dev_stats_url"):
+            value = self.url(extra.get(key), lines.get(key, extra.line), f"{where} extra.{key}")
+            if value is not None:
+                setattr(item, key, value)
+                item.lines[f"extra.{key}"] = lines[key]
+        item.audits = self.audits(extra.get("audits"), lines.get("audits", extra.line), where)
+        if item.audits:
+            item.lines["extra.audits"] = lines["audits"]
+
+    def audits(self, value: Any, line: int, where: str) -> list[Audit]:
+        """``audits``: a list of mappings with a ``date`` and optionally ``vendor``, ``type`` and ``url``. An entry
+        of another shape, or without a date, is a warning and not used; a date or URL that is not one is an error,
+        as everywhere in the file."""
+        value = _clean(value)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.warn(line, f"{where} extra.audits: expected a list of audits, found {_show(value)}; not used")
+            return []
+        audits = []
+        for entry in value:
+            if not isinstance(entry, _LineDict):
+                self.warn(line, f"{where} extra.audits: an audit is a mapping with a date, vendor, type and url, "
+                                f"found {_show(entry)}; not used")
+                continue
+            at = entry.line
+            for key in set(entry) - {"date", "vendor", "type", "url"}:
+                self.warn(entry.key_lines[key], f"{where} audit: unknown key {key!r} (not used)",
+                          closest(str(key), ("date", "vendor", "type", "url"), 0.6))
+            when = self.date(entry.get("date"), entry.key_lines.get("date", at), f"{where} audit date")
+            if when is None:
+                if _clean(entry.get("date")) is None:
+                    self.warn(at, f"{where} audit without a date; not used")
+                continue
+            audits.append(Audit(
+                date=when, line=at,
+                vendor=self.free_text(entry.get("vendor"), entry.key_lines.get("vendor", at), f"{where} audit vendor"),
+                kind=self.free_text(entry.get("type"), entry.key_lines.get("type", at), f"{where} audit type"),
+                url=self.url(entry.get("url"), entry.key_lines.get("url", at), f"{where} audit url")))
+        return audits
+
+    def repos(self, value: Any, line: int, where: str) -> list[str]:
+        """``additional_repos``: a list of ``{repo_url: URL}`` mappings."""
+        value = _clean(value)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.warn(line, f"{where} additional_repos: expected a list of {{repo_url: URL}}, found {_show(value)}; "
+                            "not used")
+            return []
+        found = []
+        for entry in value:
+            if not isinstance(entry, _LineDict) or _clean(entry.get("repo_url")) is None:
+                self.warn(getattr(entry, "line", line), f"{where} additional_repos: expected a mapping with a "
+                                                        f"repo_url, found {_show(entry)}; not used")
+                continue
+            url = self.url(entry["repo_url"], entry.key_lines["repo_url"], f"{where} additional_repos repo_url")
+            if url is not None and url not in found:
+                found.append(url)
+        return found
 
     def check_complete(self, items: list[Item]) -> None:
         """An item without a required key that every other item has is incomplete (a file cut in its last item

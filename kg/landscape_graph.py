@@ -2,23 +2,33 @@
 
 Each snapshot's graph ``graph/landscape/<name>`` holds what that file says: items, their places in the
 landscape's category scheme, homepage, repository, description, Crunchbase organisation, CNCF stage and dated
-lifecycle events. Its source ``source/landscape/<name>`` carries the file's repository, commit and date.
+lifecycle events, and what the file states beyond those (:func:`add_statements`): integrations, sub-projects,
+languages, audits, tags, personas, use cases, review and statistics links. Its source ``source/landscape/<name>``
+carries the file's repository, commit and date; ``source/landscape/<name>/line/<n>`` (a ``cnkg:SourceLine``)
+says which key of which item line ``n`` holds, and the facts read from it point there (``cnkg:statedAt``) or,
+for plain values, can be found from it (``cnkg:describes`` the item, ``cnkg:sourceKey`` the key).
 An item that is also an article entity is described under the article's IRI, so one IRI carries both sources'
 facts while ``GRAPH ?g`` still tells who says what.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from .align import Alignment, crunchbase_slug, slugify
+from .align import Alignment, Mention, NameResolver, crunchbase_slug, slugify
 from .landscape import Item, Landscape
 from .namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 
 CATEGORY_SCHEME = ID["landscape-category"]
+TAG_SCHEME = ID["landscape-tags"]
+PERSONA_SCHEME = ID["landscape-personas"]
+USE_CASE_SCHEME = ID["landscape-use-cases"]
+SCHEMES = {TAG_SCHEME: "CNCF landscape tags", PERSONA_SCHEME: "CNCF landscape personas",
+           USE_CASE_SCHEME: "CNCF landscape use cases"}
 LANDSCAPE_REPOSITORY = "https://github.com/cncf/landscape"
 
 
@@ -45,6 +55,10 @@ def category_iri(category: str, subcategory: str | None = None) -> URIRef:
 
 def event_iri(entity: URIRef, kind: str) -> URIRef:
     return URIRef(f"{entity}/lifecycle/{kind}")
+
+
+def line_iri(snapshot: str, line: int) -> URIRef:
+    return SOURCE[f"landscape/{snapshot}/line/{line}"]
 
 
 def entry_stage(item: Item) -> dict[str, str]:
@@ -141,3 +155,207 @@ def add_snapshot(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, ali
             add((event, CNKG.eventDate, Literal(when.isoformat(), datatype=XSD.date)))
             if kind in stages:
                 add((event, CNKG.toStage, STAGE[stages[kind]]))
+    add_statements(dataset, info, landscape, alignment, newest_label)
+
+
+class _Statements:
+    """The facts of one snapshot beyond place and stage, each traceable to the line of its key."""
+
+    def __init__(self, dataset: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
+                 newest_label: dict[URIRef, str]):
+        self.graph = dataset.graph(landscape_graph(info.name))
+        self.add = self.graph.add
+        self.dataset = dataset
+        self.info = info
+        self.source = SOURCE[f"landscape/{info.name}"]
+        self.alignment = alignment
+        self.newest_label = newest_label
+        self.resolver = NameResolver(dataset, info.name, landscape, alignment)
+        self.audits: dict[URIRef, dict[tuple, URIRef]] = {}     # entity -> audit identity -> IRI
+        self.languages: dict[str, URIRef] = {}
+        self.spellings: dict[URIRef, Counter] = {}              # tag / persona concept -> spellings seen
+        self.kinds: dict[URIRef, tuple[str, URIRef]] = {}       # concept -> ("Tag", its scheme)
+        self.use_cases = 0
+
+    def line(self, item: Item, iri: URIRef, key: str) -> URIRef:
+        """The SourceLine of ``key`` in ``item``'s entry."""
+        number = item.lines[key]
+        node = line_iri(self.info.name, number)
+        add = self.add
+        add((node, RDF.type, CNKG.SourceLine))
+        add((node, RDFS.label, Literal(f"{self.info.name} line {number}: {key} of {item.name}")))
+        add((node, DCTERMS.isPartOf, self.source))
+        add((node, CNKG.lineNumber, Literal(number)))
+        add((node, CNKG.sourceKey, Literal(key)))
+        add((node, CNKG.describes, iri))
+        return node
+
+    def mention(self, item: Item, iri: URIRef, key: str, position: int, text: str, prop: URIRef,
+                entity: URIRef | None, reason: str | None) -> None:
+        line = self.line(item, iri, key)
+        node = URIRef(f"{line}/name/{position}")
+        add = self.add
+        add((node, RDF.type, CNKG.NameMention))
+        add((node, RDFS.label, Literal(f"{self.info.name} line {item.lines[key]}: {item.name} names {text!r}")))
+        add((node, CNKG.statedAt, line))
+        add((node, CNKG.mentionedBy, iri))
+        add((node, CNKG.mentionText, Literal(text)))
+        add((node, CNKG.forProperty, prop))
+        if entity is not None:
+            add((node, CNKG.resolvesTo, entity))
+            add((iri, prop, entity))
+        else:
+            add((node, CNKG.unresolvedReason, Literal(reason)))
+        self.alignment.mentions.append(Mention(self.info.name, item.name, iri, key, item.lines[key], text, prop,
+                                               entity, reason))
+
+    def item(self, item: Item, iri: URIRef) -> None:
+        resolver = self.resolver
+        for position, (key, name) in enumerate(item.integrations):
+            entity, reason = resolver.resolve(name)
+            if entity == iri:
+                entity, reason = None, "names the item itself"
+            self.mention(item, iri, key, position, name, CNKG.integratesWith, entity, reason)
+        if item.parent_project:
+            entity, reason = resolver.resolve(item.parent_project)
+            if entity == iri:
+                entity, reason = None, "names the item itself"
+            self.mention(item, iri, "extra.parent_project", 0, item.parent_project, CNKG.subprojectOf, entity, reason)
+        for position, name in enumerate(item.languages):
+            entity, reason = self.language(name)
+            self.mention(item, iri, "extra.summary_languages", position, name, CNKG.writtenIn, entity, reason)
+        self.concept_list(item, iri, "extra.summary_tags", item.tags, CNKG.landscapeTag, CNKG.LandscapeTag,
+                          TAG_SCHEME, "landscape-tag", "Tag")
+        self.concept_list(item, iri, "extra.summary_personas", item.personas, CNKG.persona, CNKG.Persona,
+                          PERSONA_SCHEME, "landscape-persona", "Persona")
+        for key, text, prop, suffix, what in (
+                ("extra.summary_use_case", item.use_case, CNKG.useCase, "use-case", "use case"),
+                ("extra.summary_business_use_case", item.business_use_case, CNKG.businessUseCase,
+                 "business-use-case", "business use case")):
+            if text:
+                self.use_case(item, iri, key, text, prop, suffix, what)
+        for key, value, prop in (
+                ("extra.summary_release_rate", item.release_rate, CNKG.releaseRate),
+                ("extra.clomonitor_name", item.clomonitor_name, CNKG.cloMonitorName)):
+            if value:
+                self.line(item, iri, key)
+                self.add((iri, prop, Literal(value)))
+        for key, value, prop in (
+                ("extra.annual_review_url", item.annual_review_url, CNKG.annualReview),
+                ("extra.dev_stats_url", item.dev_stats_url, CNKG.devStats)):
+            if value:
+                self.line(item, iri, key)
+                self.add((iri, prop, Literal(value, datatype=XSD.anyURI)))
+        if item.annual_review_date:
+            self.line(item, iri, "extra.annual_review_date")
+            self.add((iri, CNKG.annualReviewDate, Literal(item.annual_review_date.isoformat(), datatype=XSD.date)))
+        if item.joined:
+            self.line(item, iri, "joined")          # the memberSince fact itself is added with the item
+        if item.additional_repos:
+            self.line(item, iri, "additional_repos")
+            for url in item.additional_repos:
+                self.add((iri, CNKG.additionalRepository, Literal(url, datatype=XSD.anyURI)))
+        for audit in item.audits:
+            self.audit(item, iri, audit)
+
+    def language(self, name: str) -> tuple[URIRef | None, str | None]:
+        """The article's language of that name, else one minted as ``id/language/<slug>`` — unless the name is
+        that of something else (a project, a company): then it stays unresolved."""
+        entity, _ = self.resolver.resolve(name, kinds=(CNKG.ProgrammingLanguage,))
+        if entity is not None:
+            return entity, None
+        others = self.resolver.candidates(name)
+        if others:
+            names = ", ".join(sorted(self.resolver.labels.get(i, str(i)) for i in others))
+            return None, f"names {names}, which is not a programming language"
+        iri = ID[f"language/{slugify(name)}"]
+        if iri not in self.languages.values():
+            self.languages[name] = iri
+            if (iri, RDFS.label, None) not in self.dataset:
+                self.add((iri, RDF.type, CNKG.ProgrammingLanguage))
+                self.add((iri, RDFS.label, Literal(name)))
+        return iri, None
+
+    def concept_list(self, item: Item, iri: URIRef, key: str, values: list[str], prop: URIRef, cls: URIRef,
+                     scheme: URIRef, base: str, what: str) -> None:
+        if not values:
+            return
+        self.line(item, iri, key)              # a concept is shared by many items: the line is found from the item
+        for value in values:
+            concept = ID[f"{base}/{slugify(value)}"]
+            self.spellings.setdefault(concept, Counter())[value] += 1
+            self.kinds[concept] = (what, scheme)
+            self.add((iri, prop, concept))
+            self.add((concept, RDF.type, cls))
+            self.add((concept, SKOS.inScheme, scheme))
+
+    def use_case(self, item: Item, iri: URIRef, key: str, text: str, prop: URIRef, suffix: str, what: str) -> None:
+        concept = URIRef(f"{iri}/{suffix}")
+        line = self.line(item, iri, key)
+        self.use_cases += 1
+        add = self.add
+        add((iri, prop, concept))
+        add((concept, RDF.type, CNKG.UseCase))
+        add((concept, RDFS.label, Literal(f"{self.newest_label.get(iri) or item.name}: {what}")))
+        add((concept, SKOS.definition, Literal(text)))
+        add((concept, SKOS.inScheme, USE_CASE_SCHEME))
+        add((concept, CNKG.statedAt, line))
+
+    def audit(self, item: Item, iri: URIRef, audit) -> None:
+        line = line_iri(self.info.name, audit.line)
+        add = self.add
+        add((line, RDF.type, CNKG.SourceLine))
+        add((line, RDFS.label, Literal(f"{self.info.name} line {audit.line}: an audit of {item.name}")))
+        add((line, DCTERMS.isPartOf, self.source))
+        add((line, CNKG.lineNumber, Literal(audit.line)))
+        add((line, CNKG.sourceKey, Literal("extra.audits")))
+        add((line, CNKG.describes, iri))
+        known = self.audits.setdefault(iri, {})
+        identity = (audit.date, audit.vendor, audit.kind, audit.url)
+        event = known.get(identity)
+        if event is None:
+            base = f"{iri}/audit/{audit.date.isoformat()}"
+            same_day = sum(1 for d, *_ in known if d == audit.date)
+            event = URIRef(base if not same_day else f"{base}-{same_day + 1}")
+            known[identity] = event
+        name = self.newest_label.get(iri) or item.name
+        kind = f"{audit.kind} audit" if audit.kind else "audit"
+        by = f" by {audit.vendor}" if audit.vendor else ""
+        suffix = str(event).rsplit("/", 1)[-1]
+        add((iri, CNKG.audit, event))
+        add((event, RDF.type, CNKG.AuditEvent))
+        add((event, RDFS.label, Literal(f"{name}: {kind}{by}, {suffix}")))
+        add((event, CNKG.auditDate, Literal(audit.date.isoformat(), datatype=XSD.date)))
+        add((event, CNKG.statedAt, line))
+        if audit.vendor:
+            add((event, CNKG.auditVendor, Literal(audit.vendor)))
+        if audit.kind:
+            add((event, CNKG.auditType, Literal(audit.kind)))
+        if audit.url:
+            add((event, CNKG.auditReport, Literal(audit.url, datatype=XSD.anyURI)))
+
+    def finish(self) -> None:
+        """Name the concepts once each, by their most frequent spelling (ties: the first in sorted order)."""
+        add = self.add
+        used = set()
+        for concept, spellings in self.spellings.items():
+            what, scheme = self.kinds[concept]
+            name = min(spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            add((concept, SKOS.prefLabel, Literal(name)))
+            add((concept, RDFS.label, Literal(f"{what}: {name}")))
+            used.add(scheme)
+        if self.use_cases:
+            used.add(USE_CASE_SCHEME)
+        for scheme in used:
+            add((scheme, RDF.type, SKOS.ConceptScheme))
+            add((scheme, RDFS.label, Literal(SCHEMES[scheme])))
+
+
+def add_statements(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
+                   newest_label: dict[URIRef, str]) -> None:
+    """Add what the snapshot states beyond place and stage (see the module docstring); the names it gives in free
+    text are resolved with :class:`cnkg.align.NameResolver` and recorded in ``alignment.mentions``."""
+    statements = _Statements(dataset, info, landscape, alignment, newest_label)
+    for position, item in enumerate(landscape.items):
+        statements.item(item, alignment.item_iris[(info.name, position)])
+    statements.finish()

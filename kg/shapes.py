@@ -22,20 +22,28 @@ RESOLVED_REFERENCES = URIRef("https://w3id.org/cnkg/shapes#ResolvedReferences")
 def with_core_targets(shapes: Graph, data: Graph) -> Graph:
     """``shapes`` with ResolvedReferences' SPARQL target ("every entity IRI used as an object") replaced by the same
     focus nodes as core targets: ``sh:targetObjectsOf`` each predicate that has an entity IRI as an object in
-    ``data``. pySHACL evaluates the SPARQL target with rdflib's SPARQL engine (2.3 s of 4.4 s at 1×); the core
-    targets select the same nodes (tests/test_ontology.py checks both give the same report)."""
+    ``data`` whose objects are all entity IRIs, and ``sh:targetNode`` each entity IRI that is the object of a
+    predicate that also points elsewhere (``dct:isPartOf`` links entities and source lines alike). pySHACL
+    evaluates the SPARQL target with rdflib's SPARQL engine (2.3 s of 4.4 s at 1×); the core targets select the
+    same nodes (tests/test_ontology.py checks both give the same report)."""
     target = shapes.value(RESOLVED_REFERENCES, SH.target)
     if target is None:
         return shapes
-    predicates = {p for _, p, o in data if isinstance(o, URIRef) and str(o).startswith(str(ID))}
+    entity = str(ID)
+    predicates = {p for _, p, o in data if isinstance(o, URIRef) and str(o).startswith(entity)}
+    mixed = {p for _, p, o in data if p in predicates and not (isinstance(o, URIRef) and str(o).startswith(entity))}
     out = Graph()
     for prefix, namespace in shapes.namespaces():
         out.bind(prefix, namespace)
     for triple in shapes:
         if triple[0] != target and triple != (RESOLVED_REFERENCES, SH.target, target):
             out.add(triple)
-    for predicate in predicates:
+    for predicate in predicates - mixed:
         out.add((RESOLVED_REFERENCES, SH.targetObjectsOf, predicate))
+    for predicate in mixed:
+        for node in data.objects(None, predicate):
+            if isinstance(node, URIRef) and str(node).startswith(entity):
+                out.add((RESOLVED_REFERENCES, SH.targetNode, node))
     return out
 
 

@@ -24,7 +24,7 @@ from ..api import KnowledgeGraph, load
 from ..errors import InvalidInput
 from ..sandbox import DEFAULT_WORKERS, Sandbox
 
-from . import canned, errors, explain, ops, pages, protocol, ratelimit, ui
+from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
 from .result_cache import ResultCache
 from .locking import GraphLock
 
@@ -143,6 +143,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.register_blueprint(canned.bp)   # /queries, /queries/<name>
     app.register_blueprint(pages.bp)    # /id/<slug>, /ontology (linked data)
     app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
+    app.register_blueprint(search.bp)   # /search?q=
     _security_headers(app)
     if app.config["ALLOW_UPDATE"]:
         _guard_readers(app)

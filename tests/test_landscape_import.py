@@ -4,16 +4,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from rdflib import RDFS, SKOS, Literal, URIRef
-from rdflib.namespace import DCTERMS
-
 from cnkg import imports
 from cnkg.align import name_forms, normal
 from cnkg.api import KnowledgeGraph
+from cnkg.errors import InvalidInput
 from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from cnkg.pipeline import build
-
 from paths import FIXTURES
+from rdflib import RDF, RDFS, SKOS, Literal, URIRef
+from rdflib.namespace import DCTERMS
 from test_queries import LANDSCAPE_QUERIES
 
 LANDSCAPES = FIXTURES / "landscape"
@@ -156,6 +155,16 @@ def test_cli_import_builds_and_reports_the_alignment(cli):
                                            "--param", "stage=Sandbox").out
 
 
+def test_cli_import_lists_the_unresolved_names_with_their_lines(cli):
+    result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07")
+    assert result.code == 0, result.err
+    assert "names in free text: 13, 8 resolved (4 integratesWith, 1 subprojectOf, 3 writtenIn); 5 unresolved" in result.out
+    assert "line 19: Jaeger extra.summary_integrations: 'Nowhere DB': no entity has this name or alias" in result.out
+    assert "line 20: Jaeger extra.summary_languages: 'Cortex': names Cortex, which is not a programming language" \
+        in result.out
+    assert "'Prometheus'" not in result.out                                # resolved names are counted, not listed
+
+
 @pytest.mark.parametrize("path", sorted((LANDSCAPES / "broken").glob("*.yml")), ids=lambda p: p.stem)
 def test_a_broken_file_imports_nothing(cli, path):
     result = cli("import-landscape", path, "--date", "2026-08-07")
@@ -243,3 +252,154 @@ def test_the_stored_copy_is_exactly_the_bytes_that_were_checked(tmp_path):
     copy = imports.landscapes_dir() / "landscape-2026-08-07.yml"
     assert copy.read_bytes() == content
     assert json.loads(copy.with_suffix(".json").read_text())["items"] == 2
+
+
+def test_integrations_resolve_by_the_alignment_rules_and_are_stated_in_the_snapshot_graph(combined):
+    report, graph = combined
+    now = report.dataset.graph(landscape_graph("now"))
+    assert (ID.jaeger, CNKG.integratesWith, ID.prometheus) in now          # an article entity
+    assert (ID.jaeger, CNKG.integratesWith, ID.cortex) in now              # "cortex": case-insensitive, the project
+    assert (ID.jaeger, CNKG.integratesWith, ID.spire) in now               # a Markdown link's text
+    tracer = graph.resolve("Brand New Tracer")
+    assert (tracer, CNKG.integratesWith, ID.cortex) in now                 # summary_integration, as a list
+    assert graph.query("ASK { id:prometheus cnkg:integratesWith id:jaeger }").askAnswer   # symmetric
+    assert (ID.jaeger, CNKG.integratesWith, ID.jaeger) not in now
+
+
+def test_unresolved_names_are_kept_as_mentions_never_as_entities(combined):
+    report, graph = combined
+    unresolved = {(m.item, m.text): m.reason for m in report.alignment.mentions if m.entity is None}
+    assert unresolved[("Jaeger", "Nowhere DB")] == "no entity has this name or alias"
+    assert unresolved[("Jaeger", "Jaeger")] == "names the item itself"
+    assert unresolved[("Brand New Tracer", "Unheard Of")] == "no entity has this name or alias"
+    with pytest.raises(InvalidInput, match="no entity is named 'Nowhere DB'"):
+        graph.resolve("Nowhere DB")
+    rows_ = graph.query("""SELECT ?line ?reason WHERE {
+        ?m a cnkg:NameMention ; cnkg:mentionText "Nowhere DB" ; cnkg:mentionedBy id:jaeger ;
+           cnkg:forProperty cnkg:integratesWith ; cnkg:unresolvedReason ?reason ; cnkg:statedAt/cnkg:lineNumber ?line
+           FILTER NOT EXISTS { ?m cnkg:resolvesTo ?any } }""")
+    assert [(int(r.line), str(r.reason)) for r in rows_] == [(19, "no entity has this name or alias")]
+
+
+def test_each_new_fact_can_be_traced_to_its_line(combined):
+    _, graph = combined
+    answer = graph.query("""SELECT ?line ?key WHERE {
+        GRAPH ?g { ?m cnkg:mentionedBy id:jaeger ; cnkg:resolvesTo id:prometheus ;
+                      cnkg:statedAt [ cnkg:lineNumber ?line ; cnkg:sourceKey ?key ; dct:isPartOf ?source ] }
+        ?g dct:source ?source }""")
+    assert [(int(r.line), str(r.key)) for r in answer] == [(19, "extra.summary_integrations")]
+    lines = {str(r.key): int(r.line) for r in graph.query(
+        "SELECT ?key ?line WHERE { ?l cnkg:describes id:jaeger ; cnkg:sourceKey ?key ; cnkg:lineNumber ?line }")}
+    assert lines["extra.summary_tags"] == 21 and lines["extra.dev_stats_url"] == 27
+    audits = {int(r.line) for r in graph.query(
+        "SELECT ?line WHERE { id:jaeger cnkg:audit/cnkg:statedAt/cnkg:lineNumber ?line }")}
+    assert audits == {30, 34}                                              # each audit's own line
+
+
+def test_parent_project_is_part_of_and_not_lineage(combined):
+    report, graph = combined
+    tracer = graph.resolve("Brand New Tracer")
+    assert (tracer, CNKG.subprojectOf, ID.jaeger) in report.dataset.graph(landscape_graph("now"))
+    assert graph.query(f"ASK {{ <{tracer}> cnkg:partOf id:jaeger }}").askAnswer
+    assert not graph.query(f"ASK {{ <{tracer}> cnkg:hasAncestor ?a }}").askAnswer
+
+
+def test_languages_are_the_article_language_entities_or_new_languages(combined):
+    report, _ = combined
+    now = report.dataset.graph(landscape_graph("now"))
+    assert (ID.jaeger, CNKG.writtenIn, ID.go) in now and (ID.jaeger, CNKG.writtenIn, ID.javascript) in now
+    minted = ID["language/brainfunk"]
+    assert (ID.jaeger, CNKG.writtenIn, minted) in now
+    assert (minted, RDFS.label, Literal("Brainfunk")) in now
+    assert (ID.jaeger, CNKG.writtenIn, ID.cortex) not in now               # a project is not a language
+    reasons = {m.text: m.reason for m in report.alignment.mentions if m.prop == CNKG.writtenIn}
+    assert reasons["Cortex"] == "names Cortex, which is not a programming language"
+
+
+def test_audits_are_dated_events(combined):
+    _, graph = combined
+    audits = [(str(r.date), str(r.vendor), str(r.type), str(r.url)) for r in graph.query(
+        """SELECT ?date ?vendor ?type ?url WHERE { id:jaeger cnkg:audit ?a . ?a a cnkg:AuditEvent ;
+           cnkg:auditDate ?date ; cnkg:auditVendor ?vendor ; cnkg:auditType ?type ; cnkg:auditReport ?url }
+           ORDER BY ?date""")]
+    assert audits == [("2017-11-20", "Cure53", "security", "https://example.org/audit-2017.pdf"),
+                      ("2023-01-05", "Ada Logics", "fuzzing", "https://example.org/fuzz-2023.pdf")]
+
+
+def test_tags_personas_and_use_cases_are_skos_concepts(combined):
+    report, graph = combined
+    now = report.dataset.graph(landscape_graph("now"))
+    tags = {str(r.label) for r in graph.query(
+        "SELECT ?label WHERE { id:jaeger cnkg:landscapeTag ?t . ?t skos:prefLabel ?label ; skos:inScheme ?s . "
+        "?s a skos:ConceptScheme }")}
+    assert tags == {"tracing", "Observability", "distributed tracing"}   # one tag for both spellings
+    personas = set(now.objects(ID.jaeger, CNKG.persona))
+    assert {str(now.value(p, SKOS.prefLabel)) for p in personas} == {"SREs", "Developers"}
+    use_case = now.value(ID.jaeger, CNKG.useCase)
+    assert str(now.value(use_case, SKOS.definition)) == "Trace requests across services."
+    assert graph.query("ASK { ?u a cnkg:UseCase, skos:Concept }").askAnswer
+
+
+def test_review_statistics_and_membership_values(combined):
+    report, graph = combined
+    now = report.dataset.graph(landscape_graph("now"))
+    assert str(now.value(ID.jaeger, CNKG.devStats)) == "https://jaeger.devstats.cncf.io/"
+    assert str(now.value(ID.jaeger, CNKG.annualReview)) == "https://github.com/cncf/toc/pull/1"
+    assert str(now.value(ID.jaeger, CNKG.annualReviewDate)) == "2024-02-01"
+    assert str(now.value(ID.jaeger, CNKG.releaseRate)) == "Every month"
+    assert str(now.value(ID.jaeger, CNKG.cloMonitorName)) == "jaeger"
+    tracer = graph.resolve("Brand New Tracer")
+    assert str(now.value(tracer, CNKG.additionalRepository)) == "https://github.com/example/tracer-agent"
+    member = graph.resolve("Cortex (member)")
+    assert str(now.value(member, CNKG.memberSince)) == "2020-01-15"
+    assert graph.query(f"ASK {{ ?l cnkg:describes <{member}> ; cnkg:sourceKey 'joined' ; cnkg:lineNumber 106 }}"
+                       ).askAnswer
+
+
+def test_name_resolution_ignores_punctuation_and_accents_but_not_role_markers():
+    from cnkg.align import mention_key
+
+    assert mention_key("Cert Manager") == mention_key("cert-manager") == mention_key("CertManager")
+    assert mention_key("Open Telemetry") == mention_key("OpenTelemetry")
+    assert mention_key("Kubérnetes") == mention_key("kubernetes")
+    assert mention_key("C++") != mention_key("C") and mention_key("C#") != mention_key("C")
+    assert mention_key("Cortex (member)") != mention_key("Cortex")
+
+
+def test_shapes_refuse_a_mention_neither_resolved_nor_explained(combined):
+    from cnkg.namespaces import ONTOLOGY_DIR
+    from cnkg.shapes import read_shapes, shape_problems
+    from rdflib import Graph
+
+    report, _ = combined
+    data = Graph()
+    mention = URIRef("https://w3id.org/cnkg/source/landscape/now/line/19/name/9")
+    line = URIRef("https://w3id.org/cnkg/source/landscape/now/line/19")
+    for triple in report.dataset.graph(landscape_graph("now")).triples((line, None, None)):
+        data.add(triple)
+    data.add((line, RDF.type, CNKG.SourceLine))
+    data.add((ID.jaeger, RDF.type, CNKG.LandscapeItem))
+    data.add((ID.jaeger, RDFS.label, Literal("Jaeger")))
+    data.add((mention, RDF.type, CNKG.NameMention))
+    for p, o in ((CNKG.mentionText, Literal("x")), (CNKG.forProperty, CNKG.integratesWith),
+                 (CNKG.mentionedBy, ID.jaeger), (CNKG.statedAt, line)):
+        data.add((mention, p, o))
+    problems = shape_problems(data, read_shapes(ONTOLOGY_DIR))
+    assert [p for p in problems if "name/9" in str(p)], problems
+    data.add((mention, CNKG.unresolvedReason, Literal("no entity has this name or alias")))
+    assert not [p for p in shape_problems(data, read_shapes(ONTOLOGY_DIR)) if "name/9" in str(p)]
+
+
+def test_named_queries_for_what_the_landscape_states(combined):
+    _, graph = combined
+    hubs = rows(graph, "integration-hubs")
+    jaeger = next(r for r in hubs if r["name"] == "Jaeger")
+    assert jaeger["partners"] == "3" and jaeger["date"] == "2026-08-07"    # Prometheus, Cortex, SPIRE
+    audits = rows(graph, "audits-by-year")
+    assert [(r["year"], r["vendor"], r["line"]) for r in audits] == [("2017", "Cure53", "30"),
+                                                                     ("2023", "Ada Logics", "34")]
+    [sub] = rows(graph, "subprojects")
+    assert (sub["name"], sub["parentName"], sub["line"]) == ("Brand New Tracer", "Jaeger", "60")
+    unresolved = {(r["name"], r["text"]): r["reason"] for r in rows(graph, "unresolved-names")}
+    assert unresolved[("Jaeger", "Nowhere DB")] == "no entity has this name or alias"
+    assert ("Jaeger", "Prometheus") not in unresolved

@@ -10,7 +10,7 @@ from rdflib.namespace import DCTERMS
 
 from cnkg import imports
 from cnkg.api import KnowledgeGraph
-from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE
+from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, landscape_graph
 from cnkg.pipeline import build
 
 from paths import SHARED
@@ -108,6 +108,60 @@ def test_landscape_growth_by_category_and_year(real):
     assert by_year[2026] > 4 * by_year[2018]
     accepted = table(graph, "projects-accepted-by-year")
     assert sum(int(r["accepted"]) for r in accepted if r["year"] == "2018") >= 10
+
+
+NOW = landscape_graph("landscape-2026-08-07")
+
+
+@pytest.mark.parametrize("a, b", [("Kairos", "Flux"), ("KubeEdge", "Harbor"), ("Meshery", "Helm"),
+                                  ("Kairos", "KubeVirt")])
+def test_the_landscape_states_integrations_each_way_by_symmetry(real, a, b):
+    report, graph = real
+    first, second = graph.resolve(a), graph.resolve(b)
+    assert (first, CNKG.integratesWith, second) in report.dataset.graph(NOW)    # stated by the snapshot
+    assert graph.query(f"ASK {{ <{second}> cnkg:integratesWith <{first}> }}").askAnswer   # and inferred back
+
+
+@pytest.mark.parametrize("child, parent", [("Hubble", "Cilium"), ("Tetragon", "Cilium"), ("Flagger", "Flux")])
+def test_sub_projects(real, child, parent):
+    report, graph = real
+    assert (graph.resolve(child), CNKG.subprojectOf, graph.resolve(parent)) in report.dataset.graph(NOW)
+
+
+def test_unresolved_integration_names_are_recorded_not_invented(real):
+    report, graph = real
+    mentions = [m for m in report.alignment.mentions if m.snapshot == "landscape-2026-08-07"]
+    kairos = {m.text: m for m in mentions if m.item == "Kairos"}
+    assert kairos["EdgeVPN"].entity is None and "no entity" in kairos["EdgeVPN"].reason
+    assert kairos["Kubevirt"].entity == ID["kubevirt"]
+    with pytest.raises(Exception, match="no entity is named"):
+        graph.resolve("EdgeVPN")
+    integrated = {str(r.p) for r in graph.query(
+        "SELECT DISTINCT ?p WHERE { { GRAPH ?g { ?p cnkg:integratesWith ?q } } UNION { GRAPH ?g { ?q "
+        "cnkg:integratesWith ?p } } ?p a cnkg:Project FILTER(STRSTARTS(STR(?g), 'https://w3id.org/cnkg/graph/landscape/')) }")}
+    assert len(integrated) > 80                          # the network now reaches far beyond the article's 27
+
+
+def test_languages_audits_and_tags_of_real_projects(real):
+    report, graph = real
+    now = report.dataset.graph(NOW)
+    assert (ID.linkerd, CNKG.writtenIn, ID.rust) in now and (ID.linkerd, CNKG.writtenIn, ID.go) in now
+    vendors = {str(r.vendor) for r in graph.query(
+        "SELECT ?vendor WHERE { id:linkerd cnkg:audit/cnkg:auditVendor ?vendor }")}
+    assert vendors == {"Cure53", "Trail of Bits"}
+    audited = graph.query("SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p cnkg:audit ?a }")
+    assert int(next(iter(audited)).n) == 35
+
+
+def test_named_queries_for_hubs_audits_and_sub_projects(real):
+    _, graph = real
+    hubs = [r for r in table(graph, "integration-hubs") if r["date"] == "2026-08-07"]
+    assert int(hubs[0]["partners"]) >= 10
+    assert {"Kubernetes", "Prometheus"} <= {r["name"] for r in hubs[:5]}
+    years = {r["year"] for r in table(graph, "audits-by-year")}
+    assert {"2019", "2022"} <= years
+    subs = {(r["name"], r["parentName"]) for r in table(graph, "subprojects")}
+    assert {("Hubble", "Cilium"), ("Tetragon", "Cilium"), ("Flagger", "Flux")} <= subs
 
 
 def test_named_queries_answer_as_rdflib_did_on_the_real_data(real):

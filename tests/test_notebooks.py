@@ -20,7 +20,7 @@ pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel for t
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb",
-         "04-landscape-then-and-now.ipynb"]
+         "04-landscape-then-and-now.ipynb", "05-integration-network-then-and-now.ipynb"]
 LANDSCAPE_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "landscape"
 PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics", "Prometheus", "Kubernetes",
             "containerd", "rkt", "Falco", "Notary", "Open Policy Agent", "SPIFFE", "SPIRE", "TUF", "CoreDNS",
@@ -134,3 +134,22 @@ def test_landscape_then_and_now_notebook(executed, tmp_path_factory):
     assert "2018    597        29" in text
     assert "2021    42" in text
     assert len(displays(notebook, "image/png")) == 2                   # the timeline and the yearly bars
+
+
+@pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
+                    reason="../shared/data/landscape is absent: the notebook needs an imported landscape snapshot")
+def test_integration_network_then_and_now_notebook(executed, tmp_path_factory):
+    from cnkg import imports
+
+    data_dir = tmp_path_factory.mktemp("landscape-now")
+    imports.import_landscape(LANDSCAPE_DATA / "landscape-current.yml",
+                             imports.snapshot_info(None, "2026-08-07", "153d699", None, "landscape.yml"), data_dir)
+    notebook = executed("05-integration-network-then-and-now.ipynb", data_dir)
+    text = "\n".join(outputs(notebook))
+    assert "article: 69 links; landscape landscape-2026-08-07: 364 links" in text
+    assert "top hub then: Prometheus; top hub today: Prometheus" in text
+    assert "projects linked: 22 then, 99 today" in text
+    assert "stated by both: 10; only the article: 59; only the landscape: 354" in text
+    assert "article projects with no landscape link: Falco, OpenTracing, Vitess, rkt" in text
+    assert "integration names: 590, unresolved: 217 (37%)" in text
+    assert len(displays(notebook, "image/png")) == 1                   # the two networks

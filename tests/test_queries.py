@@ -10,6 +10,7 @@ from cnkg.named_queries import load_named_queries, parse_query_file
 NAMES = sorted(p.stem for p in QUERIES_DIR.glob("*.rq"))
 # these ask about imported landscape snapshots (tested in test_landscape_import.py on a combined graph)
 LANDSCAPE_QUERIES = {"stage-as-of", "article-then-and-now", "article-vs-snapshot", "landscape-growth",
+                     "integration-hubs", "audits-by-year", "subprojects", "unresolved-names",
                      "projects-accepted-by-year", "landscape-alignment"}
 ARTICLE_QUERIES = [n for n in NAMES if n not in LANDSCAPE_QUERIES]
 

@@ -313,3 +313,11 @@ def test_a_lineage_too_large_to_draw_is_not_drawn(private_graph, make_app):
     page = client.get("/id/jaeger", headers=HTML)
     assert page.status_code == 200 and b"<svg" not in page.data
     assert client.get("/lineage/prometheus.svg").status_code == 200  # a small lineage is still drawn
+
+
+def test_ontology_page_documents_the_landscape_terms(client):
+    page = client.get("/ontology", headers=HTML).get_data(as_text=True)
+    for term in ("subprojectOf", "NameMention", "SourceLine", "AuditEvent", "LandscapeTag", "Persona", "UseCase",
+                 "devStats", "annualReview", "releaseRate", "cloMonitorName", "additionalRepository"):
+        assert f'id="{term}"' in page, term
+    assert "Not lineage" in page                 # why sub-projects stay out of hasAncestor
