@@ -101,11 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--update-token", metavar="TOKEN",
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")
+    serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="query worker processes, i.e. queries evaluated at once (default: twice the cores, at "
+                            "least 4; in a container with a CPU limit, set it: the cores counted are the host's)")
     serve.add_argument("--grace-period", type=float, default=10.0, metavar="SECONDS",
                        help="on SIGTERM or SIGINT, stop accepting connections and let requests in flight finish "
                             "for up to this long, then stop the query workers and exit 0 (default 10; a second "
                             "signal stops at once)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _landscapes(args) -> list:
@@ -349,7 +359,7 @@ def cmd_serve(args) -> int:
     own_pool = not Sandbox.has_shared()  # (run in-process, as tests do, an existing pool is not ours to stop)
     try:
         # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
-        Sandbox.shared(DEFAULT_WORKERS)
+        Sandbox.shared(args.workers or DEFAULT_WORKERS)
         return _serve(args)
     except _StopWhileStarting as stop:
         print(f"cnkg serve: stopped on {stop} while starting", file=sys.stderr, flush=True)
@@ -375,9 +385,12 @@ def _serve(args) -> int:
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
     access.propagate = False  # one line per request: not again through the root logger's handlers
-    app = create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
-                             "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
-                             "UPDATE_TOKEN": token if args.allow_update else None}, graph=_graph(args))
+    config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
+              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
+              "UPDATE_TOKEN": token if args.allow_update else None}
+    if args.workers:
+        config["MAX_CONCURRENT_QUERIES"] = args.workers
+    app = create_app(config, graph=_graph(args))
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
     logging.basicConfig()  # waitress's own warnings (connection limit, queue depth) on standard error
     # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an

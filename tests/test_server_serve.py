@@ -68,7 +68,8 @@ class Server:
                     raise AssertionError(f"cnkg serve did not start: {self.process.communicate()}") from None
                 time.sleep(0.05)
         # the workers start one after another in the background: wait until the whole pool is up
-        while len(_children(self.process.pid)) < 4 and time.monotonic() < deadline:
+        wanted = int(args[args.index("--workers") + 1]) if "--workers" in args else 4
+        while len(_children(self.process.pid)) < wanted and time.monotonic() < deadline:
             time.sleep(0.05)
         self.workers = _children(self.process.pid)
 
@@ -192,6 +193,19 @@ def test_a_second_signal_stops_at_once(start):
     assert time.monotonic() - sent < 3.0
     assert "cut off" in err
     assert not _wait_for_gone(server.workers)
+
+
+def test_workers_sets_the_number_of_query_worker_processes(start):
+    server = start("--workers", "2")
+    time.sleep(1.0)  # a pool that grew past 2 would have started more by now
+    assert len(_children(server.process.pid)) == 2
+    conn = server.connect()
+    conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}),
+                 headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(conn.getresponse().read())["boolean"] is True
+    conn.close()
+    code, _, err = server.stop(signal.SIGTERM)
+    assert code == 0, err
 
 
 def test_a_signal_while_starting_exits_0_without_leaving_workers(minimal_facts, tmp_path):
