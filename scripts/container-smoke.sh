@@ -90,7 +90,7 @@ podman stop -t 15 "$name" >/dev/null 2>>"$work/podman.log"
 stop_s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$started" "$(date +%s.%N)")
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 logs=$(podman logs "$name" 2>&1 | grep -v '^{' || true)
-echo "image $tag: $((size_bytes / 1000000)) MB, built in ${build_s} s; user $user; health check: $health"
+echo "image $tag: $(( (size_bytes + 500000) / 1000000 )) MB, built in ${build_s} s; user $user; health check: $health"
 echo "podman stop -t 15: ${stop_s} s, exit code $exit_code"
 echo "$logs"
 [[ "$exit_code" == 0 && "$user" != 0 && "$health" == healthy ]] || {
