@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -109,7 +110,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--update-token", metavar="TOKEN",
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")
+    serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="query worker processes, i.e. queries evaluated at once (default: twice the cores, at "
+                            "least 4; in a container with a CPU limit, set it: the cores counted are the host's)")
+    serve.add_argument("--grace-period", type=float, default=10.0, metavar="SECONDS",
+                       help="on SIGTERM or SIGINT, stop accepting connections and let requests in flight finish "
+                            "for up to this long, then stop the query workers and exit 0 (default 10; a second "
+                            "signal stops at once)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _landscapes(args) -> list:
@@ -379,17 +394,40 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    import os
+class _StopWhileStarting(Exception):
+    """SIGTERM or SIGINT before the server accepts connections: nothing is in flight, so it stops at once."""
 
+
+def _stop_while_starting(signum, _frame):
+    raise _StopWhileStarting(signal.Signals(signum).name)
+
+
+def cmd_serve(args) -> int:
     from .sandbox import DEFAULT_WORKERS, Sandbox
 
-    # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
-    Sandbox.shared(DEFAULT_WORKERS)
-    import waitress
+    # Until the server runs (it installs its own graceful handlers), a stop signal ends the start-up, workers
+    # included: as PID 1 in a container, a signal without a handler would be ignored.
+    previous = {signum: signal.signal(signum, _stop_while_starting) for signum in (signal.SIGTERM, signal.SIGINT)}
+    own_pool = not Sandbox.has_shared()  # (run in-process, as tests do, an existing pool is not ours to stop)
+    try:
+        # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
+        Sandbox.shared(args.workers or DEFAULT_WORKERS)
+        return _serve(args)
+    except _StopWhileStarting as stop:
+        print(f"cnkg serve: stopped on {stop} while starting", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if own_pool and Sandbox.has_shared():
+            Sandbox.shared(0).close()
 
-    from .server import create_app
-    from .server import check_settings
+
+def _serve(args) -> int:
+    import os
+
+    from .server import check_settings, create_app
+    from .server.serve import GracefulServer
 
     token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
     check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
@@ -399,17 +437,22 @@ def cmd_serve(args) -> int:
     if not access.handlers:
         access.addHandler(logging.StreamHandler(sys.stderr))
     access.propagate = False  # one line per request: not again through the root logger's handlers
-    app = create_app({"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
-                             "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
-                             "UPDATE_TOKEN": token if args.allow_update else None}, graph=_graph(args))
+    config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
+              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
+              "UPDATE_TOKEN": token if args.allow_update else None}
+    if args.workers:
+        config["MAX_CONCURRENT_QUERIES"] = args.workers
+    app = create_app(config, graph=_graph(args))
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
-    print(f"cnkg SPARQL endpoint at http://{args.host}:{args.port}/sparql (query timeout {args.timeout:g} s, "
-          f"{mode})", flush=True)
+    logging.basicConfig()  # waitress's own warnings (connection limit, queue depth) on standard error
     # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an
     # oversize body gets the app's JSON 413; past the cap waitress can only drop the connection
-    waitress.serve(app, host=args.host, port=args.port, threads=8,
-                   max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
-                   connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
+    server = GracefulServer(app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
+                            max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
+                            connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
+    print(f"cnkg SPARQL endpoint at http://{args.host}:{server.effective_port}/sparql (query timeout "
+          f"{args.timeout:g} s, {mode})", flush=True)
+    server.run()  # until SIGTERM or SIGINT, then a graceful stop (--grace-period)
     return 0
 
 

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import queue
@@ -80,7 +81,8 @@ class Answer:
 class SandboxError(Exception):
     """A query the sandbox could not answer. ``kind``: ``syntax`` (the query does not parse; ``line`` and
     ``column`` when known), ``evaluation`` (it failed while running), ``timeout``, ``busy`` (no worker free
-    in time), ``crashed`` (the worker died) or ``internal``."""
+    in time), ``crashed`` (the worker died), ``stopped`` (the pool was closed while the query ran) or
+    ``internal``."""
 
     def __init__(self, kind: str, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
@@ -340,6 +342,8 @@ class Sandbox:
 
     def _ramp_up(self, count: int) -> None:
         for _ in range(count):
+            if self._closed:
+                return
             self._add(wait=True)
 
     def _add(self, wait: bool = False) -> None:
@@ -410,6 +414,9 @@ class Sandbox:
             if worker is not None:
                 self._replace(worker)
                 worker = None
+            if self._closed:
+                raise SandboxError("stopped", "the query workers were stopped (the server is shutting down) "
+                                              "before the query finished") from None
             raise SandboxError("crashed", "the query worker died before answering") from None
         finally:
             if worker is not None:
@@ -433,6 +440,12 @@ class Sandbox:
 
     _shared: Sandbox | None = None
     _shared_lock = threading.Lock()
+
+    @classmethod
+    def has_shared(cls) -> bool:
+        """Whether the process-wide pool exists (and is not closed)."""
+        with cls._shared_lock:
+            return cls._shared is not None and not cls._shared._closed
 
     @classmethod
     def shared(cls, workers: int) -> Sandbox:
@@ -466,6 +479,11 @@ __all__ = ["Job", "Answer", "Sandbox", "SandboxError", "evaluate", "write_soluti
 def main() -> None:
     """``python -m cnkg.sandbox``: serve jobs from standard input, answers to standard output (anything else the
     process prints goes to standard error, so it cannot corrupt the answers)."""
+    # The server stops its workers itself (it kills them, or they read the end of their input when it is gone).
+    # A terminal's Ctrl-C, or a service manager signalling the whole process group, must not kill a worker in the
+    # middle of a query the server is still waiting for while it shuts down gracefully.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     requests = Connection(os.dup(0), writable=False)
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)

@@ -42,6 +42,8 @@ SETTINGS = {
                             "otherwise updates get 403. Changes stay in memory; the inferred graph follows them"),
     "REASONER": ("rules", "the OWL 2 RL reasoner used when the app builds its own graph: rules (compiled) or owlrl "
                           "(the reference); cnkg serve passes the graph built with --reasoner"),
+    "UI_EDITOR": ("yasgui", "the web UI's query editor: yasgui (when the package carries its files; otherwise the "
+                            "plain editor, with a note saying how to get YASGUI) or textarea (the plain editor)"),
     "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
                            "ALLOW_UPDATE; compared in constant time"),
 }

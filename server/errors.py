@@ -121,6 +121,11 @@ class Busy(ApiError):
     status, reason, rejection = 503, "busy", False
 
 
+class Stopping(ApiError):
+    """The server is shutting down and its grace period ended before the query did."""
+    status, reason, rejection = 503, "stopping", False
+
+
 _REASON_BY_STATUS = {400: "request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method",
                      406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "media_type",
                      429: "rate_limit", 500: "internal", 501: "unsupported", 503: "unavailable"}

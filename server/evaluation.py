@@ -10,7 +10,7 @@ from rdflib import BNode, Literal, URIRef
 
 from ..sandbox import Job, SandboxError
 
-from .errors import ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, Timeout
+from .errors import ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, Stopping, Timeout
 
 
 @dataclass
@@ -51,6 +51,9 @@ def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiErr
     if exc.kind == "busy":
         return Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",
                     headers={"Retry-After": "5"})
+    if exc.kind == "stopped":
+        return Stopping(f"the server is shutting down and its grace period ended before the {what} finished; "
+                        "retry (another instance may answer)", headers={"Retry-After": "5"})
     return Internal(f"the query could not be answered: {exc.message}")
 
 

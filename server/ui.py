@@ -1,17 +1,24 @@
 """The web UI: a query page at ``/`` (editor pre-filled from the named queries, results table, downloads) and
 ``/lineage/<name>.svg``, the lineage diagram of one entity.
 
-Works offline: the page, script and style sheet are served from this package; nothing is fetched from elsewhere.
+The editor is YASGUI (highlighting, completion, tabs, results table and response views, downloads) when the package
+carries its files (``static/yasgui/``, put there by the package build from the npm pin: see setup.py), configured
+to talk to this endpoint only; otherwise, in a checkout installed without npm, a plain textarea with our own
+results table, and a note saying how to get YASGUI.
+
+Works offline: the page, scripts and style sheets are served from this package; nothing is fetched from elsewhere.
 The Content-Security-Policy on the page keeps it that way (scripts, styles, images and fetches from this origin).
 """
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
+from ..iris import PREFIX_IRIS
 
 from .errors import NotFound, TooLarge
 from .formats import RDF_FORMATS, RESULT_FORMATS
@@ -21,6 +28,19 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 ID_PREFIX = "https://w3id.org/cnkg/id/"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# YASGUI (CodeMirror, its tables and menus) sets style attributes from script: inline styles, still no inline or
+# outside script, and fetches to this origin only
+YASGUI_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+YASGUI_DIR = Path(__file__).parent / "static" / "yasgui"
+YASGUI_FILES = ("yasgui.min.js", "yasgui.min.css")
+
+
+def yasgui_version() -> str | None:
+    """The version of the YASGUI files this package carries, or None when they are absent."""
+    if not all((YASGUI_DIR / name).is_file() for name in YASGUI_FILES):
+        return None
+    stamp = YASGUI_DIR / "VERSION"
+    return stamp.read_text().strip() if stamp.is_file() else "unknown"
 
 # matplotlib's pyplot state is not thread-safe, and waitress serves requests on several threads
 _render_lock = threading.Lock()
@@ -46,12 +66,16 @@ def query_page() -> Response:
         "resultFormats": [f.name for f in RESULT_FORMATS],
         "rdfFormats": [f.name for f in RDF_FORMATS],
     }
+    yasgui = yasgui_version() if current_app.config["UI_EDITOR"] == "yasgui" else None
+    config["editor"] = "yasgui" if yasgui else "textarea"
+    config["prefixes"] = {prefix: iri for prefix, iri in PREFIX_IRIS.items() if prefix}
     stats = current_app.extensions["cnkg"].stats
-    html = render_template("ui.html", canned=canned, config=config, stats=stats,
+    html = render_template("ui.html", canned=canned, config=config, stats=stats, yasgui=yasgui,
+                           wanted=current_app.config["UI_EDITOR"],
                            initial=canned[0]["name"] if canned else None,
                            formats=RESULT_FORMATS + RDF_FORMATS)
     response = Response(html, content_type="text/html; charset=utf-8")
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = YASGUI_CSP if yasgui else CSP
     response.headers["Vary"] = "Accept"
     return response
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cnkg.server import create_app
+from cnkg.iris import PREFIX_IRIS
+from cnkg.server import create_app, ui
 
 STATIC = Path(__file__).resolve().parents[1] / "server" / "static"
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -76,8 +77,49 @@ def test_no_external_urls_in_page_script_or_style(client):
             line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\\n", 0, match.start()))
             before = text[line_start:match.start()]
             prefix_line = re.search(r"PREFIX\s+[\w-]*:\s*(<|&lt;|\\u003c)$", before)
-            assert url.startswith("https://w3id.org/cnkg/") or prefix_line, f"{name}: external URL {url}"
+            namespace = url in PREFIX_IRIS.values()  # the predeclared prefixes, offered to the editor's completion
+            assert url.startswith("https://w3id.org/cnkg/") or prefix_line or namespace, f"{name}: external URL {url}"
     assert "<script src=\"/static/ui/ui.js\"></script>" in texts["page"]
+
+
+def _loaded(page: str) -> list[str]:
+    """What the page makes a browser load: script sources, style sheets, images, frames."""
+    return re.findall(r'<(?:script|img|iframe)\b[^>]*\bsrc="([^"]*)"|<link\b[^>]*\bhref="([^"]*)"', page)
+
+
+def test_with_yasgui_the_page_loads_it_from_the_package_and_allows_inline_styles_only(client):
+    if ui.yasgui_version() is None:
+        pytest.skip("the YASGUI files are absent (server/static/yasgui/): pip install -e . with npm on the PATH")
+    response = client.get("/")
+    page = response.data.decode()
+    loaded = {src or href for src, href in _loaded(page)}
+    assert loaded == {"/static/ui/yasgui/yasgui.min.js", "/static/ui/yasgui/yasgui.min.css", "/static/ui/ui.js",
+                      "/static/ui/ui.css"}
+    assert '<div id="yasgui"' in page and 'id="editor-note"' not in page
+    assert json.loads(re.search(r'id="ui-config">(.*?)</script>', page, re.DOTALL).group(1))["editor"] == "yasgui"
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "connect-src 'self';" in csp and "default-src 'none'" in csp
+    assert "style-src 'self' 'unsafe-inline';" in csp
+    for asset in ("yasgui.min.js", "yasgui.min.css"):
+        served = client.get(f"/static/ui/yasgui/{asset}")
+        assert served.status_code == 200 and served.data == (STATIC / "yasgui" / asset).read_bytes()
+    css = (STATIC / "yasgui" / "yasgui.min.css").read_text()
+    assert "@import" not in css and not re.search(r"url\(\s*['\"]?(https?:)?//", css)
+
+
+def test_without_the_yasgui_files_the_plain_editor_says_how_to_get_them(client, monkeypatch, tmp_path):
+    monkeypatch.setattr(ui, "YASGUI_DIR", tmp_path)
+    response = client.get("/")
+    page = response.data.decode()
+    assert "yasgui" not in "".join(src or href for src, href in _loaded(page))
+    assert 'id="editor-note"' in page and "pip install -e ." in page and "npm" in page
+    assert '<textarea id="query"' in page
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+def test_the_plain_editor_can_be_chosen(graph):
+    page = create_app({"UI_EDITOR": "textarea"}, graph=graph).test_client().get("/").data.decode()
+    assert "yasgui" not in page and 'id="editor-note"' not in page and '<textarea id="query"' in page
 
 
 def test_lineage_svg(client):

@@ -45,7 +45,8 @@ def _has_entity_pages() -> bool:
 def base_url(article_kg):
     from waitress import create_server
 
-    app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0}, graph=article_kg)
+    # the plain editor (YASGUI's page is tested below, on its own server)
+    app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0, "UI_EDITOR": "textarea"}, graph=article_kg)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -154,3 +155,123 @@ def test_entity_page_shows_the_lineage_picture(page, base_url):
     expect(page.locator("#lineage svg").first).to_be_attached()
     box = page.locator("#lineage svg").first.bounding_box()
     assert box is not None and box["width"] > 0
+
+
+# ------------------------------------------------------------------------------------------------ YASGUI
+
+@pytest.fixture(scope="module")
+def yasgui_url(article_kg):
+    from cnkg.server.ui import yasgui_version
+    from waitress import create_server
+
+    if yasgui_version() is None:
+        pytest.skip("the YASGUI files are absent (server/static/yasgui/): install with npm on the PATH "
+                    "(pip install -e .) to fetch them")
+    app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0}, graph=article_kg)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def ypage(browser_context, yasgui_url):
+    """A page on the YASGUI server: any request leaving 127.0.0.1 is recorded, refused, and fails the test."""
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    outside: list[str] = []
+
+    def guard(route):
+        if route.request.url.startswith(yasgui_url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(yasgui_url + "/")
+    expect(page.locator("#yasgui .yasqe .CodeMirror")).to_be_visible()
+    yield page
+    page.close()
+    assert not outside, f"the page requested other origins: {outside}"
+    assert not errors, f"errors in the browser console (a Content-Security-Policy violation shows here): {errors}"
+
+
+def _hints(page) -> list[str]:
+    hints = page.locator(".CodeMirror-hints li")
+    expect(hints.first).to_be_visible()
+    return [h.inner_text() for h in hints.all()]
+
+
+def _type_on_a_new_line(page, text: str) -> None:
+    page.locator("#yasgui .CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type(text)
+
+
+def test_yasgui_replaces_the_plain_editor_and_runs_a_named_query(ypage):
+    assert ypage.locator("#query").is_hidden() and ypage.locator("#run").is_hidden()
+    ypage.select_option("#canned", "projects")
+    expect(ypage.locator("#yasgui .tabPanel.active .tab, #yasgui .tab.active").first).to_contain_text("projects")
+    query = ypage.evaluate("() => window.cnkgYasgui.getTab().getQuery()")
+    assert "SELECT ?project ?name ?category ?stage" in query
+    assert ypage.evaluate("() => window.cnkgYasgui.getTab().getEndpoint()").endswith("/sparql")
+    ypage.locator("#yasgui .yasqe_queryButton").click()
+    rows = ypage.locator("#yasgui .yasr table tbody tr")
+    expect(rows.first).to_be_visible()
+    assert rows.count() > 10
+    expect(ypage.locator("#yasgui .yasr")).to_contain_text("Jaeger")
+    # our entities' IRIs open their pages here
+    expect(ypage.locator('#yasgui .yasr a[href="/id/jaeger"]').first).to_be_attached()
+    assert ypage.locator('#yasgui a[href^="https://w3id.org/cnkg/id/"]').count() == 0
+    formats = [a.get_attribute("data-format") for a in ypage.locator("#downloads a").all()]
+    assert formats == ["json", "xml", "csv", "tsv"]
+
+
+def test_yasgui_shows_a_graph_in_its_response_view_with_rdf_downloads(ypage):
+    ypage.evaluate("() => { window.cnkgYasgui.getTab().setQuery("
+                   "'CONSTRUCT { id:jaeger rdfs:label ?l } WHERE { id:jaeger rdfs:label ?l }'); }")
+    ypage.locator("#yasgui .yasqe_queryButton").click()
+    expect(ypage.locator("#yasgui .yasr")).to_contain_text("Jaeger")
+    formats = [a.get_attribute("data-format") for a in ypage.locator("#downloads a").all()]
+    assert formats == ["turtle", "nt", "jsonld", "rdfxml", "trig", "nquads"]
+
+
+def test_yasgui_completion_is_local_and_its_prefix_list_has_ours_without_the_junk(ypage):
+    _type_on_a_new_line(ypage, "PREFIX ")
+    ypage.keyboard.press("Control+Space")
+    hints = _hints(ypage)
+    assert "cnkg: <https://w3id.org/cnkg/ontology#>" in hints
+    assert not [h for h in hints if h.split(":")[0] in ("leaks", "ping", "sirext")]
+    ypage.keyboard.press("Escape")
+    # class and property positions: completers that would ask an outside service must not run
+    _type_on_a_new_line(ypage, "SELECT * WHERE { ?project a ")
+    ypage.keyboard.press("Control+Space")
+    _type_on_a_new_line(ypage, "?project ")
+    ypage.keyboard.press("Control+Space")
+    _type_on_a_new_line(ypage, "?project cnkg:")
+    ypage.keyboard.press("Control+Space")
+    ypage.wait_for_timeout(1000)  # time for any request a completer would send (the ypage fixture checks)
+    ypage.keyboard.press("Escape")
+    _type_on_a_new_line(ypage, "?proj")
+    ypage.keyboard.press("Control+Space")
+    assert any(h.startswith("?project") for h in _hints(ypage))
+
+
+def test_yasgui_keeps_nothing_in_local_storage(ypage):
+    ypage.locator("#yasgui .yasqe_queryButton").click()
+    expect(ypage.locator("#yasgui .yasr table tbody tr").first).to_be_visible()
+    keys = ypage.evaluate("() => Object.keys(window.localStorage)")
+    assert keys == [], keys
+
+
+def test_the_lineage_view_stays_beside_yasgui(ypage):
+    ypage.fill("#lineage-name", "Jaeger")
+    ypage.click("#lineage-show")
+    expect(ypage.locator("#lineage-figure")).to_be_visible()

@@ -1,4 +1,5 @@
-// The cnkg query page: vanilla JavaScript, no libraries, no requests to any other origin.
+// The cnkg query page: vanilla JavaScript, no requests to any other origin. The editor is YASGUI when the page
+// loaded it (the package carries its files), otherwise the plain textarea with the table below.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -18,11 +19,14 @@
 
   // ------------------------------------------------------------------ named queries
 
+  // where a chosen named query goes: the textarea, or YASGUI's current tab once it runs
+  let loadQuery = (q) => { editor.value = q.text; };
+
   function chooseCanned() {
     const q = byName.get(select.value);
     const link = $("canned-link");
     if (!q) { $("canned-summary").textContent = ""; show(link, false); return; }
-    editor.value = q.text;
+    loadQuery(q);
     let note = q.summary;
     if (q.parameters.length) {
       note += " — parameters (" + q.parameters.join(", ") + ") take their defaults here; " +
@@ -186,5 +190,67 @@
     $("lineage-caption").replaceChildren(el("a", "open the SVG", { href: img.src }));
   });
 
+  // ------------------------------------------------------------------ YASGUI
+
+  // Completion must stay on this page: YASGUI's class and property completers ask an outside service (LOV). Its
+  // defaults merge list settings item by item, so the list is replaced on the class, before YASGUI is built.
+  const SPAM_PREFIXES = new Set(["leaks", "ping", "sirext"]);  // junk entries in YASGUI's bundled prefix list
+
+  function startYasgui() {
+    const Yasgui = window.Yasgui, box = $("yasgui");
+    if (config.editor !== "yasgui" || !Yasgui || !box) return false;
+    Yasgui.Yasqe.defaults.autocompleters = ["prefixes", "variables"];
+    const bundled = Yasgui.Yasqe.Autocompleters.prefixes;
+    Yasgui.Yasqe.registerAutocompleter({
+      ...bundled,
+      persistenceId: null,  // nothing in localStorage
+      // this endpoint's predeclared prefixes first, then the bundled list (never fetched) without the junk
+      get: (yasqe) => bundled.get(yasqe).then((entries) => {
+        const ours = Object.entries(config.prefixes).map(([p, iri]) => p + ": <" + iri + ">");
+        const taken = new Set(Object.keys(config.prefixes));
+        const rest = entries.filter((entry) => {
+          const name = entry.slice(0, entry.indexOf(":"));
+          return !SPAM_PREFIXES.has(name) && !taken.has(name);
+        });
+        return ours.concat(rest);
+      }),
+    }, true);
+    const first = byName.get(select.value);
+    const endpoint = new URL(config.sparql, window.location.href).href;
+    const yasgui = new Yasgui(box, {
+      requestConfig: { endpoint: endpoint, method: "POST" },
+      endpointCatalogueOptions: { getData: () => [], keys: [] },  // no outside endpoints to pick from
+      copyEndpointOnNewTab: true,   // new tabs ask this endpoint too
+      persistenceId: null,          // no tabs or queries in localStorage
+      populateFromUrl: false,
+      autofocus: false,
+      tabName: first ? first.name : "Query",
+      yasqe: { value: first ? first.text : "SELECT * WHERE { ?s ?p ?o } LIMIT 10" },
+    });
+    loadQuery = (q) => {
+      const tab = yasgui.getTab();
+      tab.setQuery(q.text);
+      tab.setName(q.name);
+    };
+    // IRIs of our entities open their pages here, not at w3id.org
+    new MutationObserver(() => {
+      for (const a of box.querySelectorAll('a[href^="' + config.idBase + '"]')) {
+        const local = localLink(a.getAttribute("href"));
+        if (local) { a.title = a.getAttribute("href"); a.setAttribute("href", local); a.removeAttribute("target"); }
+      }
+    }).observe(box, { childList: true, subtree: true });
+    // every format the endpoint writes, for the query just answered
+    yasgui.on("queryResponse", (instance, tab) => {
+      const form = tab.getYasqe().getQueryType();
+      renderDownloads(tab.getQuery(), form === "CONSTRUCT" || form === "DESCRIBE"
+        ? config.rdfFormats : config.resultFormats);
+    });
+    for (const id of ["query", "run-row", "output", "status", "error"]) show($(id), false);
+    show(box, true);
+    window.cnkgYasgui = yasgui;  // for the browser tests and the console
+    return true;
+  }
+
+  startYasgui();
   chooseCanned();
 })();

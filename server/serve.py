@@ -1,0 +1,153 @@
+"""Serve an app with waitress and stop it gracefully on SIGTERM or SIGINT.
+
+waitress stops at once on a signal (or not at all when it is PID 1 in a container, where a signal without a handler
+is ignored), cutting off requests in flight and leaving the query worker processes to finish alone. Here, on the
+first SIGTERM or SIGINT:
+
+1. the listening sockets close, so new connections are refused (a load balancer's health check fails at once);
+2. idle keep-alive connections close; connections with a request in service, or a response still being written,
+   are served until done, up to ``grace`` seconds;
+3. the query workers are stopped (:meth:`cnkg.sandbox.Sandbox.close`); a query still running past the grace
+   period is answered 503 (reason ``stopping``, with ``Retry-After``) in a last moment of writing; waitress's
+   threads end, and :meth:`GracefulServer.run` returns, so ``cnkg serve`` exits 0.
+
+A second signal ends the wait at once. The signal handlers only set a flag and wake the event loop (through
+waitress's own trigger pipe); all the work is done by the loop in the main thread, never inside a handler.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import waitress
+from flask import Flask
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# after the grace period: how long requests cut off (their query workers stopped) may take to write their 503
+FINAL_WRITE_SECONDS = 1.0
+
+
+class GracefulServer:
+    """``app`` under waitress (``options`` are waitress adjustments: host, port, threads, ...) until a stop signal,
+    then draining for up to ``grace`` seconds. ``stop_workers``: stop the app's query worker pool at the end (the
+    process-wide pool: right for ``cnkg serve``, whose process ends then)."""
+
+    def __init__(self, app: Flask, grace: float = 10.0, log=sys.stderr, stop_workers: bool = True, **options):
+        self.app = app
+        self.stop_workers = stop_workers
+        self.grace = grace
+        self.log = log
+        self._map: dict = {}
+        self.server = waitress.create_server(app, map=self._map, **options)
+        self._signals: list[int] = []
+        self._pid = os.getpid()
+        self._loop_timeout = self.server.adj.asyncore_loop_timeout
+        self._use_poll = self.server.adj.asyncore_use_poll
+
+    @property
+    def listeners(self) -> list[BaseWSGIServer]:
+        return [d for d in list(self._map.values()) if isinstance(d, BaseWSGIServer)]
+
+    @property
+    def channels(self) -> list[HTTPChannel]:
+        return [d for d in list(self._map.values()) if isinstance(d, HTTPChannel)]
+
+    @property
+    def effective_port(self) -> int:
+        return self.listeners[0].effective_port
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Ask the server to stop (what the signal handlers do); callable from any thread."""
+        self._signals.append(signum)
+        for listener in self.listeners:
+            listener.pull_trigger()  # wake the loop: a write to waitress's trigger pipe, no lock taken
+            break
+
+    def _on_signal(self, signum, _frame) -> None:
+        if os.getpid() != self._pid:  # a forked child (an update being computed) inherited the handler
+            return
+        self.stop(signum)
+
+    def run(self) -> None:
+        """Serve until stopped, then drain and clean up. Installs the SIGTERM and SIGINT handlers when called from
+        the main thread (restoring the previous ones on return)."""
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                previous[signum] = signal.signal(signum, self._on_signal)
+        try:
+            while not self._signals:
+                wasyncore.loop(timeout=self._loop_timeout, map=self._map, use_poll=self._use_poll, count=1)
+            self._drain()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _drain(self) -> None:
+        name = signal.Signals(self._signals[0]).name
+        started = time.monotonic()
+        deadline = started + self.grace
+        for listener in self.listeners:  # refuse new connections; the trigger pipe stays open for the workers
+            listener.accepting = False
+            wasyncore.dispatcher.close(listener)
+        busy = [c for c in self.channels if _busy(c)]
+        self._say(f"stopping on {name}: no longer accepting connections; "
+                  f"{_count(len(busy), 'request')} in flight, waiting up to {self.grace:g} s")
+        cut_off = 0
+        while True:
+            busy = []
+            for channel in self.channels:
+                if _busy(channel):
+                    busy.append(channel)
+                elif not channel.will_close:
+                    channel.will_close = True  # idle (keep-alive, or a request not yet fully sent): close it
+            if not self.channels:
+                break
+            if len(self._signals) > 1 or time.monotonic() >= deadline:
+                cut_off = len(busy)
+                break
+            wasyncore.loop(timeout=min(0.05, max(0.0, deadline - time.monotonic())), map=self._map,
+                           use_poll=self._use_poll, count=1)
+        # the query workers go first: a request thread still waiting on one gets its answer at once (503, reason
+        # "stopping"), and a moment more of the loop writes it, rather than dropping the connection unanswered
+        state = self.app.extensions.get("cnkg")
+        if state is not None and self.stop_workers:
+            state.sandbox.close()
+        if cut_off:
+            last = time.monotonic() + FINAL_WRITE_SECONDS
+            while any(_busy(c) for c in self.channels) and time.monotonic() < last:
+                wasyncore.loop(timeout=0.05, map=self._map, use_poll=self._use_poll, count=1)
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=0.5)
+        wasyncore.close_all(self._map)
+        waited = time.monotonic() - started
+        if cut_off:
+            self._say(f"stopped after {waited:.2f} s: the grace period ended with "
+                      f"{_count(cut_off, 'request')} still in flight (cut off)")
+        else:
+            self._say(f"stopped after {waited:.2f} s: every request in flight was answered")
+
+    def _say(self, message: str) -> None:
+        print(f"cnkg serve: {message}", file=self.log, flush=True)
+
+
+def _busy(channel: HTTPChannel) -> bool:
+    """A request being serviced (or queued for a thread), or a response not yet fully written."""
+    return bool(channel.requests) or channel.total_outbufs_len > 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def serve(app: Flask, grace: float = 10.0, **options) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully (see the module's docstring)."""
+    GracefulServer(app, grace=grace, **options).run()
+
+
+__all__ = ["STOP_SIGNALS", "GracefulServer", "serve"]

