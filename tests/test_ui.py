@@ -94,7 +94,7 @@ def test_with_yasgui_the_page_loads_it_from_the_package_and_allows_inline_styles
     page = response.data.decode()
     loaded = {src or href for src, href in _loaded(page)}
     assert loaded == {"/static/ui/yasgui/yasgui.min.js", "/static/ui/yasgui/yasgui.min.css", "/static/ui/ui.js",
-                      "/static/ui/ui.css"}
+                      "/static/ui/ui.css", "/static/search.js"}
     assert '<div id="yasgui"' in page and 'id="editor-note"' not in page
     assert json.loads(re.search(r'id="ui-config">(.*?)</script>', page, re.DOTALL).group(1))["editor"] == "yasgui"
     csp = response.headers["Content-Security-Policy"]
