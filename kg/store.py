@@ -87,11 +87,25 @@ def _graph_ox(graph):
 
 def ox_quads(dataset: Dataset) -> Iterator[ox.Quad]:
     """The named-graph quads of an rdflib dataset as pyoxigraph quads (the default graph of a dataset built by
-    cnkg is empty: everything lives in named graphs)."""
-    for s, p, o, g in dataset.quads((None, None, None, None)):
-        if g is None or g == DATASET_DEFAULT_GRAPH_ID:
+    cnkg is empty: everything lives in named graphs). Read graph by graph from the store (half the time of
+    ``dataset.quads()``), each IRI converted once (most terms are IRIs seen before)."""
+    iris: dict[str, ox.NamedNode] = {}
+
+    def convert(term):
+        if type(term) is not URIRef:
+            return to_ox(term)
+        key = str.__str__(term)
+        node = iris.get(key)
+        if node is None:
+            node = iris[key] = ox.NamedNode(key)
+        return node
+
+    for graph in dataset.graphs():
+        if graph.identifier == DATASET_DEFAULT_GRAPH_ID:
             continue
-        yield ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g if isinstance(g, (URIRef, BNode)) else g.identifier))
+        name = to_ox(graph.identifier)
+        for (s, p, o), _ in dataset.store.triples((None, None, None), graph):
+            yield ox.Quad(convert(s), convert(p), convert(o), name)
 
 
 def _with_union(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
