@@ -58,18 +58,18 @@ def check_settings(allow: bool, token: str | None) -> None:
 
 @dataclass(frozen=True)
 class Stats:
-    """Sizes computed at start-up, and again after each applied update (the graph is otherwise read-only)."""
+    """Sizes of the served graph, computed when first asked for (not at start-up: at 10x they take a scan of a
+    million quads) and again after each applied update (the graph is otherwise read-only)."""
 
-    triples: int
+    triples: int               # in all named graphs (a triple stated in two graphs counts twice)
+    union_triples: int         # in the default graph, their union (counted once)
     entities: int
     graphs: dict[URIRef, int]  # non-empty named graph -> triple count
-    names: frozenset[URIRef]   # every named graph, empty ones included
 
 
 @dataclass
 class State:
     graph: KnowledgeGraph
-    stats: Stats
     results: ResultCache
     sandbox: Sandbox               # answers queries (Oxigraph, in worker processes)
     snapshots: Path                # where this app publishes snapshots of a graph that is not on disk
@@ -78,6 +78,9 @@ class State:
     lock: GraphLock = field(default_factory=GraphLock)  # readers: page handlers; the writer: an update applied
     derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
     _published: list = field(default_factory=list)  # snapshots this app wrote, oldest first
+    _stats: Stats | None = None
+    _names: frozenset | None = None
+    _sizes_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
         self.graph.on_change(self.graph_changed)
@@ -103,8 +106,16 @@ class State:
         """Registered with the graph: everything this app derived from it is recomputed or dropped."""
         self.results.clear()
         self.derived.clear()
-        self.stats = _stats(graph)
+        with self._sizes_lock:
+            self._stats = self._names = None
         self.publish()
+
+    @property
+    def stats(self) -> Stats:
+        with self._sizes_lock:
+            if self._stats is None:
+                self._stats = _stats(self.graph)
+            return self._stats
 
     @property
     def version(self) -> int:
@@ -112,9 +123,12 @@ class State:
         return self.graph.version
 
     @property
-    def graph_names(self) -> set[URIRef]:
+    def graph_names(self) -> frozenset[URIRef]:
         """The graphs FROM and the dataset parameters may name (empty ones included)."""
-        return self.stats.names
+        with self._sizes_lock:
+            if self._names is None:
+                self._names = frozenset(self.graph.store.graph_names())
+            return self._names
 
 
 def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = None) -> Flask:
@@ -130,8 +144,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     weakref.finalize(app, shutil.rmtree, snapshots, True)
     if app.config["ALLOW_UPDATE"]:  # updates go to a private on-disk copy (published by checkpoint), made now
         graph.store = graph.store.on_disk_copy(snapshots / "primary")
-    stats = _stats(graph)
-    app.extensions["cnkg"] = State(graph, stats, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
+    app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
                                    Sandbox.shared(int(app.config["MAX_CONCURRENT_QUERIES"])), snapshots)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
@@ -189,9 +202,9 @@ def _guard_readers(app: Flask) -> None:
 
 
 def _stats(graph: KnowledgeGraph) -> Stats:
-    counts = graph.counts()
-    return Stats(triples=counts.triples, entities=counts.entities, graphs=graph.store.graph_sizes(),
-                 names=frozenset(graph.store.graph_names()))
+    sizes = graph.store.graph_sizes()
+    return Stats(triples=sum(sizes.values()), union_triples=graph.store.count("?s ?p ?o"),
+                 entities=graph.store.count("SELECT DISTINCT ?e { ?e a cnkg:Entity }"), graphs=sizes)
 
 
 __all__ = ["create_app", "SETTINGS", "check_settings"]

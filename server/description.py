@@ -52,7 +52,7 @@ def description_graph(endpoint: str, stats, update: bool = False) -> Graph:
     g.add((dataset, SD.defaultGraph, default_graph))
     g.add((default_graph, RDF.type, SD.Graph))
     g.add((default_graph, RDF.type, VOID.Dataset))
-    g.add((default_graph, VOID.triples, Literal(stats.triples, datatype=XSD.integer)))
+    g.add((default_graph, VOID.triples, Literal(stats.union_triples, datatype=XSD.integer)))
     g.add((default_graph, VOID.entities, Literal(stats.entities, datatype=XSD.integer)))
     for name, size in sorted(stats.graphs.items()):
         named, described = BNode(), BNode()

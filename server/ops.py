@@ -7,7 +7,7 @@
 * The access log: one JSON object per request on the ``cnkg.access`` logger, at INFO.
 
 Other modules report what only they know through ``record_timeout()``, ``record_rejection(reason)`` and
-``record_update(stats)``, and
+``record_update()``, and
 put the query text in ``flask.g.cnkg_query`` so the log can identify it (by hash, never verbatim).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class Metrics:
     """Every metric of one app, registered in that app's own registry."""
 
-    def __init__(self, stats):
+    def __init__(self, state):
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("cnkg_http_requests", "HTTP requests answered, by route, method and status",
@@ -49,17 +49,15 @@ class Metrics:
         self.named_graphs = Gauge("cnkg_graph_named_graphs", "Non-empty named graphs in the served dataset",
                                   registry=r)
         self.graph_version = Gauge("cnkg_graph_version", "Updates applied since start-up (0: as built)", registry=r)
-        self.set_sizes(stats)
-
-    def set_sizes(self, stats) -> None:
-        self.triples.set(stats.triples)
-        self.entities.set(stats.entities)
-        self.named_graphs.set(len(stats.graphs))
+        # read when scraped: the sizes are computed on first use, not at start-up
+        self.triples.set_function(lambda: state.stats.triples)
+        self.entities.set_function(lambda: state.stats.entities)
+        self.named_graphs.set_function(lambda: len(state.stats.graphs))
 
 
 def init_app(app: Flask) -> None:
     """Create the app's metrics and wire the timing / counting / logging hooks (after ``State`` is set)."""
-    app.extensions["cnkg.metrics"] = Metrics(app.extensions["cnkg"].stats)
+    app.extensions["cnkg.metrics"] = Metrics(app.extensions["cnkg"])
     app.before_request(_start)
     app.after_request(_finish)
     app.register_blueprint(bp)
@@ -80,11 +78,10 @@ def record_error(exc) -> None:
         m.rejected.labels(exc.reason).inc()
 
 
-def record_update(stats) -> None:
-    """An applied SPARQL update: count it and refresh the graph-size gauges from the new statistics."""
+def record_update() -> None:
+    """An applied SPARQL update: count it (the graph-size gauges read the new statistics when scraped)."""
     if (m := _metrics()) is not None:
         m.updates.inc()
-        m.set_sizes(stats)
         m.graph_version.set(current_app.extensions["cnkg"].version)
 
 

@@ -115,7 +115,7 @@ def _update(req: ProtocolRequest):
                                "sequence of INSERT DATA, DELETE DATA, DELETE/INSERT ... WHERE, DELETE WHERE, CLEAR, "
                                "DROP, CREATE, ADD, MOVE and COPY operations")
         applied = commit(state, computed) if computed.added or computed.removed else None
-    ops.record_update(state.stats)
+    ops.record_update()
     return jsonify(updated=True, operations=computed.operations, triples_added=len(computed.added),
                    triples_removed=len(computed.removed),
                    inferred_added=applied.inferred_added if applied else 0,
