@@ -66,14 +66,20 @@ def browser_context(tmp_path_factory):
         context.close()
 
 
-@pytest.fixture
-def page(browser_context, base_url):
-    page = browser_context.new_page()
+def _watched_page(context):
+    """A new page and the list its script errors and console errors go to."""
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # HTTP errors the page handles (400 from a bad query, 404 from an unknown name) are logged too: not script errors
     page.on("console", lambda msg: errors.append(msg.text)
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    return page, errors
+
+
+@pytest.fixture
+def page(browser_context, base_url):
+    page, errors = _watched_page(browser_context)
     outside: list[str] = []
     page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(base_url) else None)
     yield page
@@ -179,11 +185,7 @@ def yasgui_url(article_kg):
 @pytest.fixture
 def ypage(browser_context, yasgui_url):
     """A page on the YASGUI server: any request leaving 127.0.0.1 is recorded, refused, and fails the test."""
-    page = browser_context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page, errors = _watched_page(browser_context)
     outside: list[str] = []
 
     def guard(route):
