@@ -12,7 +12,9 @@ import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -78,6 +80,9 @@ class State:
     lock: GraphLock = field(default_factory=GraphLock)  # readers: page handlers; the writer: an update applied
     derived: dict = field(default_factory=dict)  # per-app renderings of the graph (lineage SVGs), dropped on change
     _published: list = field(default_factory=list)  # snapshots this app wrote, oldest first
+    _retired: set = field(default_factory=set)     # published snapshots superseded by a newer one
+    _leases: Counter = field(default_factory=Counter)  # snapshot -> queries reading it now
+    _leases_lock: threading.Lock = field(default_factory=threading.Lock)
     _stats: Stats | None = None
     _names: frozenset | None = None
     _sizes_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,10 +98,35 @@ class State:
         if store.read_only and store.path is not None:
             self.snapshot = store.path
             return
-        self.snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
-        self._published.append(self.snapshot)
-        while len(self._published) > 2:  # the previous one may still be answering a query: keep it a while
-            old = self._published.pop(0)
+        snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
+        with self._leases_lock:
+            if self.snapshot is not None and self.snapshot in self._published:
+                self._retired.add(self.snapshot)
+            self._published.append(snapshot)
+            self.snapshot = snapshot
+            self._delete_retired()
+
+    @contextmanager
+    def current_snapshot(self) -> Iterator[Path]:
+        """The snapshot a query should read, kept on disk until the query is done (an update meanwhile publishes
+        a newer one and retires this one)."""
+        with self._leases_lock:
+            path = self.snapshot
+            self._leases[path] += 1
+        try:
+            yield path
+        finally:
+            with self._leases_lock:
+                self._leases[path] -= 1
+                if not self._leases[path]:
+                    del self._leases[path]
+                self._delete_retired()
+
+    def _delete_retired(self) -> None:
+        """Delete the retired snapshots no query reads any more (under ``_leases_lock``)."""
+        for old in [p for p in self._retired if p not in self._leases]:
+            self._retired.discard(old)
+            self._published.remove(old)
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
             else:

@@ -27,14 +27,15 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
         what: str = "query", overlay: tuple[bytes, bytes] | None = None, kind: str = "query") -> Payload:
     """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds (see
     :class:`cnkg.sandbox.Job` for ``overlay`` and ``kind``)."""
-    job = Job(text, str(state.snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
-              default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
-              named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
-              base_iri=base_iri, overlay=overlay, kind=kind)
-    try:
-        answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
-    except SandboxError as exc:
-        raise http_error(exc, timeout, what) from None
+    with state.current_snapshot() as snapshot:
+        job = Job(text, str(snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
+                  default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
+                  named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
+                  base_iri=base_iri, overlay=overlay, kind=kind)
+        try:
+            answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
+        except SandboxError as exc:
+            raise http_error(exc, timeout, what) from None
     return Payload(answer.body, answer.rows, answer.truncated)
 
 

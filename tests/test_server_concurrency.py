@@ -8,6 +8,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from rdflib import Literal, URIRef
 
 SHAPES = [
     "SELECT ?s WHERE {{ ?s a cnkg:Project }} ORDER BY ?s LIMIT {n}",
@@ -112,3 +113,16 @@ def test_updates_racing_readers_are_seen_whole_or_not_at_all(private_graph, make
             thread.join(120)
     assert not errors
     assert seen and set(seen) <= {0, 3}, sorted(set(seen))
+
+
+def test_a_snapshot_a_query_reads_outlives_the_updates_that_retire_it(private_graph, make_app):
+    """Updates publish new snapshots and delete old ones, but never one a query is still reading."""
+    app = make_app({"ALLOW_UPDATE": True, "UPDATE_TOKEN": "t"}, graph=private_graph)
+    state = app.extensions["cnkg"]
+    with state.current_snapshot() as reading:
+        for i in range(3):  # three updates: the snapshot being read is retired, then would be deleted
+            private_graph.apply(added=[(URIRef(f"urn:x-test:s{i}"), URIRef("urn:x-test:p"), Literal(i),
+                                        URIRef("urn:x-test:g"))])
+        assert state.snapshot != reading and reading.exists()
+    assert not reading.exists()  # deleted once the query is done
+    assert state.snapshot.exists()

@@ -138,7 +138,9 @@ def test_idle_server_exits_0_within_2_s_and_stops_its_workers(start, signum):
     code, took, err = server.stop(signum)
     assert code == 0, err
     assert took < 2.0, f"took {took:.2f} s to stop"
-    assert f"stopping on {signal.Signals(signum).name}" in err and "0 requests in flight" in err
+    # (the readiness probe's request may still count as in flight for a moment after its client has the answer:
+    # waitress clears it in the worker thread after the last byte is written)
+    assert f"stopping on {signal.Signals(signum).name}" in err and "every request in flight was answered" in err
     assert not _wait_for_gone(server.workers), "query worker processes outlived the server"
 
 
