@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use (PEP 562): importing a light submodule (the query worker, cnkg.sandbox) must not pull in
 # rdflib and the rest, and serving from the cache never needs the build pipeline (owlrl, pySHACL).
-_LAZY = {"load": "api", "KnowledgeGraph": "api", "Counts": "api", "Change": "api", "build": "pipeline"}
+_LAZY = {"load": "api", "connect": "api", "KnowledgeGraph": "api", "Counts": "api", "Change": "api", "build": "pipeline"}
 
 
 def __getattr__(name: str):
@@ -16,5 +16,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'cnkg' has no attribute {name!r}")
 
 
-__all__ = ["load", "build", "KnowledgeGraph", "Counts", "Change", "CnkgError", "InvalidInput", "Problem", "ReasoningError",
+__all__ = ["load", "connect", "build", "KnowledgeGraph", "Counts", "Change", "CnkgError", "InvalidInput", "Problem", "ReasoningError",
            "ShapeViolation", "__version__"]

@@ -428,4 +428,15 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
     return KnowledgeGraph(store, queries_dir, queries)
 
 
-__all__ = ["KnowledgeGraph", "Counts", "Change", "load"]
+def connect(query_url: str, update_url: str | None = None, *, timeout: float = 60.0,
+            queries_dir: Path = QUERIES_DIR) -> KnowledgeGraph:
+    """The graph a ``cnkg push`` sent to a SPARQL server, read through its query endpoint: the same API as
+    :func:`load` (queries, lineage, explanations, search, frames), every read a SPARQL request. With
+    ``update_url``, :meth:`KnowledgeGraph.update` writes there, the inferred delta included. Credentials come from
+    the environment (:meth:`cnkg.remote.Credentials.from_env`)."""
+    from .remote import RemoteStore
+
+    return KnowledgeGraph(RemoteStore(query_url, update_url, timeout=timeout), queries_dir)
+
+
+__all__ = ["KnowledgeGraph", "Counts", "Change", "load", "connect"]

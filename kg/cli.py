@@ -91,6 +91,24 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--asserted-only", action="store_true", help="leave out the inferred graph")
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
+    push = sub.add_parser("push", help="send every graph to a SPARQL server's Graph Store (HTTP Protocol)",
+                          description="Send every named graph of the built dataset (asserted, inferred, ontology, "
+                          "provenance) and their union to a Graph Store Protocol endpoint, one PUT per graph (a "
+                          "re-run replaces, never duplicates), then check every graph's triple count. Credentials "
+                          "come from the environment only: CNKG_REMOTE_TOKEN (bearer), or CNKG_REMOTE_USER and "
+                          "CNKG_REMOTE_PASSWORD (Basic, or Digest when the store asks for it).")
+    push.add_argument("gsp_url", metavar="GSP_URL",
+                      help="the Graph Store endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph server)")
+    push.add_argument("--query-url", metavar="URL",
+                      help="the store's SPARQL query endpoint, to check the counts with COUNT (default: read each "
+                           "graph back with GET)")
+    push.add_argument("--chunk", type=_positive_int, default=None, metavar="TRIPLES",
+                      help="triples per request (default 50000): the first chunk of a graph is PUT, the rest POSTed")
+    push.add_argument("--retries", type=int, default=4, metavar="N",
+                      help="tries again after a refused connection, a reset or a 5xx, waiting 0.5 s, 1 s, 2 s ...")
+    push.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="per-request time limit")
+    push.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
+
     serve = sub.add_parser("serve", help="serve the SPARQL endpoint over HTTP (waitress)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -113,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="query worker processes, i.e. queries evaluated at once (default: twice the cores, at "
                             "least 4; in a container with a CPU limit, set it: the cores counted are the host's)")
+    serve.add_argument("--sparql-url", metavar="QUERY_URL",
+                       help="serve a dataset sent with cnkg push from this SPARQL query endpoint (e.g. "
+                            "http://127.0.0.1:7878/query) instead of the embedded store; credentials from "
+                            "CNKG_REMOTE_TOKEN or CNKG_REMOTE_USER/CNKG_REMOTE_PASSWORD")
+    serve.add_argument("--update-url", metavar="URL",
+                       help="with --sparql-url and --allow-update: the remote store's SPARQL Update endpoint, where "
+                            "updates go with their inferred delta")
     serve.add_argument("--grace-period", type=float, default=10.0, metavar="SECONDS",
                        help="on SIGTERM or SIGINT, stop accepting connections and let requests in flight finish "
                             "for up to this long, then stop the query workers and exit 0 (default 10; a second "
@@ -411,7 +436,9 @@ def cmd_serve(args) -> int:
     own_pool = not Sandbox.has_shared()  # (run in-process, as tests do, an existing pool is not ours to stop)
     try:
         # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
-        Sandbox.shared(args.workers or DEFAULT_WORKERS)
+        # Over a remote store, the remote evaluates: no workers.
+        if not args.sparql_url:
+            Sandbox.shared(args.workers or DEFAULT_WORKERS)
         return _serve(args)
     except _StopWhileStarting as stop:
         print(f"cnkg serve: stopped on {stop} while starting", file=sys.stderr, flush=True)
@@ -431,6 +458,10 @@ def _serve(args) -> int:
 
     token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
     check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
+    if args.update_url and not args.sparql_url:
+        raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
+    if args.sparql_url and args.allow_update and not args.update_url:
+        raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     # the structured access log: one JSON line per request on standard error
     access = logging.getLogger("cnkg.access")
     access.setLevel(logging.INFO)
@@ -442,7 +473,13 @@ def _serve(args) -> int:
               "UPDATE_TOKEN": token if args.allow_update else None}
     if args.workers:
         config["MAX_CONCURRENT_QUERIES"] = args.workers
-    app = create_app(config, graph=_graph(args))
+    if args.sparql_url:
+        from .remote import RemoteStore
+
+        graph = KnowledgeGraph(RemoteStore(args.sparql_url, args.update_url, timeout=max(args.timeout, 30.0)))
+    else:
+        graph = _graph(args)
+    app = create_app(config, graph=graph)
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
     logging.basicConfig()  # waitress's own warnings (connection limit, queue depth) on standard error
     # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an
@@ -450,13 +487,38 @@ def _serve(args) -> int:
     server = GracefulServer(app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
                             max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
                             connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
+    over = f", over {args.sparql_url}" if args.sparql_url else ""
     print(f"cnkg SPARQL endpoint at http://{args.host}:{server.effective_port}/sparql (query timeout "
-          f"{args.timeout:g} s, {mode})", flush=True)
+          f"{args.timeout:g} s, {mode}{over})", flush=True)
     server.run()  # until SIGTERM or SIGINT, then a graceful stop (--grace-period)
     return 0
 
 
-COMMANDS = {"build": cmd_build, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
+def cmd_push(args) -> int:
+    from . import remote
+
+    graph = _graph(args)
+    client = remote.Client(remote.Credentials.from_env(), timeout=args.timeout, retries=max(0, args.retries))
+    report = remote.push(graph.store, args.gsp_url, client=client, chunk=args.chunk or remote.DEFAULT_CHUNK,
+                         query_url=args.query_url, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"would send {report.triples:,} triples in {len(report.graphs)} graphs to {args.gsp_url} "
+              f"({sum(p.requests for p in report.graphs)} requests):")
+        for item in report.graphs:
+            print(f"  <{item.name}>  {item.triples:,} triples, {item.requests} request"
+                  f"{'s' if item.requests != 1 else ''}")
+        return 0
+    print(f"pushed {report.triples:,} triples in {len(report.graphs)} graphs to {args.gsp_url} in "
+          f"{report.seconds:.2f} s ({report.triples_per_second:,.0f} triples/s); every graph's remote count equals "
+          "the local one")
+    for stale in report.removed_graphs:
+        print(f"  deleted <{stale}>: an earlier push sent it; this dataset no longer has it")
+    print(f"serve it: cnkg serve --sparql-url QUERY_URL (its default graph, the union with set semantics, is "
+          f"<{remote.UNION_GRAPH}>)")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "push": cmd_push, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
             "search": cmd_search,
             "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
             "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}

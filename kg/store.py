@@ -338,7 +338,7 @@ def to_result(answer) -> Result:
         result = Result("ASK")
         result.askAnswer = bool(answer)
         return result
-    if isinstance(answer, ox.QuerySolutions):
+    if isinstance(answer, ox.QuerySolutions) or hasattr(answer, "variables"):  # or rows read whole (cnkg.remote)
         result = Result("SELECT")
         result.vars = [Variable(v.value) for v in answer.variables]
         result.bindings = [{var: from_ox(value) for var, value in zip(result.vars, row) if value is not None}

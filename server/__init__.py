@@ -24,6 +24,7 @@ from rdflib import URIRef
 
 from ..api import KnowledgeGraph, load
 from ..errors import InvalidInput
+from ..remote import RemoteStore
 from ..sandbox import DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
@@ -73,7 +74,7 @@ class Stats:
 class State:
     graph: KnowledgeGraph
     results: ResultCache
-    sandbox: Sandbox               # answers queries (Oxigraph, in worker processes)
+    sandbox: Sandbox | None        # answers queries (Oxigraph, in worker processes); None over a remote store
     snapshots: Path                # where this app publishes snapshots of a graph that is not on disk
     snapshot: Path | None = None   # the published store directory the workers read
     writer: threading.Lock = field(default_factory=threading.Lock)  # serialises updates
@@ -86,6 +87,7 @@ class State:
     _stats: Stats | None = None
     _names: frozenset | None = None
     _sizes_lock: threading.Lock = field(default_factory=threading.Lock)
+    remote_slots: threading.BoundedSemaphore | None = None  # queries forwarded at once to a remote store
 
     def __post_init__(self):
         self.graph.on_change(self.graph_changed)
@@ -95,6 +97,8 @@ class State:
         """Give the workers a store directory that never changes: the cached store the graph was opened from, or
         a snapshot of it written now (a graph built in memory, or changed by an update)."""
         store = self.graph.store
+        if self.remote is not None:  # queries go to the remote store itself: nothing to publish
+            return
         if store.read_only and store.path is not None:
             self.snapshot = store.path
             return
@@ -148,6 +152,12 @@ class State:
             return self._stats
 
     @property
+    def remote(self) -> RemoteStore | None:
+        """The remote store the graph lives in (queries are forwarded to it), or None for the embedded store."""
+        store = self.graph.store
+        return store if isinstance(store, RemoteStore) else None
+
+    @property
     def version(self) -> int:
         """Changes applied since start-up; part of every result cache key."""
         return self.graph.version
@@ -172,10 +182,16 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
     snapshots = Path(tempfile.mkdtemp(prefix="cnkg-snapshots-"))
     weakref.finalize(app, shutil.rmtree, snapshots, True)
-    if app.config["ALLOW_UPDATE"]:  # updates go to a private on-disk copy (published by checkpoint), made now
-        graph.store = graph.store.on_disk_copy(snapshots / "primary")
+    remote = isinstance(graph.store, RemoteStore)
+    slots = int(app.config["MAX_CONCURRENT_QUERIES"])
+    if app.config["ALLOW_UPDATE"]:
+        if remote:  # updates go to the remote store, with the inferred delta (cnkg.remote.RemoteStore.apply)
+            graph.store.writable()
+        else:  # updates go to a private on-disk copy (published by checkpoint), made now
+            graph.store = graph.store.on_disk_copy(snapshots / "primary")
     app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
-                                   Sandbox.shared(int(app.config["MAX_CONCURRENT_QUERIES"])), snapshots)
+                                   None if remote else Sandbox.shared(slots), snapshots,
+                                   remote_slots=threading.BoundedSemaphore(slots) if remote else None)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
     CORS(app, origins="*", send_wildcard=True, supports_credentials=False,

@@ -6,10 +6,12 @@ JSON unless the client accepts text/plain but not JSON (a CSV-only client still 
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from ..remote import RemoteError
 from . import ops
 from .negotiation import choose
 
@@ -112,6 +114,11 @@ class Internal(ApiError):
     status, reason, rejection = 500, "internal", False
 
 
+class Upstream(ApiError):
+    """The remote store cnkg serves from failed, refused cnkg, or answered something unreadable."""
+    status, reason, rejection = 502, "upstream", False
+
+
 class Timeout(ApiError):
     """Stopped at the deadline; the work was killed, not left running."""
     status, reason, rejection = 503, "timeout", False
@@ -128,7 +135,8 @@ class Stopping(ApiError):
 
 _REASON_BY_STATUS = {400: "request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method",
                      406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "media_type",
-                     429: "rate_limit", 500: "internal", 501: "unsupported", 503: "unavailable"}
+                     429: "rate_limit", 500: "internal", 501: "unsupported", 502: "upstream",
+                     503: "unavailable"}
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None,
@@ -152,6 +160,11 @@ def init_app(app: Flask) -> None:
         ops.record_error(exc)  # the metrics are recorded here, once, from the error's type
         return error_response(exc.status, exc.message, exc.headers, exc.reason)
 
+    @app.errorhandler(RemoteError)
+    def _remote_error(exc: RemoteError):
+        # a page or an index reading the remote store (queries map their own: cnkg.server.evaluation)
+        return _api_error(remote_api_error(exc))
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # werkzeug's own errors (404, 405 with Allow, 413 ...) in our shape, keeping their headers
@@ -162,3 +175,21 @@ def init_app(app: Flask) -> None:
         elif isinstance(exc, RequestEntityTooLarge):
             message = f"request body too large: the limit is {request.max_content_length} bytes"
         return error_response(exc.code or 500, message, headers)
+
+
+def remote_api_error(exc: RemoteError, timeout: float | None = None, what: str = "query") -> ApiError:
+    """A remote store's failure as the server's error: its timeout as ours (503), a query it could not parse as
+    400, anything else (unreachable, refused cnkg's credentials, failed, an unreadable answer) as 502."""
+    if exc.kind == "timeout":
+        limit = f" within {timeout:g} s" if timeout is not None else " in time"
+        return Timeout(f"{what} timed out: the remote store did not answer{limit}, so cnkg stopped waiting. Narrow "
+                       "it (more specific patterns, LIMIT) and try again", headers={"Retry-After": "1"})
+    if exc.kind == "syntax":
+        from ..remote import syntax_position
+
+        said = exc.detail or exc.message
+        line, column = syntax_position(said)
+        where = f" at line {line}" + (f", column {column}" if column else "") if line else ""
+        said = re.sub(r"^error at \d+:\d+: ", "", said)  # Oxigraph's position, given above in the query's terms
+        return MalformedQuery(f"malformed SPARQL {what}{where}: {said}", detail=said, line=line, column=column)
+    return Upstream(f"the remote store could not answer: {exc.message}")

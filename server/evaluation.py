@@ -3,14 +3,19 @@ turn what can go wrong into the server's typed errors."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+
+import pyoxigraph as ox
 
 from flask import request
 from rdflib import BNode, Literal, URIRef
 
-from ..sandbox import Job, SandboxError
+from ..remote import RemoteError, guarded
+from ..sandbox import Job, SandboxError, write_boolean, write_graph, write_solutions
 
-from .errors import ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, Stopping, Timeout
+from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, Stopping, Timeout,
+                     remote_api_error)
 
 
 @dataclass
@@ -26,7 +31,12 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
         default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float,
         what: str = "query", overlay: tuple[bytes, bytes] | None = None, kind: str = "query") -> Payload:
     """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds (see
-    :class:`cnkg.sandbox.Job` for ``overlay`` and ``kind``)."""
+    :class:`cnkg.sandbox.Job` for ``overlay`` and ``kind``). Over a remote store, the query is forwarded to it
+    (:func:`run_remote`)."""
+    if state.remote is not None:
+        return run_remote(state, text, result_format=result_format, graph_format=graph_format, max_rows=max_rows,
+                          default_graphs=default_graphs, named_graphs=named_graphs, base_iri=base_iri,
+                          timeout=timeout, what=what, overlay=overlay, kind=kind)
     with state.current_snapshot() as snapshot:
         job = Job(text, str(snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
                   default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
@@ -37,6 +47,50 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
         except SandboxError as exc:
             raise http_error(exc, timeout, what) from None
     return Payload(answer.body, answer.rows, answer.truncated)
+
+
+def run_remote(state, text: str, *, result_format: str, graph_format: str, max_rows: int, default_graphs,
+               named_graphs, base_iri: str | None, timeout: float, what: str, overlay, kind: str) -> Payload:
+    """Forward ``text`` (already through cnkg's safety checks) to the remote store with cnkg's dataset, under the
+    deadline, and write its answer the way the embedded store's is written: the same serialisers, the same row
+    limit (the rest of the remote's answer is not read)."""
+    if kind == "check-update":
+        raise MalformedQuery(f"malformed SPARQL {what}, or a form this endpoint does not run: send a sequence of "
+                             "INSERT DATA, DELETE DATA, DELETE/INSERT ... WHERE, DELETE WHERE, CLEAR, DROP, CREATE, "
+                             "ADD, MOVE and COPY operations")
+    if overlay is not None and any(overlay):
+        raise NotSupported(f"over a remote store, an {what} whose WHERE clause reads what an earlier operation of the "
+                           "same request changed is not supported: send the operations as separate requests")
+    deadline = time.monotonic() + timeout
+    if not state.remote_slots.acquire(timeout=timeout):
+        raise Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",
+                   headers={"Retry-After": "5"})
+    try:
+        with state.remote.open_query(text, default_graph=default_graphs, named_graphs=named_graphs,
+                                     base_iri=base_iri, deadline=deadline, what=what) as answer:
+            result = answer.result
+            if isinstance(result, ox.QueryBoolean):
+                return Payload(write_boolean(bool(result), result_format), 1, False)
+            if isinstance(result, ox.QuerySolutions):
+                rows, truncated = _take(guarded(result, what), max_rows)
+                return Payload(write_solutions([v.value for v in result.variables], rows, result_format),
+                               len(rows), truncated)
+            triples, truncated = _take(guarded(result, what), max_rows)
+            triples = [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
+            return Payload(write_graph(triples, graph_format), len(triples), truncated)
+    except RemoteError as exc:
+        raise remote_api_error(exc, timeout, what) from None
+    finally:
+        state.remote_slots.release()
+
+
+def _take(rows, limit: int) -> tuple[list, bool]:
+    taken = []
+    for row in rows:
+        if len(taken) == limit:
+            return taken, True
+        taken.append(row)
+    return taken, False
 
 
 def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiError:

@@ -117,7 +117,7 @@ class GracefulServer:
         # the query workers go first: a request thread still waiting on one gets its answer at once (503, reason
         # "stopping"), and a moment more of the loop writes it, rather than dropping the connection unanswered
         state = self.app.extensions.get("cnkg")
-        if state is not None and self.stop_workers:
+        if state is not None and self.stop_workers and state.sandbox is not None:
             state.sandbox.close()
         if cut_off:
             last = time.monotonic() + FINAL_WRITE_SECONDS
