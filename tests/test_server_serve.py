@@ -184,7 +184,7 @@ def test_a_second_signal_stops_at_once(start):
     server = start("--timeout", "60", "--grace-period", "60")
     slower = SLOW_QUERY.replace("VALUES ?d { 1 2 3 4 5 6 7 8 }", f"VALUES ?d {{ {VALUES} }}")
     thread, _ = _query_in_background(server, slower)
-    time.sleep(0.5)
+    time.sleep(1.0)
     sent = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
     time.sleep(0.3)
@@ -192,7 +192,8 @@ def test_a_second_signal_stops_at_once(start):
     _, err = server.process.communicate(timeout=30)
     thread.join(10)
     assert server.process.returncode == 0, err
-    assert time.monotonic() - sent < 3.0
+    # far inside the 60 s grace period the first signal alone would wait for (a loaded machine may take seconds)
+    assert time.monotonic() - sent < 15.0
     assert "cut off" in err
     assert not _wait_for_gone(server.workers)
 
