@@ -281,8 +281,10 @@ class Materialisation:
     # What _load builds from the asserted triples (and _reload puts back when the new state is inconsistent).
     _STATE = ("_asserted", "_rules", "_out", "_in", "_size", "_literals", "_literal_extent", "_disjoint_pairs")
 
-    def __init__(self, triples: Iterable[Triple], keep: Callable[[Triple], bool] | None = None):
+    def __init__(self, triples: Iterable[Triple], keep: Callable[[Triple], bool] | None = None,
+                 reflexive: bool = False):
         self._keep_terms = keep
+        self._reflexive = reflexive
         self._ids: dict[object, int] = {}          # _key(term) -> id
         self._terms: list[Node] = []
         self._keep_cache: dict[IntTriple, bool] = {}
@@ -697,7 +699,37 @@ class Materialisation:
                             triple = (subject, predicate, terms[o])
                             if keep is None or keep(triple):
                                 result.add(triple)
+            if self._reflexive:
+                for triple in self._reflexive_axioms():
+                    if (keep is None or keep(triple)) and not self._asserted_triple(triple):
+                        result.add(triple)
         return result
+
+    def _asserted_triple(self, triple: Triple) -> bool:
+        ids = [self._ids.get(_key(term)) for term in triple]
+        return None not in ids and tuple(ids) in self._asserted
+
+    def _reflexive_axioms(self) -> Iterator[Triple]:
+        """What OWL 2 RL's reflexive rules add, which derive nothing further here and which cnkg's own pipeline does
+        not keep (they are about every term, not about entities): eq-ref (every resource ``owl:sameAs`` itself),
+        scm-cls (a class is its own subclass and equivalent, a subclass of ``owl:Thing``, a superclass of
+        ``owl:Nothing``), scm-op and scm-dp (a property is its own sub-property and equivalent)."""
+        terms = self._terms
+        seen: set[int] = set()
+        for s, p, o in self._all():
+            seen.update((s, p, o))
+        for i in seen:
+            term = terms[i]
+            if not isinstance(term, Literal):
+                yield term, OWL.sameAs, term
+        for c in self._out.get(self._type, {}):
+            kinds = {terms[k] for k in self._out[self._type][c]}
+            term = terms[c]
+            if OWL.Class in kinds:
+                yield from ((term, RDFS.subClassOf, term), (term, OWL.equivalentClass, term),
+                            (term, RDFS.subClassOf, OWL.Thing), (OWL.Nothing, RDFS.subClassOf, term))
+            if OWL.ObjectProperty in kinds or OWL.DatatypeProperty in kinds:
+                yield from ((term, RDFS.subPropertyOf, term), (term, OWL.equivalentProperty, term))
 
     def triples(self) -> Iterator[Triple]:
         """The whole closure, asserted triples included."""
