@@ -40,7 +40,7 @@ from .errors import CnkgError, InvalidInput
 from .iris import PREFIX_IRIS
 from .namespaces import GRAPH, PREFIXES
 from .sparql_text import dataset_clauses, query_form
-from .store import from_ox, to_ox, to_result
+from .store import TripleReads, from_ox, to_ox, to_result
 
 UNION_GRAPH = GRAPH["union"]
 CATALOGUE_GRAPH = GRAPH["catalogue"]
@@ -319,7 +319,7 @@ def _nt(term) -> str:
     return str(to_ox(term))
 
 
-class RemoteStore:
+class RemoteStore(TripleReads):
     """The read interface of :class:`cnkg.store.TripleStore` over a SPARQL endpoint holding a dataset written by
     :func:`push`; with ``update_url``, also :meth:`apply`, by SPARQL Update. cnkg assumes it is the only writer of
     the remote dataset while it serves it (its caches and the reasoner's state are kept from what it wrote)."""
@@ -464,20 +464,6 @@ class RemoteStore:
             return iter([tuple(pattern)] if self._ask(triple) else [])
         rows = self._rows(f"SELECT {' '.join(f'?v{i}' for i in free)} WHERE {{ {triple} }}")
         return (self._fill(pattern, free, row) for row in rows)
-
-    def __contains__(self, triple) -> bool:
-        return next(self.triples(triple), None) is not None
-
-    def objects(self, subject=None, predicate=None) -> Iterator:
-        return (o for _, _, o in self.triples((subject, predicate, None)))
-
-    def subjects(self, predicate=None, object=None) -> Iterator:
-        return (s for s, _, _ in self.triples((None, predicate, object)))
-
-    def value(self, subject=None, predicate=None, object=None):
-        found = sorted(self.objects(subject, predicate) if object is None else self.subjects(predicate, object),
-                       key=lambda t: (type(t).__name__, str(t)))
-        return found[0] if found else None
 
     def graph(self, name) -> Graph:
         out = Graph(identifier=name)

@@ -139,14 +139,15 @@ def evaluate(job: Job) -> Answer:
         return Answer(write_boolean(bool(answer), job.result_format), "ASK", job.result_format, 1, False)
     if isinstance(answer, ox.QuerySolutions):
         variables = [v.value for v in answer.variables]
-        rows, truncated = _take(answer, job.max_rows)
+        rows, truncated = take(answer, job.max_rows)
         return Answer(write_solutions(variables, rows, job.result_format), "SELECT", job.result_format,
                       len(rows), truncated)
-    triples, truncated = _take(answer, job.max_rows)
+    triples, truncated = take(answer, job.max_rows)
     return Answer(write_graph(triples, job.graph_format), "CONSTRUCT", job.graph_format, len(triples), truncated)
 
 
-def _take(iterator, limit: int) -> tuple[list, bool]:
+def take(iterator, limit: int) -> tuple[list, bool]:
+    """At most ``limit`` items of ``iterator``, and whether there were more."""
     rows = []
     for row in iterator:
         if len(rows) == limit:

@@ -167,7 +167,29 @@ def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = ()) -> Pat
 
 # ---------------------------------------------------------------------------------------------- the store
 
-class TripleStore:
+class TripleReads:
+    """What a store built on ``triples(pattern)`` answers too (shared by the embedded and the remote store)."""
+
+    def triples(self, pattern=(None, None, None)) -> Iterator[tuple]:
+        raise NotImplementedError
+
+    def __contains__(self, triple) -> bool:
+        return next(self.triples(triple), None) is not None
+
+    def objects(self, subject=None, predicate=None) -> Iterator:
+        return (o for _, _, o in self.triples((subject, predicate, None)))
+
+    def subjects(self, predicate=None, object=None) -> Iterator:
+        return (s for s, _, _ in self.triples((None, predicate, object)))
+
+    def value(self, subject=None, predicate=None, object=None):
+        """One node completing the pattern (the smallest, so the answer is stable), or None."""
+        found = sorted(self.objects(subject, predicate) if object is None else self.subjects(predicate, object),
+                       key=_sort_key)
+        return found[0] if found else None
+
+
+class TripleStore(TripleReads):
     """One Oxigraph store with the layout above, read with rdflib terms and queried with SPARQL."""
 
     def __init__(self, store: ox.Store, path: Path | None = None, read_only: bool = False,
@@ -253,23 +275,6 @@ class TripleStore:
         s, p, o = pattern
         for quad in self.ox.quads_for_pattern(to_ox(s), to_ox(p), to_ox(o), DEFAULT):
             yield from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)
-
-    def __contains__(self, triple) -> bool:
-        return next(self.triples(triple), None) is not None
-
-    def objects(self, subject=None, predicate=None) -> Iterator:
-        return (o for _, _, o in self.triples((subject, predicate, None)))
-
-    def subjects(self, predicate=None, object=None) -> Iterator:
-        return (s for s, _, _ in self.triples((None, predicate, object)))
-
-    def value(self, subject=None, predicate=None, object=None):
-        """One node completing the pattern (the smallest, so the answer is stable), or None."""
-        if object is None:
-            found = sorted(self.objects(subject, predicate), key=_sort_key)
-        else:
-            found = sorted(self.subjects(predicate, object), key=_sort_key)
-        return found[0] if found else None
 
     def graph(self, name) -> Graph:
         """A copy of one named graph as an rdflib Graph."""

@@ -12,7 +12,7 @@ from flask import request
 from rdflib import BNode, Literal, URIRef
 
 from ..remote import RemoteError, guarded
-from ..sandbox import Job, SandboxError, write_boolean, write_graph, write_solutions
+from ..sandbox import Job, SandboxError, take, write_boolean, write_graph, write_solutions
 
 from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, Stopping, Timeout,
                      remote_api_error)
@@ -72,25 +72,16 @@ def run_remote(state, text: str, *, result_format: str, graph_format: str, max_r
             if isinstance(result, ox.QueryBoolean):
                 return Payload(write_boolean(bool(result), result_format), 1, False)
             if isinstance(result, ox.QuerySolutions):
-                rows, truncated = _take(guarded(result, what), max_rows)
+                rows, truncated = take(guarded(result, what), max_rows)
                 return Payload(write_solutions([v.value for v in result.variables], rows, result_format),
                                len(rows), truncated)
-            triples, truncated = _take(guarded(result, what), max_rows)
+            triples, truncated = take(guarded(result, what), max_rows)
             triples = [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
             return Payload(write_graph(triples, graph_format), len(triples), truncated)
     except RemoteError as exc:
         raise remote_api_error(exc, timeout, what) from None
     finally:
         state.remote_slots.release()
-
-
-def _take(rows, limit: int) -> tuple[list, bool]:
-    taken = []
-    for row in rows:
-        if len(taken) == limit:
-            return taken, True
-        taken.append(row)
-    return taken, False
 
 
 def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiError:

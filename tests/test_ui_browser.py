@@ -7,7 +7,6 @@ screenshot of the query page with results.
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ if not CHROMIUM.exists():  # pragma: no cover - depends on the environment
 
 import cnkg  # noqa: E402
 from cnkg.server import create_app  # noqa: E402
+from conftest import served  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -43,16 +43,10 @@ def _has_entity_pages() -> bool:
 
 @pytest.fixture(scope="module")
 def base_url(article_kg):
-    from waitress import create_server
-
     # the plain editor (YASGUI's page is tested below, on its own server)
     app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0, "UI_EDITOR": "textarea"}, graph=article_kg)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with served(app, threads=4) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -168,18 +162,13 @@ def test_entity_page_shows_the_lineage_picture(page, base_url):
 @pytest.fixture(scope="module")
 def yasgui_url(article_kg):
     from cnkg.server.ui import yasgui_version
-    from waitress import create_server
 
     if yasgui_version() is None:
         pytest.skip("the YASGUI files are absent (server/static/yasgui/): install with npm on the PATH "
                     "(pip install -e .) to fetch them")
     app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0}, graph=article_kg)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with served(app, threads=4) as url:
+        yield url
 
 
 @pytest.fixture
