@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, URIRef
+from rdflib import URIRef
 from rdflib.query import Result
 
 from .errors import CnkgError, InvalidInput
 from .iris import PREFIX_IRIS
-from .namespaces import GRAPH, PREFIXES
+from .namespaces import GRAPH
 from .sparql_text import dataset_clauses, query_form
 from .store import TripleReads, from_ox, to_ox, to_result
 
@@ -465,14 +465,6 @@ class RemoteStore(TripleReads):
         rows = self._rows(f"SELECT {' '.join(f'?v{i}' for i in free)} WHERE {{ {triple} }}")
         return (self._fill(pattern, free, row) for row in rows)
 
-    def graph(self, name) -> Graph:
-        out = Graph(identifier=name)
-        for prefix, namespace in PREFIXES.items():
-            out.bind(prefix, namespace)
-        for s, p, o, _ in self.quads((None, None, None, name)):
-            out.add((s, p, o))
-        return out
-
     def graph_sizes(self) -> dict[URIRef, int]:
         rows = self._rows("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
         return dict(sorted((g, int(n)) for g, n in rows if int(n)))
@@ -480,13 +472,6 @@ class RemoteStore(TripleReads):
     def count(self, sparql_where: str) -> int:
         rows = self._rows(f"SELECT (COUNT(*) AS ?n) WHERE {{ {sparql_where} }}")
         return int(rows[0][0])
-
-    def to_dataset(self) -> Dataset:
-        dataset = Dataset(default_union=True)
-        for prefix, namespace in PREFIXES.items():
-            dataset.bind(prefix, namespace)
-        dataset.addN((s, p, o, dataset.graph(g)) for s, p, o, g in self.quads())
-        return dataset
 
     # ------------------------------------------------------------------ writing
 

@@ -168,10 +168,31 @@ def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = ()) -> Pat
 # ---------------------------------------------------------------------------------------------- the store
 
 class TripleReads:
-    """What a store built on ``triples(pattern)`` answers too (shared by the embedded and the remote store)."""
+    """What a store answers from its ``triples(pattern)`` and ``quads(pattern)`` (shared by the embedded and the
+    remote store)."""
 
     def triples(self, pattern=(None, None, None)) -> Iterator[tuple]:
         raise NotImplementedError
+
+    def quads(self, pattern=(None, None, None, None)) -> Iterator[tuple]:
+        raise NotImplementedError
+
+    def graph(self, name) -> Graph:
+        """A copy of one named graph as an rdflib Graph."""
+        out = Graph(identifier=name)
+        for prefix, namespace in PREFIXES.items():
+            out.bind(prefix, namespace)
+        for s, p, o, _ in self.quads((None, None, None, name)):
+            out.add((s, p, o))
+        return out
+
+    def to_dataset(self) -> Dataset:
+        """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
+        dataset = Dataset(default_union=True)
+        for prefix, namespace in PREFIXES.items():
+            dataset.bind(prefix, namespace)
+        dataset.addN((s, p, o, dataset.graph(g)) for s, p, o, g in self.quads())
+        return dataset
 
     def __contains__(self, triple) -> bool:
         return next(self.triples(triple), None) is not None
@@ -276,15 +297,6 @@ class TripleStore(TripleReads):
         for quad in self.ox.quads_for_pattern(to_ox(s), to_ox(p), to_ox(o), DEFAULT):
             yield from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)
 
-    def graph(self, name) -> Graph:
-        """A copy of one named graph as an rdflib Graph."""
-        out = Graph(identifier=name)
-        for prefix, namespace in PREFIXES.items():
-            out.bind(prefix, namespace)
-        for s, p, o, _ in self.quads((None, None, None, name)):
-            out.add((s, p, o))
-        return out
-
     def graph_names(self) -> list[URIRef]:
         """Every named graph, empty ones included."""
         return sorted(from_ox(g) for g in self.ox.named_graphs())
@@ -300,14 +312,6 @@ class TripleStore(TripleReads):
         """``SELECT (COUNT(*) AS ?n) WHERE { ... }`` over the union."""
         row = next(iter(self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {sparql_where} }}", prefixes=OX_PREFIXES)))
         return int(row["n"].value)
-
-    def to_dataset(self) -> Dataset:
-        """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
-        dataset = Dataset(default_union=True)
-        for prefix, namespace in PREFIXES.items():
-            dataset.bind(prefix, namespace)
-        dataset.addN((s, p, o, dataset.graph(g)) for s, p, o, g in self.quads())
-        return dataset
 
     # ------------------------------------------------------------------ writing
 
