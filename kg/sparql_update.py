@@ -109,9 +109,9 @@ def _operations(text: str):
     sequence of these (the caller asks Oxigraph's parser what is wrong with it). ``LOAD`` raises
     :class:`RefusedLoad`, ``DEFAULT`` as a graph-management target :class:`UpdateRefused`."""
     toks = tokens(text)
-    for tok in toks:
+    for at, tok in enumerate(toks):
         if tok.keyword == "LOAD":
-            target = next((t.text for t in toks[toks.index(tok) + 1:] if t.keyword != "SILENT"), "")
+            target = next((t.text for t in toks[at + 1:] if t.keyword != "SILENT"), "")
             raise RefusedLoad(f"LOAD {target} is not allowed: this endpoint never fetches remote data; "
                               "send the triples in INSERT DATA instead")
     prefixes, base, i, found = {}, None, 0, []
@@ -215,7 +215,7 @@ def _quads(text: str, start: int, end: int, prefixes: dict, base: str | None) ->
         raise UpdateSyntaxError(detail, line, column) from None
 
 
-def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select=None,
+def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select,
            using: list[str] = (), using_named: list[str] = ()) -> DataChange | None:
     """The change the update request ``text`` makes to ``store``: its operations applied in order, each seeing what
     the ones before it did. None when the request is not a sequence of operations this module reads (the caller asks
@@ -241,8 +241,6 @@ def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, s
         elif operation[0] == "data":
             _data_operation(pending, text, *operation[1:], base_iri, updates_graph)
         else:
-            if select is None:
-                return None
             _modify(pending, text, operation[1], base_iri, updates_graph, select, using, using_named)
     return pending.change(len(operations))
 
@@ -377,8 +375,10 @@ SELECT_ALL = "SELECT * WHERE "
 
 
 def _where(text: str, op: _Modify, select, default, named, overlay, base: str | None) -> list[dict]:
-    """The solutions of the operation's WHERE clause; a syntax error in it is reported where it is in ``text``."""
-    header = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in op.prefixes.items())
+    """The solutions of the operation's WHERE clause (its relative IRIs resolved against ``base``, the request's
+    BASE or the endpoint's URL); a syntax error in it is reported where it is in ``text``."""
+    header = (f"BASE <{base}>\n" if base else "") + \
+        "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in op.prefixes.items())
     try:
         return select(f"{header}{SELECT_ALL}{text[op.where[0]:op.where[1]]}", default, named, overlay)
     except QuerySyntaxError as exc:

@@ -43,6 +43,9 @@ UPDATES = [
     "INSERT { GRAPH <urn:x-test:h> { ?s ?p ?o } } WHERE { GRAPH <urn:x-test:g> { ?s ?p ?o } }",
     "INSERT DATA { <urn:x-test:a> <urn:x-test:b> _:x } ; INSERT { ?o <urn:x-test:back> ?s } "
     "WHERE { ?s <urn:x-test:b> ?o }",
+    # a BASE declared in the request resolves the WHERE clause's relative IRIs as it does the templates'
+    "BASE <https://w3id.org/cnkg/id/> INSERT { ?s <urn:x-test:seen> ?o } WHERE { ?s cnkg:inspiredBy <dapper> ; "
+    "cnkg:inspiredBy ?o }",
     "WITH <urn:x-test:w> INSERT { ?s <urn:x-test:seen> 1 } WHERE { ?s cnkg:inspiredBy ?o } ; "
     "WITH <urn:x-test:w> DELETE { ?s <urn:x-test:seen> 1 } WHERE { ?s <urn:x-test:seen> 1 }",
 ]
