@@ -145,16 +145,23 @@ def report(results: list[dict], data: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measure_scales(description: str, measure, default_scales: str = "1,10") -> tuple[argparse.Namespace, list]:
+    """Parse ``--data DIR --scales N,M`` and run ``measure(scale, data, work directory)`` for each scale, in a
+    temporary directory of its own; each result is printed as a JSON line on standard error as it comes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
-    parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--scales", default=default_scales)
     args = parser.parse_args()
     results = []
     for scale in (int(s) for s in args.scales.split(",")):
-        with tempfile.TemporaryDirectory() as work:
+        with tempfile.TemporaryDirectory(prefix=f"cnkg-bench-x{scale}-") as work:
             results.append(measure(scale, args.data, Path(work)))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    return args, results
+
+
+def main() -> None:
+    args, results = measure_scales(__doc__.splitlines()[0], measure)
     text = report(results, args.data)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "landscape.md").write_text(text, encoding="utf-8")

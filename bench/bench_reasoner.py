@@ -15,17 +15,15 @@ incremental inserts and deletes (median of 5) and checks the result against a fu
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench_landscape import import_snapshots
+from bench_landscape import import_snapshots, measure_scales
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -159,15 +157,7 @@ def report(results: list[dict], command: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
-    parser.add_argument("--scales", default="1,10")
-    args = parser.parse_args()
-    results = []
-    for scale in (int(s) for s in args.scales.split(",")):
-        with tempfile.TemporaryDirectory() as work:
-            results.append(measure(scale, args.data, Path(work)))
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    args, results = measure_scales(__doc__.splitlines()[0], measure)
     command = f"python bench/bench_reasoner.py --scales {args.scales}"
     text = report(results, command)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,10 @@ warm-up run each.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_landscape import QUERIES, import_snapshots  # noqa: E402
+from bench_landscape import QUERIES, import_snapshots, measure_scales  # noqa: E402
 from remote_servers import start_oxigraph  # noqa: E402
 
 MEASURE = """
@@ -99,15 +97,7 @@ def report(results: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
-    parser.add_argument("--scales", default="10")
-    args = parser.parse_args()
-    results = []
-    for scale in (int(s) for s in args.scales.split(",")):
-        with tempfile.TemporaryDirectory(prefix=f"cnkg-remote-x{scale}-") as work:
-            results.append(measure(scale, args.data, Path(work)))
-            print(json.dumps(results[-1]), flush=True)
+    _, results = measure_scales(__doc__.splitlines()[0], measure, default_scales="10")
     out = ROOT / "bench" / "results"
     (out / "remote.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "remote.md").write_text(report(results))

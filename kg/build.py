@@ -27,7 +27,7 @@ def union_graph(dataset: Dataset, exclude=()) -> Graph:
     skip = set(exclude)
     union = Graph()
     bind_prefixes(union)
-    # addN skips Graph.add's per-triple checks: 5.4 s less at 10x (317k triples)
+    # addN skips Graph.add's per-triple checks (5.4 s against 6.1 s for 317k triples)
     union.addN((s, p, o, union) for s, p, o, g in dataset.quads((None, None, None, None)) if g not in skip)
     return union
 

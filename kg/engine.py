@@ -8,6 +8,7 @@ built here, as a set, in a temporary in-memory store.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,6 +43,16 @@ def run_query(store: ox.Store, text: str, *, default_graph: list[str] | None = N
         else:
             default = graphs
     return store.query(text, prefixes=PREFIX_IRIS, base_iri=base_iri, default_graph=default, named_graphs=named)
+
+
+_ERROR_AT = re.compile(r"^error at (\d+):(\d+): (.*)$", re.S)
+
+
+def syntax_error(message: str) -> tuple[int | None, int | None, str]:
+    """Line, column and message of an Oxigraph syntax error (``error at LINE:COLUMN: message``); no position when
+    the message gives none."""
+    match = _ERROR_AT.match(message.strip())
+    return (int(match[1]), int(match[2]), match[3]) if match else (None, None, message)
 
 
 def apply_change(store: ox.Store, removed: Iterable[ox.Quad] = (), added: Iterable[ox.Quad] = ()) -> None:
@@ -88,4 +99,4 @@ def open_snapshot(path: str | Path) -> ox.Store:
     return store
 
 
-__all__ = ["run_query", "merged", "apply_change", "open_snapshot", "PREFIX_IRIS"]
+__all__ = ["run_query", "merged", "apply_change", "syntax_error", "open_snapshot", "PREFIX_IRIS"]

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import XSD, Literal, URIRef
 
+from .engine import syntax_error
 from .errors import InvalidInput, Problem
 from .namespaces import QUERIES_DIR
 from .sparql_text import query_form, substitute_variables, tokens
@@ -58,19 +59,15 @@ class NamedQuery:
         return substitute_variables(self.text, {name: str(to_ox(term)) for name, term in bindings.items()})
 
 
-_ERROR_AT = re.compile(r"^error at (\d+):(\d+): (.*)$", re.S)
-
-
 def syntax_problem(file: str, text: str, message: str) -> Problem:
     """A SPARQL syntax error reported by Oxigraph (``error at LINE:COLUMN: ...``) as ``file:line`` plus the column
     and the offending text."""
-    match = _ERROR_AT.match(message.strip())
-    if not match:
+    line, column, said = syntax_error(message)
+    if line is None:
         return Problem(file, None, f"SPARQL syntax error: {message}")
-    line, column = int(match[1]), int(match[2])
     lines = text.splitlines()
     snippet = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    return Problem(file, line, f"SPARQL syntax error at column {column}: {match[3]}; near {snippet[:60]!r}")
+    return Problem(file, line, f"SPARQL syntax error at column {column}: {said}; near {snippet[:60]!r}")
 
 
 def check_syntax(text: str) -> str | None:

@@ -722,8 +722,8 @@ class Materialisation:
             term = terms[i]
             if not isinstance(term, Literal):
                 yield term, OWL.sameAs, term
-        for c in self._out.get(self._type, {}):
-            kinds = {terms[k] for k in self._out[self._type][c]}
+        for c, types in self._out.get(self._type, {}).items():
+            kinds = {terms[k] for k in types}
             term = terms[c]
             if OWL.Class in kinds:
                 yield from ((term, RDFS.subClassOf, term), (term, OWL.equivalentClass, term),

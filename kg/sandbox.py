@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from .engine import apply_change, open_snapshot, run_query
+from .engine import apply_change, open_snapshot, run_query, syntax_error
 from .iris import PREFIX_IRIS
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -172,13 +172,7 @@ def _serve(requests: Connection, answers: Connection) -> None:
         try:
             message = ("ok", evaluate(job))
         except SyntaxError as exc:
-            text = str(exc)
-            line = column = None
-            if text.startswith("error at ") and ":" in text[9:]:
-                where, _, rest = text[9:].partition(": ")
-                line_text, _, column_text = where.partition(":")
-                if line_text.isdigit() and column_text.isdigit():
-                    line, column, text = int(line_text), int(column_text), rest
+            line, column, text = syntax_error(str(exc))
             message = ("error", "syntax", text, line, column)
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             message = ("error", "evaluation", f"{type(exc).__name__}: {exc}", None, None)
