@@ -29,11 +29,10 @@ COLD = """
 import json, resource, sys, time
 t = time.perf_counter()
 import cnkg
-report = cnkg.build(sys.argv[1])
 from cnkg import cache
-cache.write_cached(cache.fingerprint(sys.argv[1]), report.dataset)
+report = cnkg.build(sys.argv[1], store_path=cache.writable_path(cache.fingerprint(sys.argv[1])))
 total = time.perf_counter() - t
-graph = cnkg.KnowledgeGraph(report.dataset)
+graph = cnkg.KnowledgeGraph(report.store, dataset=report.dataset)
 c = graph.counts()
 print(json.dumps({"seconds": total, "stages": report.seconds, "triples": c.triples, "asserted": c.asserted,
                   "inferred": c.inferred, "entities": c.entities,

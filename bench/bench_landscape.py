@@ -43,9 +43,9 @@ from cnkg.api import KnowledgeGraph
 from cnkg import cache
 from cnkg.pipeline import build
 snapshots = imports.imported()
-report = build(landscapes=snapshots, progress=False)
-cache.write_cached(cache.fingerprint(landscapes=snapshots), report.dataset)   # the on-disk store
-counts = KnowledgeGraph(report.dataset).counts()
+report = build(landscapes=snapshots, progress=False,   # writes the on-disk store
+               store_path=cache.writable_path(cache.fingerprint(landscapes=snapshots)))
+counts = KnowledgeGraph(report.store, dataset=report.dataset).counts()
 print(json.dumps({"seconds": time.perf_counter() - started, "steps": report.seconds,
                   "triples": counts.triples, "asserted": counts.asserted, "inferred": counts.inferred,
                   "entities": counts.entities, "projects": counts.projects,

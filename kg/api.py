@@ -415,16 +415,15 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
     if not use_cache:
         from .pipeline import build  # the build pipeline (owlrl, pySHACL) loads only when something is built
 
-        return KnowledgeGraph(build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress,
-                                    reasoner=reasoner).dataset, queries_dir, queries)
+        report = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner)
+        return KnowledgeGraph(report.store, queries_dir, queries, dataset=report.dataset)
     key = cache.fingerprint(facts_dir, ontology_dir, landscapes, reasoner=reasoner)
     store = cache.open_cached(key, cache_dir)
     if store is None:
         from .pipeline import build
 
-        report = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner)
-        cache.write_cached(key, report.dataset, cache_dir)
-        store = TripleStore.open(cache.store_path(key, cache_dir))
+        store = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner,
+                      store_path=cache.writable_path(key, cache_dir)).store
     return KnowledgeGraph(store, queries_dir, queries)
 
 

@@ -80,8 +80,18 @@ def _remove(path: Path) -> None:
         aside.unlink(missing_ok=True)
 
 
-def write_cached(key: str, dataset: Dataset, directory: Path | None = None) -> Path:
-    """Write the built dataset as the store for ``key``, atomically (see :func:`cnkg.store.write_store`); an
+def writable_path(key: str, directory: Path | None = None) -> Path:
+    """Where the build with fingerprint ``key`` writes its store (``pipeline.build(store_path=...)``): anything
+    but a store directory found there (a damaged entry) is removed first; a store already there is kept (the same
+    inputs give the same triples) and the new copy dropped."""
+    path = store_path(key, directory)
+    if path.exists() and not path.is_dir():
+        _remove(path)
+    return path
+
+
+def write_cached(key: str, dataset: Dataset | TripleStore, directory: Path | None = None) -> Path:
+    """Write the built dataset (or the in-memory store holding it) as the store for ``key``, atomically (see :func:`cnkg.store.write_store`); an
     existing store for the same key is replaced only by a complete new one."""
     path = store_path(key, directory)
     if path.is_dir():  # same inputs, so the same triples: keep it (readers may have it open)

@@ -164,10 +164,11 @@ def _graph(args) -> KnowledgeGraph:
 def cmd_build(args) -> int:
     started = time.perf_counter()
     snapshots = _landscapes(args)
-    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner)
-    graph = KnowledgeGraph(report.dataset)
-    path = cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner),
-                              report.dataset)
+    key = cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner)
+    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner,
+                   store_path=cache.writable_path(key))
+    graph = KnowledgeGraph(report.store, dataset=report.dataset)
+    path = report.store.path
     c = graph.counts()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
@@ -234,11 +235,11 @@ def cmd_import_landscape(args) -> int:
     if args.check or args.no_build:
         return 0
     snapshots = imports.imported()
-    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner)
-    cache.write_cached(cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner),
-                       report.dataset)
+    key = cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner)
+    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner,
+                   store_path=cache.writable_path(key))
     print_alignment(report.alignment, info.name)
-    c = KnowledgeGraph(report.dataset).counts()
+    c = KnowledgeGraph(report.store, dataset=report.dataset).counts()
     print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
           f"entities, {c.projects} projects, {len(snapshots)} landscape snapshot(s)")
     return 0
@@ -260,7 +261,7 @@ def cmd_landscapes(args) -> int:
 
 def cmd_validate(args) -> int:
     report = build(args.facts, args.ontology, landscapes=_landscapes(args), reasoner=args.reasoner)
-    graph = KnowledgeGraph(report.dataset)
+    graph = KnowledgeGraph(report.store, dataset=report.dataset)
     scapes = "".join(f", landscape {s.info.name} ({len(l.items)} items)" for s, l in report.landscapes)
     print(f"valid: {len(report.facts.entities)} entities, {len(report.facts.statements)} statements, "
           f"{len(report.facts.files)} fact files, {len(graph.queries)} named queries{scapes}")

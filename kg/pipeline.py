@@ -8,7 +8,7 @@ from pathlib import Path
 from rdflib import Dataset, URIRef
 
 from .align import Alignment, align
-from .build import build_dataset, union_graph
+from .build import build_dataset
 from .landscape import Landscape, read_landscape
 from .landscape_graph import add_snapshot
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
@@ -17,12 +17,14 @@ from .progress import Steps
 from .reason import reason
 from .records import FactSet, read_facts
 from .shapes import check_shapes, read_shapes
+from .store import TripleStore
 
 
 @dataclass
 class BuildReport:
     dataset: Dataset
     facts: FactSet
+    store: TripleStore          # the same data in an Oxigraph store (in memory, or the on-disk one written)
     seconds: dict[str, float] = field(default_factory=dict)
     landscapes: list[tuple[object, Landscape]] = field(default_factory=list)   # (imports.Snapshot, Landscape)
     alignment: Alignment | None = None
@@ -45,14 +47,17 @@ def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape
 
 
 def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, validate_shapes: bool = True,
-          landscapes: list | None = None, progress: bool | None = None, reasoner: str = "rules") -> BuildReport:
+          landscapes: list | None = None, progress: bool | None = None, reasoner: str = "rules",
+          validator: str = "sparql", store_path: Path | None = None) -> BuildReport:
     """Run the whole pipeline; raises ``InvalidInput`` (or a subclass) before anything is returned.
 
     ``landscapes`` are ``imports.Snapshot`` records, newest first. ``progress`` shows the steps on a terminal
     (None: only when standard error is one and not in CI). ``reasoner`` is ``"rules"`` (compiled, the default) or
-    ``"owlrl"`` (the reference); see ``cnkg.reason``."""
+    ``"owlrl"`` (the reference); see ``cnkg.reason``. ``validator``: ``"sparql"`` (the shapes compiled to SPARQL,
+    the default) or ``"pyshacl"`` (the reference); see ``cnkg.shapes``. ``store_path``: where to write the
+    on-disk store (atomically, and only when every check passed); None keeps it in memory."""
     snapshots = list(landscapes or [])
-    steps = Steps(["facts", *(f"landscape {s.info.name}" for s in snapshots), "reason", "shapes"], progress)
+    steps = Steps(["facts", *(f"landscape {s.info.name}" for s in snapshots), "reason", "store and shapes"], progress)
     seconds = {}
     start = time.perf_counter()
     with steps:
@@ -72,9 +77,18 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
         reason(dataset, reasoner)
         seconds["reason"] = time.perf_counter() - start
 
-        if validate_shapes:
-            steps.begin("shapes")
-            start = time.perf_counter()
-            check_shapes(union_graph(dataset, exclude=(META_GRAPH,)), read_shapes(ontology_dir))
-            seconds["shapes"] = time.perf_counter() - start
-    return BuildReport(dataset, facts, seconds, list(zip(snapshots, read)), alignment)
+        # the shapes constrain the union of every graph but the build's own metadata: they are checked on the
+        # store being filled, when it holds just that, before the metadata goes in
+        steps.begin("store and shapes")
+        start = time.perf_counter()
+        shapes = read_shapes(ontology_dir) if validate_shapes else None
+
+        def validate(store) -> None:
+            begun = time.perf_counter()
+            check_shapes(store, shapes, validator)
+            seconds["shapes"] = time.perf_counter() - begun
+
+        store = TripleStore.from_dataset(dataset, last=[META_GRAPH], between=validate if shapes else None,
+                                         path=store_path)
+        seconds["store"] = time.perf_counter() - start - seconds.get("shapes", 0.0)
+    return BuildReport(dataset, facts, store, seconds, list(zip(snapshots, read)), alignment)

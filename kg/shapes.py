@@ -1,15 +1,22 @@
-"""SHACL validation of the built graph with pyshacl, reported as readable problems."""
+"""SHACL validation of the built graph, reported as readable problems.
+
+The shapes are compiled to SPARQL and checked by Oxigraph (:mod:`cnkg.shacl_sparql`); pySHACL is the reference,
+used when the shapes use a construct the compiler does not translate, and by the tests that compare the two."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-import pyshacl
-from rdflib import RDFS, Graph, Namespace, URIRef
+import pyoxigraph as ox
+from rdflib import RDFS, Graph, URIRef
 
 from .errors import Problem, ShapeViolation
 from .namespaces import ID, ONTOLOGY_DIR, SHAPES_FILE, compact
+from .shacl_sparql import SH, UnsupportedShape, Violation, compile_shapes, violations
+from .store import DEFAULT, from_ox, to_ox
 
-SH = Namespace("http://www.w3.org/ns/shacl#")
+log = logging.getLogger(__name__)
+VALIDATORS = ("sparql", "pyshacl")
 
 
 def read_shapes(ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
@@ -47,30 +54,77 @@ def with_core_targets(shapes: Graph, data: Graph) -> Graph:
     return out
 
 
-def shape_problems(data: Graph, shapes: Graph, core_targets: bool = True) -> list[Problem]:
-    """Validate ``data`` (asserted + inferred, so class membership is already materialised).
+def shape_problems(data: Graph | ox.Store, shapes: Graph, core_targets: bool = True,
+                   validator: str = "sparql") -> list[Problem]:
+    """Validate ``data`` (asserted + inferred, so class membership is already materialised): an rdflib graph, or
+    an Oxigraph store whose default graph holds it. ``validator``: ``"sparql"`` (compiled, the default; pySHACL
+    when a shape uses a construct it does not compile, with a warning naming it) or ``"pyshacl"``."""
+    if validator not in VALIDATORS:
+        raise ValueError(f"unknown SHACL validator {validator!r}: expected one of {', '.join(VALIDATORS)}")
+    if validator == "sparql":
+        try:
+            checks = compile_shapes(shapes)
+        except UnsupportedShape as error:
+            log.warning("SHACL shapes checked with pySHACL: %s", error)
+        else:
+            store = data if isinstance(data, ox.Store) else _as_store(data)
+            return _problems(violations(store, checks), lambda focus: _label(store, focus))
+    graph = data if isinstance(data, Graph) else _as_graph(data)
+    return _problems(pyshacl_violations(graph, shapes, core_targets),
+                     lambda focus: min(graph.objects(focus, RDFS.label), key=str, default=None))
 
-    ``inplace=True``: pySHACL otherwise copies the data graph first (5–6 s at 10×, and a second copy in memory);
-    with no inference and no SHACL rules in our shapes it never writes to it."""
+
+def pyshacl_violations(data: Graph, shapes: Graph, core_targets: bool = True) -> list[Violation]:
+    """The reference: pySHACL's violations. ``inplace=True``: pySHACL otherwise copies the data graph first
+    (5–6 s at 10×, and a second copy in memory); with no inference and no SHACL rules in our shapes it never
+    writes to it."""
+    import pyshacl  # the reference only: loaded when used
+
     if core_targets:
         shapes = with_core_targets(shapes, data)
     conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
                                            allow_warnings=True, inplace=True)
     if conforms:
         return []
+    return [Violation(report.value(result, SH.focusNode), report.value(result, SH.resultPath),
+                      report.value(result, SH.sourceConstraintComponent), report.value(result, SH.value),
+                      str(report.value(result, SH.resultMessage)))
+            for result in report.subjects(SH.resultSeverity, SH.Violation)]
+
+
+def _problems(found, label_of) -> list[Problem]:
     problems = []
-    for result in report.subjects(SH.resultSeverity, SH.Violation):
-        focus = report.value(result, SH.focusNode)
-        path = report.value(result, SH.resultPath)
-        message = report.value(result, SH.resultMessage)
-        label = data.value(focus, RDFS.label)
-        who = f"{focus} ({label})" if label else str(focus)
+    for violation in found:
+        label = label_of(violation.focus)
+        who = f"{violation.focus} ({label})" if label else str(violation.focus)
+        path = violation.path
         where = f" {compact(path)}" if isinstance(path, URIRef) else ""
-        problems.append(Problem("SHACL shapes", None, f"{who}{where}: {message}"))
-    return sorted(problems, key=str)
+        problems.append(Problem("SHACL shapes", None, f"{who}{where}: {violation.message}"))
+    return sorted(set(problems), key=str)
 
 
-def check_shapes(data: Graph, shapes: Graph) -> None:
-    problems = shape_problems(data, shapes)
+def _as_store(data: Graph) -> ox.Store:
+    store = ox.Store()
+    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), DEFAULT) for s, p, o in data)
+    return store
+
+
+def _as_graph(store: ox.Store) -> Graph:
+    graph = Graph()
+    for quad in store.quads_for_pattern(None, None, None, DEFAULT):
+        graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+    return graph
+
+
+def _label(store: ox.Store, focus):
+    """The focus node's label (the smallest, when a violation is that it has two), or None."""
+    if not isinstance(focus, URIRef):
+        return None
+    labels = store.quads_for_pattern(to_ox(focus), to_ox(RDFS.label), None, DEFAULT)
+    return min((from_ox(quad.object) for quad in labels), key=str, default=None)
+
+
+def check_shapes(data: Graph | ox.Store, shapes: Graph, validator: str = "sparql") -> None:
+    problems = shape_problems(data, shapes, validator=validator)
     if problems:
         raise ShapeViolation(problems)

@@ -21,7 +21,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -85,10 +85,11 @@ def _graph_ox(graph):
     return DEFAULT if graph is None or graph == DATASET_DEFAULT_GRAPH_ID else to_ox(graph)
 
 
-def ox_quads(dataset: Dataset) -> Iterator[ox.Quad]:
+def ox_quads(dataset: Dataset, graphs: Callable[[object], bool] = lambda name: True) -> Iterator[ox.Quad]:
     """The named-graph quads of an rdflib dataset as pyoxigraph quads (the default graph of a dataset built by
     cnkg is empty: everything lives in named graphs). Read graph by graph from the store, each IRI converted once
-    (most terms are IRIs seen before): 0.35 s against 0.41–0.47 s through ``dataset.quads()`` at 1×."""
+    (most terms are IRIs seen before): 0.35 s against 0.41–0.47 s through ``dataset.quads()`` at 1×. ``graphs``:
+    which named graphs (by rdflib name) to read."""
     iris: dict[str, ox.NamedNode] = {}
 
     def convert(term):
@@ -101,7 +102,7 @@ def ox_quads(dataset: Dataset) -> Iterator[ox.Quad]:
         return node
 
     for graph in dataset.graphs():
-        if graph.identifier == DATASET_DEFAULT_GRAPH_ID:
+        if graph.identifier == DATASET_DEFAULT_GRAPH_ID or not graphs(graph.identifier):
             continue
         name = to_ox(graph.identifier)
         for (s, p, o), _ in dataset.store.triples((None, None, None), graph):
@@ -121,11 +122,13 @@ def graph_names_of(dataset: Dataset) -> list:
     return [to_ox(g.identifier) for g in dataset.graphs() if g.identifier != DATASET_DEFAULT_GRAPH_ID]
 
 
-def write_store(dataset: Dataset, path: Path) -> Path:
-    """Write ``dataset`` as an on-disk store at ``path``, atomically: a temporary sibling directory, filled,
-    flushed and closed, then renamed. When ``path`` already exists (another process built the same inputs), it is
-    kept and the new copy dropped."""
-    return _publish(_with_union(ox_quads(dataset)), path, graph_names_of(dataset))
+def write_store(data: Dataset | TripleStore, path: Path) -> Path:
+    """Write ``data`` (a dataset, or a store holding one) as an on-disk store at ``path``, atomically: a temporary
+    sibling directory, filled, flushed and closed, then renamed. When ``path`` already exists (another process
+    built the same inputs), it is kept and the new copy dropped."""
+    if isinstance(data, TripleStore):
+        return _publish(data.ox.quads_for_pattern(None, None, None, None), path, list(data.ox.named_graphs()))
+    return _publish(_with_union(ox_quads(data)), path, graph_names_of(data))
 
 
 # Quads per bulk_extend call. Oxigraph's bulk loader holds a whole call's quads in memory before writing its files:
@@ -141,13 +144,17 @@ def bulk_write(store: ox.Store, quads: Iterable[ox.Quad]) -> None:
         store.bulk_extend(chunk)
 
 
-def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = ()) -> Path:
+def _publish(quads: Iterable[ox.Quad], path: Path, graphs: Iterable = (),
+             between: Callable[[ox.Store], None] | None = None, then: Iterable[ox.Quad] = ()) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         store = ox.Store(str(tmp))
         bulk_write(store, quads)
+        if between is not None:
+            between(store)
+        bulk_write(store, then)
         for graph in graphs:  # empty named graphs too: a dataset may hold a graph with no triples
             store.add_graph(graph)
         store.flush()
@@ -226,10 +233,24 @@ class TripleStore(TripleReads):
         return cls(ox.Store.read_only(str(path)), Path(path), read_only=True)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset) -> TripleStore:
-        """An in-memory store holding ``dataset`` (for graphs built in a test or a notebook)."""
+    def from_dataset(cls, dataset: Dataset, last: Iterable = (), between: Callable[[ox.Store], None] | None = None,
+                     path: Path | None = None) -> TripleStore:
+        """A store holding ``dataset``: in memory, or with ``path`` on disk, published there atomically (as
+        :func:`write_store` does) and opened read-only. With ``between``, the graphs named in ``last`` are added
+        after the others, and ``between(store)`` is called in between: the build validates the union of every
+        graph but its metadata (the default graph at that point) on the store it writes, without another copy,
+        and a failed check publishes nothing."""
+        last = set(last)
+        first = _with_union(ox_quads(dataset, lambda name: name not in last))
+        then = _with_union(ox_quads(dataset, lambda name: name in last))
+        if path is not None:
+            _publish(first, path, graph_names_of(dataset), between, then)
+            return cls.open(path)
         store = ox.Store()
-        store.extend(_with_union(ox_quads(dataset)))
+        store.extend(first)
+        if between is not None:
+            between(store)
+        store.extend(then)
         for graph in graph_names_of(dataset):
             store.add_graph(graph)
         return cls(store)

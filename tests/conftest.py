@@ -33,14 +33,14 @@ def _private_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def article_kg() -> cnkg.KnowledgeGraph:
     """The knowledge graph of the article, built from the shipped facts (no cache)."""
-    return cnkg.load(use_cache=False)
+    return cnkg.load(use_cache=False, landscapes=[])  # never the user's imported snapshots
 
 
 @pytest.fixture(scope="session")
 def graph() -> cnkg.KnowledgeGraph:
     """The minimal graph (Dapper, Zipkin, Jaeger, Prometheus, Google), built once; tests must not change it
     (use ``private_graph`` for that)."""
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
+    return cnkg.load(MINIMAL_FACTS, use_cache=False, landscapes=[])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from cnkg.namespaces import CNKG, INFERRED_GRAPH
 @pytest.fixture(scope="module")
 def minimal_kg():
     from paths import MINIMAL_FACTS
-    return cnkg.load(MINIMAL_FACTS, use_cache=False)
+    return cnkg.load(MINIMAL_FACTS, use_cache=False, landscapes=[])
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
