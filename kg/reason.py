@@ -48,11 +48,13 @@ def is_meaningful(triple: tuple) -> bool:
     s, p, o = triple
     if not isinstance(s, URIRef) or not str.startswith(s, _ENTITY) or isinstance(o, BNode):
         return False
+    if not str.startswith(p, _BUILTIN):   # first: rdflib compares terms in Python, and most predicates are ours
+        return True
     if p == _SAME_AS:
         return s != o
-    if p == _TYPE:
+    if p is _TYPE or p == _TYPE:          # the compiled reasoner's rdf:type is this very object
         return isinstance(o, URIRef) and not str.startswith(o, _BUILTIN)
-    return not str.startswith(p, _BUILTIN)
+    return False
 
 
 def inconsistencies(closure: Graph, labels: Graph) -> list[Problem]:
