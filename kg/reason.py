@@ -50,10 +50,10 @@ def is_meaningful(triple: tuple) -> bool:
         return False
     if not str.startswith(p, _BUILTIN):   # first: rdflib compares terms in Python, and most predicates are ours
         return True
-    if p == _SAME_AS:
-        return s != o
     if p is _TYPE or p == _TYPE:          # the compiled reasoner's rdf:type is this very object
         return isinstance(o, URIRef) and not str.startswith(o, _BUILTIN)
+    if p == _SAME_AS:
+        return s != o
     return False
 
 

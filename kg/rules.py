@@ -3,8 +3,10 @@
 owlrl re-scans every triple against every OWL 2 RL rule until nothing changes (14.7 s on the article plus two
 landscape snapshots). Our TBox uses a handful of constructs, so we read its axioms once and compile them into
 look-up tables: prp-spo1 (subPropertyOf), prp-dom, prp-rng, cax-sco (subClassOf), prp-inv1/2 (inverseOf),
-prp-symp, prp-trp. With those tables every rule but prp-trp has a single premise, so evaluation is a work list:
-each triple, asserted or derived, is visited once (semi-naive) and joined only on the transitive properties.
+prp-symp, prp-trp. With those tables every rule but prp-trp has a single premise, so evaluation is semi-naive
+(each triple, asserted or derived, goes through the rules once) and joins only on the transitive properties. The
+closure from scratch goes a relation at a time (a rule takes a whole batch of one predicate's new pairs with set
+operations; the transitive ones are closed by a search); updates go a triple at a time from a work list.
 Terms are interned as integers so the sets and dicts hash small ints, not rdflib terms. No library did this over
 rdflib terms at this speed (owlrl is naive; reasonable lacks datatype checks and deletion), hence hand-written.
 
@@ -351,9 +353,8 @@ class Materialisation:
             table, key = self._iri_ids, _plain(term)
         else:
             table, key = self._other_ids, _key(term)
-        found = table.get(key)
-        if found is None:
-            found = table[key] = len(self._terms)
+        found = table.setdefault(key, len(self._terms))
+        if found == len(self._terms):   # new
             self._terms.append(term)
             if isinstance(term, Literal) and term.datatype in _RL_DATATYPES:
                 self._typed_literals.add(found)
