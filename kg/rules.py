@@ -75,8 +75,9 @@ _plain = str.__str__
 
 
 def _key(term: Node) -> object:
-    """A dict key for a term that is not an IRI (IRIs have a table of their own, keyed by their plain text): equal
-    for equal terms but cheaper to hash than the term, which rdflib hashes in Python."""
+    """A dict key for a term that is not an IRI (IRIs have a table of their own, keyed by their plain text), equal
+    for equal terms: a blank node becomes a tagged plain string, which compares in C where rdflib compares terms in
+    Python; a literal is its own key (its equality, lexical form, datatype and language, is rdflib's to define)."""
     return ("_:", _plain(term)) if type(term) is BNode else term
 
 
