@@ -3,8 +3,10 @@
 owlrl re-scans every triple against every OWL 2 RL rule until nothing changes (14.7 s on the article plus two
 landscape snapshots). Our TBox uses a handful of constructs, so we read its axioms once and compile them into
 look-up tables: prp-spo1 (subPropertyOf), prp-dom, prp-rng, cax-sco (subClassOf), prp-inv1/2 (inverseOf),
-prp-symp, prp-trp. With those tables every rule but prp-trp has a single premise, so evaluation is a work list:
-each triple, asserted or derived, is visited once (semi-naive) and joined only on the transitive properties.
+prp-symp, prp-trp. With those tables every rule but prp-trp has a single premise, so evaluation is semi-naive
+(each triple, asserted or derived, goes through the rules once) and joins only on the transitive properties. The
+closure from scratch goes a relation at a time (a rule takes a whole batch of one predicate's new pairs with set
+operations; the transitive ones are closed by a search); updates go a triple at a time from a work list.
 Terms are interned as integers so the sets and dicts hash small ints, not rdflib terms. No library did this over
 rdflib terms at this speed (owlrl is naive; reasonable lacks datatype checks and deletion), hence hand-written.
 
@@ -29,6 +31,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable, Iterable, Iterator
 
 from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
@@ -72,14 +75,10 @@ _plain = str.__str__
 
 
 def _key(term: Node) -> object:
-    """A dict key equal for equal terms but cheaper to compare: rdflib compares terms in Python, plain strings
-    compare in C (an IRI is most terms; a blank node gets a tag so it never meets an IRI of the same text)."""
-    kind = type(term)
-    if kind is URIRef:
-        return _plain(term)
-    if kind is BNode:
-        return ("_:", _plain(term))
-    return term
+    """A dict key for a term that is not an IRI (IRIs have a table of their own, keyed by their plain text), equal
+    for equal terms: a blank node becomes a tagged plain string, which compares in C where rdflib compares terms in
+    Python; a literal is its own key (its equality, lexical form, datatype and language, is rdflib's to define)."""
+    return ("_:", _plain(term)) if type(term) is BNode else term
 
 
 @contextmanager
@@ -200,6 +199,34 @@ def inconsistency_problem(message: str, label_of: Callable[[URIRef], object]) ->
     return Problem("OWL 2 RL reasoner", None, f"inconsistent facts: {text}{hint}")
 
 
+def _indexed(triples: Iterable[IntTriple]) -> dict[int, dict[int, set[int]]]:
+    """Objects by subject by predicate."""
+    by_predicate: dict[int, dict[int, set[int]]] = {}
+    for s, p, o in triples:
+        objects_of = by_predicate.get(p)
+        if objects_of is None:
+            objects_of = by_predicate[p] = {}
+        objects = objects_of.get(s)
+        if objects is None:
+            objects_of[s] = {o}
+        else:
+            objects.add(o)
+    return by_predicate
+
+
+def _inverted(pairs: dict[int, set[int]]) -> dict[int, set[int]]:
+    """Objects by subject turned into subjects by object."""
+    inverted: dict[int, set[int]] = {}
+    for s, objects in pairs.items():
+        for o in objects:
+            subjects = inverted.get(o)
+            if subjects is None:
+                inverted[o] = {s}
+            else:
+                subjects.add(s)
+    return inverted
+
+
 def _well_typed(lt: Literal) -> bool:
     try:
         AltXSDToPYTHON.get(lt.datatype, lambda v: v)(str(lt))
@@ -212,7 +239,7 @@ class _Rules:
     """The TBox compiled into per-term look-up tables (both directions: forward for derivation, backward for
     DRed's re-derivation)."""
 
-    def __init__(self, schema: list[Triple], intern: Callable[[Node], int]):
+    def __init__(self, schema: list[Triple], intern: Callable[[Node], int], type_id: int):
         def table() -> dict[int, list[int]]:
             return {}
 
@@ -269,6 +296,26 @@ class _Rules:
             self.plan[p] = (tuple(self.supers.get(p, ())), tuple(self.dom.get(p, ())), tuple(self.rng.get(p, ())),
                             tuple(self.inv.get(p, ())), p in self.symmetric, p in self.transitive)
         self.sco_plan = {c: tuple(d) for c, d in self.sco.items()}
+        # The predicates whose triples are also indexed by object: those a rule or check looks up by object (the
+        # transitive joins, the objects of a range, the members of a class). Most of the data is not among them.
+        self.by_object = {type_id} | self.transitive | set(self.rng) | set(self.builtin_range)
+        # The predicates a rule can derive a triple of; the others hold only asserted triples.
+        self.derivable = ({type_id} | self.symmetric | self.transitive | {q for qs in self.supers.values() for q in qs}
+                          | {q for qs in self.inv.values() for q in qs})
+        self._superclasses: dict[int, set[int]] = {}
+
+    def superclasses(self, c: int) -> set[int]:
+        """The classes ``c`` is a subclass of, directly or not (cax-sco's reach)."""
+        found = self._superclasses.get(c)
+        if found is None:
+            found, frontier = set(), list(self.sco.get(c, ()))
+            while frontier:
+                d = frontier.pop()
+                if d not in found:
+                    found.add(d)
+                    frontier.extend(self.sco.get(d, ()))
+            self._superclasses[c] = found
+        return found
 
 
 class Materialisation:
@@ -285,50 +332,57 @@ class Materialisation:
                  reflexive: bool = False):
         self._keep_terms = keep
         self._reflexive = reflexive
-        self._ids: dict[object, int] = {}          # _key(term) -> id
+        self._iri_ids: dict[str, int] = {}         # an IRI's plain text -> id
+        self._other_ids: dict[object, int] = {}    # _key(term) -> id, for blank nodes and literals
         self._terms: list[Node] = []
+        self._typed_literals: set[int] = set()     # ids of the literals with one of owlrl's datatypes
         self._keep_cache: dict[IntTriple, bool] = {}
-        self._typed_literal: dict[int, bool] = {}
         self._type = self._intern(RDF.type)
         self._label = self._intern(RDFS.label)
         self._nothing_id = self._intern(OWL.Nothing)
         self._schema_predicates = {self._intern(p) for p in SCHEMA_PREDICATES}
         self._characteristics = {self._intern(c) for c in CHARACTERISTICS}
         with paused_gc():
-            asserted = self._intern_all(triples)
-            self._check_supported(asserted)
-            self._load(asserted)
+            self._load(self._intern_all(triples))
             messages = self._violations()
         if messages:
             raise ReasoningError(self._problems(messages))
 
     # ---------------------------------------------------------------- terms
     def _intern(self, term: Node) -> int:
-        key = _key(term)
-        found = self._ids.get(key)
-        if found is None:
-            found = self._ids[key] = len(self._terms)
+        if type(term) is URIRef:
+            table, key = self._iri_ids, _plain(term)
+        else:
+            table, key = self._other_ids, _key(term)
+        found = table.setdefault(key, len(self._terms))
+        if found == len(self._terms):   # new
             self._terms.append(term)
+            if isinstance(term, Literal) and term.datatype in _RL_DATATYPES:
+                self._typed_literals.add(found)
         return found
 
     def _intern_all(self, triples: Iterable[Triple]) -> set[IntTriple]:
-        get, plain, uri, intern = self._ids.get, _plain, URIRef, self._intern
+        get, plain, uri, intern = self._iri_ids.get, _plain, URIRef, self._intern
+        get_literal, literal = self._other_ids.get, Literal   # a literal is its own key (see _key)
         out = set()
-        for s, p, o in triples:    # unrolled: most terms are IRIs already seen
+        for s, p, o in triples:    # unrolled: most terms are IRIs already seen, most others literals
             i = get(plain(s)) if type(s) is uri else None
             if i is None:
                 i = intern(s)
             j = get(plain(p)) if type(p) is uri else None
             if j is None:
                 j = intern(p)
-            k = get(plain(o)) if type(o) is uri else None
+            kind = type(o)
+            k = get(plain(o)) if kind is uri else get_literal(o) if kind is literal else None
             if k is None:
                 k = intern(o)
             out.add((i, j, k))
         return out
 
     def _id(self, term: Node) -> int | None:
-        return self._ids.get(_key(term))
+        if type(term) is URIRef:
+            return self._iri_ids.get(_plain(term))
+        return self._other_ids.get(_key(term))
 
     def _term_triple(self, t: IntTriple) -> Triple:
         terms = self._terms
@@ -337,69 +391,60 @@ class Materialisation:
     def _is_schema(self, t: IntTriple) -> bool:
         return t[1] in self._schema_predicates or (t[1] == self._type and t[2] in self._characteristics)
 
-    def _check_supported(self, triples: Iterable[IntTriple]) -> None:
-        found, by_predicate, by_class = [], {}, {}
-        for t in triples:
-            p = t[1]
-            verdict = by_predicate.get(p)
-            if verdict is None:   # most predicates are ours or annotations: decide once per predicate
-                term = self._terms[p]
-                verdict = by_predicate[p] = ("type" if term == RDF.type else
-                                             "check" if is_builtin(term) and term not in NEUTRAL_PREDICATES else "ok")
-            if verdict == "ok":
+    def _check_supported(self, by_predicate: dict[int, dict[int, set[int]]]) -> None:
+        """Raise ``UnsupportedConstruct`` for the triples (objects by subject by predicate) that ``unsupported``
+        refuses. Most predicates are ours or annotations: those are decided once for all their triples."""
+        found, builtin_class = [], {}
+        for p, objects_of in by_predicate.items():
+            term = self._terms[p]
+            if not is_builtin(term) or term in NEUTRAL_PREDICATES:
                 continue
-            if verdict == "type":   # decide once per class, but look at each characteristic's subject
-                ok = by_class.get(t[2])
-                if ok is None:
-                    ok = by_class[t[2]] = not is_builtin(self._terms[t[2]])
-                if ok:
-                    continue
-            construct = unsupported(self._term_triple(t))
-            if construct is not None:
-                found.append(Unsupported(construct, self._term_triple(t)))
+            for s, objects in objects_of.items():
+                for o in objects:
+                    if p == self._type:   # decide once per class, but look at each characteristic's subject
+                        builtin = builtin_class.get(o)
+                        if builtin is None:
+                            builtin = builtin_class[o] = is_builtin(self._terms[o])
+                        if not builtin:
+                            continue
+                    triple = self._term_triple((s, p, o))
+                    construct = unsupported(triple)
+                    if construct is not None:
+                        found.append(Unsupported(construct, triple))
         if found:
             raise UnsupportedConstruct(found)
 
     # ---------------------------------------------------------------- state
     def _load(self, asserted: set[IntTriple]) -> None:
-        """Compile the TBox of ``asserted`` and compute the closure from scratch."""
+        """Check ``asserted`` (``UnsupportedConstruct``), compile its TBox and compute the closure from scratch."""
         self._asserted = asserted
-        self._rules = _Rules([self._term_triple(t) for t in asserted if self._is_schema(t)], self._intern)
-        self._out: dict[int, dict[int, set[int]]] = {}
-        self._in: dict[int, dict[int, set[int]]] = {}
-        self._size = 0
+        # predicate -> subject -> objects, and for the predicates in rules.by_object, predicate -> object -> subjects
+        self._out: dict[int, dict[int, set[int]]] = _indexed(asserted)
+        self._check_supported(self._out)
+        instances = _inverted(self._out.get(self._type, {}))
+        self._rules = _Rules(self._schema(instances), self._intern, self._type)
+        self._in: dict[int, dict[int, set[int]]] = {
+            p: instances if p == self._type else _inverted(self._out.get(p, {})) for p in self._rules.by_object}
+        self._size = len(asserted)
         self._literals: Counter[int] = Counter()     # typed literals (owlrl's datatypes) in asserted objects
         self._literal_extent: dict[int, set[int]] = {}   # datatype -> those literals dt-type2 types with it
-        out, into = self._out, self._in
-        for t in asserted:    # _store, inlined: every asserted triple is new here
-            s, p, o = t
-            by_subject = out.get(p)
-            if by_subject is None:
-                by_subject = out[p] = {}
-                into[p] = {}
-            objects = by_subject.get(s)
-            if objects is None:
-                by_subject[s] = {o}
-            else:
-                objects.add(o)
-            subjects = into[p].get(o)
-            if subjects is None:
-                into[p][o] = {s}
-            else:
-                subjects.add(s)
-        self._size = len(asserted)
-        for o, uses in Counter(t[2] for t in asserted).items():
-            self._count_literal(o, uses)
-        self._propagate(list(asserted))
+        uses = Counter(map(itemgetter(2), asserted))
+        for o in self._typed_literals.intersection(uses):
+            self._count_literal(o, uses[o])
+        self._close()
         self._disjoint_pairs = self._class_disjoint_pairs()
+
+    def _schema(self, instances: dict[int, set[int]]) -> list[Triple]:
+        """The TBox axioms among the asserted triples, found through the index (``instances``: the asserted
+        rdf:type triples, subjects by class): the schema predicates' triples and the characteristics' typings."""
+        found = [(s, p, o) for p in self._schema_predicates for s, objects in self._out.get(p, {}).items()
+                 for o in objects]
+        found += [(s, self._type, c) for c in self._characteristics for s in instances.get(c, ())]
+        return [self._term_triple(t) for t in found]
 
     def _count_literal(self, o: int, step: int) -> bool:
         """Count ``step`` more (or fewer) asserted uses of a typed literal; True when it appears or disappears."""
-        typed = self._typed_literal.get(o)
-        if typed is None:
-            term = self._terms[o]
-            typed = self._typed_literal[o] = isinstance(term, Literal) and term.datatype in _RL_DATATYPES
-        if not typed:
+        if o not in self._typed_literals:
             return False
         self._literals[o] += step
         if self._literals[o] <= 0:
@@ -436,7 +481,6 @@ class Materialisation:
         by_subject = self._out.get(p)
         if by_subject is None:
             by_subject = self._out[p] = {}
-            self._in[p] = {}
         objects = by_subject.get(s)
         if objects is None:
             by_subject[s] = {o}
@@ -444,12 +488,13 @@ class Materialisation:
             return False
         else:
             objects.add(o)
-        by_object = self._in[p]
-        subjects = by_object.get(o)
-        if subjects is None:
-            by_object[o] = {s}
-        else:
-            subjects.add(s)
+        by_object = self._in.get(p)
+        if by_object is not None:
+            subjects = by_object.get(o)
+            if subjects is None:
+                by_object[o] = {s}
+            else:
+                subjects.add(s)
         self._size += 1
         return True
 
@@ -459,10 +504,12 @@ class Materialisation:
         objects.discard(o)
         if not objects:
             del self._out[p][s]
-        subjects = self._in[p][o]
-        subjects.discard(s)
-        if not subjects:
-            del self._in[p][o]
+        by_object = self._in.get(p)
+        if by_object is not None:
+            subjects = by_object[o]
+            subjects.discard(s)
+            if not subjects:
+                del by_object[o]
         self._size -= 1
 
     def __contains__(self, triple: Triple) -> bool:
@@ -501,10 +548,130 @@ class Materialisation:
             for d in self._rules.sco_plan.get(o, ()):   # cax-sco
                 yield s, p, d
 
+    def _close(self) -> None:
+        """Store everything the rules derive from the stored (asserted) triples, a relation at a time: each rule
+        applies to a whole batch of one predicate's new pairs with set operations (prp-spo1 merges object sets,
+        prp-dom takes the subjects), and each pair of a predicate is in one batch only (semi-naive). Properties
+        first: no rule derives a property triple from a typing, so the typings prp-dom and prp-rng give are
+        collected and closed under cax-sco once, at the end. The same fixpoint as ``_propagate`` reaches triple
+        by triple, at a fraction of the Python-level work."""
+        rules = self._rules
+        typed: dict[int, set[int]] = {}    # class -> instances, by prp-dom and prp-rng
+        # predicate -> subject -> objects not yet through the predicate's rules: at first every stored pair (copied
+        # when a rule can add to the store's sets while the batch waits)
+        pending = {p: {s: set(objects) for s, objects in self._out[p].items()} if p in rules.derivable else self._out[p]
+                   for p in rules.plan if p in self._out}
+        while pending:
+            p, batch = pending.popitem()
+            supers, domains, ranges, inverses, symmetric, transitive = rules.plan[p]
+            for c in domains:                                                # prp-dom
+                typed.setdefault(c, set()).update(batch)
+            if ranges:                                                       # prp-rng
+                objects = set().union(*batch.values())
+                for c in ranges:
+                    typed.setdefault(c, set()).update(objects)
+            derived = [(q, batch) for q in supers]                          # prp-spo1
+            if inverses or symmetric:
+                backwards = _inverted(batch)
+                derived += [(q, backwards) for q in inverses]                # prp-inv1, prp-inv2
+                if symmetric:
+                    derived.append((p, backwards))                           # prp-symp
+            for q, pairs in derived:
+                self._wait(pending, q, self._store_pairs(q, pairs))
+            if transitive:                                                   # prp-trp
+                self._wait(pending, p, self._store_pairs(p, self._transitive_gaps(p)))
+        self._store_typings(typed)
+
+    def _wait(self, pending: dict[int, dict[int, set[int]]], p: int, fresh: dict[int, set[int]]) -> None:
+        """Queue ``fresh`` pairs of ``p`` for its rules (if it has any)."""
+        if not fresh or p not in self._rules.plan:
+            return
+        queued = pending.get(p)
+        if queued is None:
+            pending[p] = fresh
+            return
+        for s, objects in fresh.items():
+            waiting = queued.get(s)
+            if waiting is None:
+                queued[s] = objects
+            else:
+                waiting |= objects
+
+    def _store_pairs(self, p: int, pairs: dict[int, set[int]]) -> dict[int, set[int]]:
+        """Store the triples (s p o) for the objects by subject in ``pairs``; return those that were not stored
+        yet, likewise (new sets, never the store's)."""
+        by_subject = self._out.setdefault(p, {})
+        by_object = self._in.get(p)
+        fresh = {}
+        for s, objects in pairs.items():
+            stored = by_subject.get(s)
+            if stored is None:
+                by_subject[s] = set(objects)
+                new = set(objects)
+            else:
+                new = objects - stored
+                if not new:
+                    continue
+                stored |= new
+            fresh[s] = new
+            self._size += len(new)
+            if by_object is not None:
+                for o in new:
+                    subjects = by_object.get(o)
+                    if subjects is None:
+                        by_object[o] = {s}
+                    else:
+                        subjects.add(s)
+        return fresh
+
+    def _transitive_gaps(self, p: int) -> dict[int, set[int]]:
+        """prp-trp in one go: for each subject of the transitive ``p``, what it reaches through ``p`` (a search
+        over the stored pairs) that is not yet among its objects."""
+        successors = self._out[p]
+        gaps = {}
+        for s, direct in successors.items():
+            reached, frontier = set(), list(direct)
+            while frontier:
+                x = frontier.pop()
+                if x not in reached:
+                    reached.add(x)
+                    frontier.extend(successors.get(x, ()))
+            missing = reached - direct
+            if missing:
+                gaps[s] = missing
+        return gaps
+
+    def _store_typings(self, typed: dict[int, set[int]]) -> None:
+        """Store the typings of ``typed`` (instances by class) and cax-sco's: an instance of a class, typed
+        there or stored, is an instance of each of the class's superclasses."""
+        rules, instances = self._rules, self._in[self._type]
+        wanted: dict[int, set[int]] = {}
+        for c, members in typed.items():
+            for d in (c, *rules.superclasses(c)):
+                wanted.setdefault(d, set()).update(members)
+        for c, members in instances.items():
+            for d in rules.superclasses(c):
+                wanted.setdefault(d, set()).update(members)
+        classes_of = self._out.setdefault(self._type, {})
+        for c, members in wanted.items():
+            stored = instances.get(c)
+            if stored is None:
+                new = instances[c] = members
+            else:
+                new = members - stored
+                stored |= new
+            self._size += len(new)
+            for s in new:
+                classes = classes_of.get(s)
+                if classes is None:
+                    classes_of[s] = {c}
+                else:
+                    classes.add(c)
+
     def _propagate(self, work: list[IntTriple]) -> list[IntTriple]:
-        """Semi-naive evaluation: every triple on the work list (already stored) is joined once with the store;
-        returns the triples it adds. The rules of ``_consequences`` and the store are inlined: this loop is
-        where the time goes."""
+        """Semi-naive evaluation of an update, triple by triple: every triple on the work list (already stored)
+        is joined once with the store; returns the triples it adds. The rules of ``_consequences`` and the store
+        are inlined: this loop is where an update's time goes."""
         added = []
         plans, type_id, sco = self._rules.plan, self._type, self._rules.sco_plan
         out, into = self._out, self._in
@@ -538,7 +705,6 @@ class Materialisation:
                 by_subject = out.get(p2)
                 if by_subject is None:
                     by_subject = out[p2] = {}
-                    into[p2] = {}
                 objects = by_subject.get(s2)
                 if objects is None:
                     by_subject[s2] = {o2}
@@ -546,11 +712,13 @@ class Materialisation:
                     continue
                 else:
                     objects.add(o2)
-                subjects = into[p2].get(o2)
-                if subjects is None:
-                    into[p2][o2] = {s2}
-                else:
-                    subjects.add(s2)
+                by_object = into.get(p2)
+                if by_object is not None:
+                    subjects = by_object.get(o2)
+                    if subjects is None:
+                        by_object[o2] = {s2}
+                    else:
+                        subjects.add(s2)
                 work.append(t)
                 added.append(t)
         self._size += len(added)
@@ -686,19 +854,19 @@ class Materialisation:
 
     def inferred(self) -> set[Triple]:
         """The inferred triples ``keep`` accepts (not those asserted)."""
-        asserted, keep, terms, result = self._asserted, self._keep_terms, self._terms, set()
-        with paused_gc():   # _kept, inlined and uncached: this runs over the whole closure
-            for p, by_subject in self._out.items():
+        asserted, keep, terms, found = self._asserted, self._keep_terms, self._terms, []
+        with paused_gc():   # _kept, inlined and uncached: this runs over the closure
+            for p in self._rules.derivable:   # only asserted triples have another predicate
+                by_subject = self._out.get(p)
                 predicate = terms[p]
-                if isinstance(predicate, BNode):
+                if by_subject is None or isinstance(predicate, BNode):
                     continue
                 for s, objects in by_subject.items():
                     subject = terms[s]
                     for o in objects:
                         if (s, p, o) not in asserted:
-                            triple = (subject, predicate, terms[o])
-                            if keep is None or keep(triple):
-                                result.add(triple)
+                            found.append((subject, predicate, terms[o]))
+            result = set(found if keep is None else filter(keep, found))
             if self._reflexive:
                 for triple in self._reflexive_axioms():
                     if (keep is None or keep(triple)) and not self._asserted_triple(triple):
@@ -706,7 +874,7 @@ class Materialisation:
         return result
 
     def _asserted_triple(self, triple: Triple) -> bool:
-        ids = [self._ids.get(_key(term)) for term in triple]
+        ids = [self._id(term) for term in triple]
         return None not in ids and tuple(ids) in self._asserted
 
     def _reflexive_axioms(self) -> Iterator[Triple]:
@@ -771,7 +939,7 @@ class Materialisation:
 
     def _add(self, triples: Iterable[Triple]) -> tuple[set[Triple], set[Triple]]:
         new = self._intern_all(triples) - self._asserted
-        self._check_supported(new)
+        self._check_supported(_indexed(new))
         if not new:
             return set(), set()
         if any(self._is_schema(t) for t in new):
