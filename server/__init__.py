@@ -25,7 +25,7 @@ from rdflib import URIRef
 from ..api import KnowledgeGraph, load
 from ..errors import InvalidInput
 from ..remote import RemoteStore
-from ..sandbox import DEFAULT_WORKERS, Sandbox
+from ..sandbox import DEFAULT_RETIRE_AFTER, DEFAULT_WARM_WORKERS, DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
 from .result_cache import ResultCache
@@ -38,6 +38,10 @@ SETTINGS = {
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
     "MAX_CONCURRENT_QUERIES": (DEFAULT_WORKERS, "queries evaluated at once, each in a worker "
                                "process that is killed at the timeout; others wait for a slot"),
+    "WARM_WORKERS": (DEFAULT_WARM_WORKERS, "query worker processes kept running when idle; more start when a "
+                     "query finds every worker busy, up to MAX_CONCURRENT_QUERIES"),
+    "WORKER_RETIRE_SECONDS": (DEFAULT_RETIRE_AFTER, "a query worker beyond the warm ones is stopped once it has "
+                              "been idle this long"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
@@ -101,14 +105,16 @@ class State:
             return
         if store.read_only and store.path is not None:
             self.snapshot = store.path
-            return
-        snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
-        with self._leases_lock:
-            if self.snapshot is not None and self.snapshot in self._published:
-                self._retired.add(self.snapshot)
-            self._published.append(snapshot)
-            self.snapshot = snapshot
-            self._delete_retired()
+        else:
+            snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
+            with self._leases_lock:
+                if self.snapshot is not None and self.snapshot in self._published:
+                    self._retired.add(self.snapshot)
+                self._published.append(snapshot)
+                self.snapshot = snapshot
+                self._delete_retired()
+        if self.sandbox is not None:  # the idle workers open it now, not when the first query arrives
+            self.sandbox.prepare(str(self.snapshot))
 
     @contextmanager
     def current_snapshot(self) -> Iterator[Path]:
@@ -190,7 +196,9 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
         else:  # updates go to a private on-disk copy (published by checkpoint), made now
             graph.store = graph.store.on_disk_copy(snapshots / "primary")
     app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
-                                   None if remote else Sandbox.shared(slots), snapshots,
+                                   None if remote else Sandbox.shared(slots, int(app.config["WARM_WORKERS"]),
+                                                                      float(app.config["WORKER_RETIRE_SECONDS"])),
+                                   snapshots,
                                    remote_slots=threading.BoundedSemaphore(slots) if remote else None)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.
