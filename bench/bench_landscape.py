@@ -119,7 +119,9 @@ def measure(scale: int, data: Path, work: Path) -> dict:
 def report(results: list[dict], data: Path) -> str:
     lines = ["# The article plus the official CNCF landscape at scale", "",
              f"Run: `python bench/bench_landscape.py --scales {','.join(str(r['scale']) for r in results)}`, "
-             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}. Inputs: "
+             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, load "
+             f"average {LOAD[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (timings grow with other "
+             "work on the machine). Inputs: "
              "the article's facts, landscape-2018-10.yml and landscape-current.yml (scale 1), or the current file "
              "with every item listed N times (scale N). A cold build is import-free (the files are imported "
              "first) and includes OWL 2 RL reasoning (the compiled reasoner), SHACL validation and writing the "
@@ -169,6 +171,9 @@ def measure_scales(description: str, measure, default_scales: str = "1,10") -> t
             results.append(measure(scale, args.data, Path(work)))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     return args, results
+
+
+LOAD = os.getloadavg()  # when the run started
 
 
 def main() -> None:
