@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from bench_startup import start_to_first_answer
+from bench_startup import serving_memory, start_to_first_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -110,30 +110,43 @@ def measure(scale: int, data: Path, work: Path) -> dict:
     env = import_snapshots(scale, data, work)
     built = run_python(MEASURE_BUILD, env)
     loaded = [run_python(MEASURE_LOAD, env, json.dumps(QUERIES)) for _ in range(3)]
-    starts = [start_to_first_answer(env, rss=True) for _ in range(3)]
+    starts = [start_to_first_answer(env) for _ in range(5)]
     return {"scale": scale, "build": built, "load": statistics.median(r["load"] for r in loaded),
-            "latency": loaded[-1]["latency"], "start": statistics.median(s for s, _ in starts),
-            "rss": statistics.median(r for _, r in starts)}
+            "latency": loaded[-1]["latency"], "start": statistics.median(starts), "start_min": min(starts),
+            "memory": serving_memory(env)}
 
 
 def report(results: list[dict], data: Path) -> str:
     lines = ["# The article plus the official CNCF landscape at scale", "",
              f"Run: `python bench/bench_landscape.py --scales {','.join(str(r['scale']) for r in results)}`, "
-             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}. Inputs: "
+             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, load "
+             f"average {LOAD[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (timings grow with other "
+             "work on the machine). Inputs: "
              "the article's facts, landscape-2018-10.yml and landscape-current.yml (scale 1), or the current file "
              "with every item listed N times (scale N). A cold build is import-free (the files are imported "
              "first) and includes OWL 2 RL reasoning (the compiled reasoner), SHACL validation and writing the "
-             "on-disk store, in a fresh process. Cached load: `cnkg.load()` opening that store. Serving RSS: the "
-             "server process, then the server plus its query workers, after the first answer.", "",
+             "on-disk store, in a fresh process. Cached load: `cnkg.load()` opening that store. Start to first answer: "
+             "median (and min) of 5 launches of `cnkg serve` until an ASK is answered.", "",
              "| scale | triples | asserted | inferred | entities | cold build s | reason s | SHACL s | peak RSS MB "
-             "| cached load s | cached `cnkg serve` start to first answer s | serving RSS MB (with workers) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| cached load s | cached `cnkg serve` start to first answer s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         b = r["build"]
         lines.append(f"| {r['scale']}× | {b['triples']:,} | {b['asserted']:,} | {b['inferred']:,} | "
                      f"{b['entities']:,} | {b['seconds']:.1f} | {b['steps']['reason']:.1f} | "
-                     f"{b['steps'].get('shapes', 0):.1f} | {b['peak_mb']:.0f} | {r['load']:.2f} | {r['start']:.2f} | "
-                     f"{r['rss'][0]:.0f} ({r['rss'][1]:.0f}) |")
+                     f"{b['steps'].get('shapes', 0):.1f} | {b['peak_mb']:.0f} | {r['load']:.2f} | "
+                     f"{r['start']:.2f} ({r['start_min']:.2f}) |")
+    lines += ["", "Serving RSS (MB, resident, the server plus its query workers; default `--warm-workers 1`, "
+              "`--workers` twice the cores, at least 4): the server alone and with its warm worker after the first "
+              "answer; right after 8 concurrent full-scan queries from two client addresses (the pool grows to its "
+              "maximum); and once the workers started for them have idled `--retire-after` seconds (2 here, 30 by "
+              "default) and stopped.", "",
+              "| scale | server alone | with workers after the first answer | after a burst of 8 (workers) | "
+              "after the idle ones retire (workers) |", "|---|---|---|---|---|"]
+    for r in results:
+        m = r["memory"]
+        lines.append(f"| {r['scale']}× | {m['server']:.0f} | {m['first']:.0f} | {m['burst']:.0f} "
+                     f"({m['burst_workers']}) | {m['retired']:.0f} ({m['retired_workers']}) |")
     lines += ["", "Named-query latency on the cached graph (median of 5, in-process, milliseconds; rows):", "",
               "| query | " + " | ".join(f"{r['scale']}× ms (rows)" for r in results) + " |",
               "|---|" + "---|" * len(results)]
@@ -158,6 +171,9 @@ def measure_scales(description: str, measure, default_scales: str = "1,10") -> t
             results.append(measure(scale, args.data, Path(work)))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     return args, results
+
+
+LOAD = os.getloadavg()  # when the run started
 
 
 def main() -> None:

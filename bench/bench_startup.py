@@ -7,12 +7,14 @@ named-query parsing, app creation, waitress start, first query.
 """
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -39,11 +41,63 @@ def rss_mb(pid: int) -> tuple[float, float]:
             pass
         return 0.0
 
+    return one(pid), one(pid) + sum(one(c) for c in _children(pid))
+
+
+def serving_memory(env: dict, burst: int = 8, retire_after: float = 2.0) -> dict:
+    """Resident memory (MB) of a cached ``cnkg serve`` over its life: the server alone and with its workers after the
+    first answer (the warm workers only), right after ``burst`` concurrent queries from two client addresses (so the
+    pool grows to its maximum: one client may hold all workers but one), and once the workers started for the burst
+    have idled ``retire_after`` seconds and stopped (``--retire-after``, short here so the bench does not wait 30 s)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port), "--retire-after",
+                               str(retire_after)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+
+    def ask(query: str, source: str = "127.0.0.1") -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}))
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"{query!r}: HTTP {response.status}")
+
     try:
-        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        deadline = time.perf_counter() + 120
+        while True:
+            try:
+                ask("ASK { ?s ?p ?o }")
+                break
+            except OSError:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the server did not answer within 120 s") from None
+                time.sleep(0.01)
+        time.sleep(1.0)  # the warm workers are up
+        first = rss_mb(server.pid)
+        # every query reads the whole store (a full scan), each a different text (no answer from the result cache)
+        threads = [threading.Thread(target=ask, args=(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} # {i}",
+                                                      f"127.0.0.{1 + i % 2}")) for i in range(burst)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        busy = rss_mb(server.pid)
+        workers = len(_children(server.pid))
+        time.sleep(retire_after + 2.0)
+        idle = rss_mb(server.pid)
+        return {"server": first[0], "first": first[1], "burst": busy[1], "burst_workers": workers,
+                "retired": idle[1], "retired_workers": len(_children(server.pid))}
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        children = []
-    return one(pid), one(pid) + sum(one(c) for c in children)
+        return []
 
 
 def start_to_first_answer(env: dict, rss: bool = False):

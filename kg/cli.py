@@ -129,8 +129,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")
     serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                       help="query worker processes, i.e. queries evaluated at once (default: twice the cores, at "
-                            "least 4; in a container with a CPU limit, set it: the cores counted are the host's)")
+                       help="the most query worker processes, i.e. queries evaluated at once (default: twice the "
+                            "cores, at least 4; in a container with a CPU limit, set it: the cores counted are the "
+                            "host's)")
+    serve.add_argument("--warm-workers", type=_positive_int, default=None, metavar="N",
+                       help="query workers kept running when idle (default 1; ~35 MB each); more start when a query "
+                            "finds every worker busy (a start takes ~0.1-0.2 s), up to --workers")
+    serve.add_argument("--retire-after", type=float, default=None, metavar="SECONDS",
+                       help="stop a query worker beyond the warm ones once it has been idle this long (default 30)")
     serve.add_argument("--sparql-url", metavar="QUERY_URL",
                        help="serve a dataset sent with cnkg push from this SPARQL query endpoint (e.g. "
                             "http://127.0.0.1:7878/query) instead of the embedded store; credentials from "
@@ -439,7 +445,7 @@ def cmd_serve(args) -> int:
         # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
         # Over a remote store, the remote evaluates: no workers.
         if not args.sparql_url:
-            Sandbox.shared(args.workers or DEFAULT_WORKERS)
+            Sandbox.shared(args.workers or DEFAULT_WORKERS, warm=args.warm_workers, retire_after=args.retire_after)
         return _serve(args)
     except _StopWhileStarting as stop:
         print(f"cnkg serve: stopped on {stop} while starting", file=sys.stderr, flush=True)
@@ -474,6 +480,10 @@ def _serve(args) -> int:
               "UPDATE_TOKEN": token if args.allow_update else None}
     if args.workers:
         config["MAX_CONCURRENT_QUERIES"] = args.workers
+    if args.warm_workers:
+        config["WARM_WORKERS"] = args.warm_workers
+    if args.retire_after is not None:
+        config["WORKER_RETIRE_SECONDS"] = args.retire_after
     if args.sparql_url:
         from .remote import RemoteStore
 

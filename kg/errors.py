@@ -43,6 +43,20 @@ class InvalidInput(CnkgError):
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
 
 
+class RemoteError(CnkgError):
+    """A remote store (:mod:`cnkg.remote`) could not be reached, refused, failed, timed out or answered something unreadable.
+
+    ``kind``: ``unreachable``, ``refused`` (401, 403), ``not_found`` (404), ``rejected`` (another 4xx; ``syntax``
+    when it is a 400 for a query), ``failed`` (5xx), ``timeout``, ``malformed`` (an answer cnkg cannot read) or
+    ``incomplete`` (a push that did not finish). Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, kind: str, message: str, status: int | None = None, detail: str = ""):
+        super().__init__(message)
+        self.kind, self.message, self.status, self.detail = kind, message, status, detail
+
+
 class OutputError(CnkgError):
     """Writing a result failed (disk full, permission denied, a closed device). Exit code 2."""
 

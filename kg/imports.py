@@ -17,12 +17,34 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import InvalidInput, Problem
 from .export import write_atomically
-from .landscape import Landscape, read_landscape, read_landscape_bytes
-from .landscape_graph import LANDSCAPE_REPOSITORY, SnapshotInfo
+
+if TYPE_CHECKING:
+    from .landscape import Landscape
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+LANDSCAPE_REPOSITORY = "https://github.com/cncf/landscape"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """Where a landscape file came from: given by the user at import, stored with the import. (Defined here, not
+    beside the graph it becomes in cnkg.landscape_graph: every cnkg serve and query reads the imports' records, and
+    need not import the landscape reader, PyYAML and the alignment code to do it, ~30 ms of the start.)"""
+
+    name: str
+    date: dt.date
+    commit: str | None = None
+    url: str = LANDSCAPE_REPOSITORY
+    file_name: str = "landscape.yml"
+
+    @property
+    def title(self) -> str:
+        commit = f", commit {self.commit[:12]}" if self.commit else ""
+        return f"CNCF landscape.yml of {self.date.isoformat()}{commit}"
 
 
 def data_dir() -> Path:
@@ -76,6 +98,8 @@ def check(path: Path, info: SnapshotInfo, directory: Path | None = None,
           force: bool = False) -> tuple[bytes, Landscape]:
     """Read ``path`` once and check it completely, and against the earlier imports of the same source (unless
     ``force``); returns the bytes that were checked and the landscape they hold. Raises ``InvalidInput``."""
+    from .landscape import read_landscape, read_landscape_bytes  # only an import reads the file (see SnapshotInfo)
+
     path = Path(path)
     payload = read_landscape_bytes(path)
     landscape = read_landscape(path, payload)            # every problem is raised here, before any write

@@ -12,14 +12,13 @@ facts while ``GRAPH ?g`` still tells who says what.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
 
 from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from .align import Alignment, Mention, NameResolver, crunchbase_slug, slugify
+from .imports import SnapshotInfo
 from .landscape import Item, Landscape
 from .namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 
@@ -29,23 +28,6 @@ PERSONA_SCHEME = ID["landscape-personas"]
 USE_CASE_SCHEME = ID["landscape-use-cases"]
 SCHEMES = {TAG_SCHEME: "CNCF landscape tags", PERSONA_SCHEME: "CNCF landscape personas",
            USE_CASE_SCHEME: "CNCF landscape use cases"}
-LANDSCAPE_REPOSITORY = "https://github.com/cncf/landscape"
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """Where a landscape file came from: given by the user at import, stored with the import."""
-
-    name: str
-    date: dt.date
-    commit: str | None = None
-    url: str = LANDSCAPE_REPOSITORY
-    file_name: str = "landscape.yml"
-
-    @property
-    def title(self) -> str:
-        commit = f", commit {self.commit[:12]}" if self.commit else ""
-        return f"CNCF landscape.yml of {self.date.isoformat()}{commit}"
 
 
 def category_iri(category: str, subcategory: str | None = None) -> URIRef:

@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.query import Result
 
-from .errors import CnkgError, InvalidInput
+from .errors import InvalidInput, RemoteError
 from .iris import PREFIX_IRIS
 from .namespaces import GRAPH
 from .sparql_text import dataset_clauses, query_form
@@ -56,20 +56,6 @@ PROLOGUE = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIX_IRIS.items())
 # Triples per request when pushing: about 5-10 MB of N-Triples, well under the body limits of the stores tested
 # (Oxigraph server: 128 MB).
 DEFAULT_CHUNK = 50_000
-
-
-class RemoteError(CnkgError):
-    """The remote store could not be reached, refused, failed, timed out or answered something unreadable.
-
-    ``kind``: ``unreachable``, ``refused`` (401, 403), ``not_found`` (404), ``rejected`` (another 4xx; ``syntax``
-    when it is a 400 for a query), ``failed`` (5xx), ``timeout``, ``malformed`` (an answer cnkg cannot read) or
-    ``incomplete`` (a push that did not finish). Exit code 1."""
-
-    exit_code = 1
-
-    def __init__(self, kind: str, message: str, status: int | None = None, detail: str = ""):
-        super().__init__(message)
-        self.kind, self.message, self.status, self.detail = kind, message, status, detail
 
 
 # ---------------------------------------------------------------------------------------------- HTTP

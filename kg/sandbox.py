@@ -1,11 +1,14 @@
 """Untrusted SPARQL, evaluated by Oxigraph in worker processes, with a deadline that stops the work.
 
 pyoxigraph cannot cancel a running query, so a query that must be stopped runs where it can be killed: a worker
-process (``python -m cnkg.sandbox``, a fresh interpreter: it inherits none of the server's threads or locks, and,
+process (a fresh interpreter running :func:`main`: it inherits none of the server's threads or locks, and,
 unlike ``multiprocessing``'s workers, never re-imports the caller's main script). Each worker serves many queries
-over its standard input and output; at the deadline it is killed, its slot gets a fresh worker (started in the
-background: a fresh interpreter takes a few tenths of a second here), and the caller gets :class:`SandboxError`
+over its standard input and output; at the deadline it is killed and the caller gets :class:`SandboxError`
 ``timeout``: no CPU keeps burning after the answer.
+
+Workers cost memory (~35 MB each with a store open), so the pool keeps only ``warm`` of them running, starts more
+when a query finds every worker busy (up to ``workers``; a fresh interpreter is ready in ~0.1–0.2 s here), and stops
+a worker beyond the warm ones once it has been idle for ``retire_after`` seconds.
 
 A worker opens the snapshot named in each job (an on-disk store directory, or an N-Quads file it loads; see
 :func:`cnkg.engine.open_snapshot`). A snapshot is never written once published, which is what makes concurrent
@@ -22,24 +25,30 @@ import os
 import signal
 import subprocess
 import sys
-import queue
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 from .engine import apply_change, open_snapshot, run_query, syntax_error
 from .iris import PREFIX_IRIS
+from .sparql_text import tokens
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 
-# Twice the cores: a query waiting on a slow one still finds a worker, and the OS shares the CPU between them.
+# The most workers: twice the cores, so a query waiting on a slow one still finds a worker, and the OS shares the CPU
+# between them.
 DEFAULT_WORKERS = max(4, 2 * (os.cpu_count() or 2))
+# Kept running when idle: one answers a lone client at once; a second query at the same moment waits for a worker
+# to start (see bench/results/landscape.md for the memory and latency this trades).
+DEFAULT_WARM_WORKERS = 1
+# Seconds a worker beyond the warm ones may stay idle before it is stopped.
+DEFAULT_RETIRE_AFTER = 30.0
 
 # result format name -> how answers of that kind are written
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
@@ -76,6 +85,13 @@ class Answer:
     format: str      # the format name the body is in
     rows: int
     truncated: bool
+
+
+@dataclass(frozen=True)
+class Warm:
+    """Open ``store`` now, so that the first query reading it does not wait for the open (no answer is sent)."""
+
+    store: str
 
 
 class SandboxError(Exception):
@@ -163,6 +179,13 @@ def _serve(requests: Connection, answers: Connection) -> None:
             job = requests.recv()
         except (EOFError, OSError):
             return
+        if isinstance(job, Warm):
+            tokens("")  # compiles the lexer every query goes through (cnkg.engine.run_query), ~8 ms
+            try:
+                _store(job.store)
+            except Exception:  # the query that reads it will report what is wrong
+                pass
+            continue
         if job is None:  # a ping: the worker is up and has imported what it needs
             try:
                 answers.send(("ok", None))
@@ -188,6 +211,22 @@ def _serve(requests: Connection, answers: Connection) -> None:
 # ---------------------------------------------------------------------------------------------- serialisers
 # Hand-written because the row limit must be applied while reading: pyoxigraph serialises a whole answer or none.
 
+def _escape(text: str) -> str:
+    """``xml.sax.saxutils.escape``: written out because importing that module (urllib.request, http.client, email)
+    was ~40 ms of a worker's ~130 ms of imports, which a query waits for when the pool grows."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def _quoteattr(text: str) -> str:
+    """``xml.sax.saxutils.quoteattr``: ``text`` escaped and quoted as an XML attribute value."""
+    text = _escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"{}"'.format(text.replace('"', "&quot;"))
+
+
 def _json_term(term) -> dict:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
@@ -205,16 +244,16 @@ def _json_term(term) -> dict:
 
 def _xml_term(term) -> str:
     if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
+        return f"<uri>{_escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
+        return f"<bnode>{_escape(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
         if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+            return f"<literal xml:lang={_quoteattr(term.language)}>{_escape(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-        return f"<literal>{escape(term.value)}</literal>"
-    return f"<literal>{escape(str(term))}</literal>"
+            return f"<literal datatype={_quoteattr(term.datatype.value)}>{_escape(term.value)}</literal>"
+        return f"<literal>{_escape(term.value)}</literal>"
+    return f"<literal>{_escape(str(term))}</literal>"
 
 
 def _csv_value(term) -> str:
@@ -239,11 +278,11 @@ def write_solutions(variables: list[str], rows: list, fmt: str) -> bytes:
                           ensure_ascii=False).encode("utf-8")
     if fmt == "xml":
         out = ['<?xml version="1.0" encoding="utf-8"?>', f'<sparql xmlns="{RESULTS_NS}">', "<head>"]
-        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out += [f"<variable name={_quoteattr(v)}/>" for v in variables]
         out += ["</head>", "<results>"]
         for row in rows:
             out.append("<result>")
-            out += [f"<binding name={quoteattr(var)}>{_xml_term(value)}</binding>"
+            out += [f"<binding name={_quoteattr(var)}>{_xml_term(value)}</binding>"
                     for var, value in zip(variables, row) if value is not None]
             out.append("</result>")
         out += ["</results>", "</sparql>"]
@@ -287,14 +326,16 @@ class _Worker:
     """One worker process and the two ends of its pipes (pickled messages, framed by ``multiprocessing``)."""
 
     def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, close_fds=True)
+        # (not ``-m cnkg.sandbox``: that runs this module twice, as __main__ and as itself, ~7 ms more per start)
+        self.process = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         self.send_end = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.recv_end = Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()
         self.process.stdout.close()
+        self.idle_since = time.monotonic()
 
-    def send(self, job: Job | None) -> None:
+    def send(self, job: Job | Warm | None) -> None:
         self.send_end.send(job)
 
     def ready(self, timeout: float = 30.0) -> bool:
@@ -320,50 +361,151 @@ class _Worker:
 
 
 class Sandbox:
-    """``workers`` worker processes; :meth:`run` evaluates a :class:`Job` in one of them within ``timeout``."""
+    """Up to ``workers`` worker processes, ``warm`` of them kept running; :meth:`run` evaluates a :class:`Job` in
+    one of them within ``timeout``. A query that finds every worker busy starts another (up to ``workers``); a
+    worker beyond the warm ones is stopped once idle for ``retire_after`` seconds."""
 
-    def __init__(self, workers: int = 4, timeout: float = 10.0):
+    def __init__(self, workers: int = 4, timeout: float = 10.0, warm: int = DEFAULT_WARM_WORKERS,
+                 retire_after: float = DEFAULT_RETIRE_AFTER):
         self.timeout = timeout
-        self.size = workers
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._closed = False
-        self._all: set[_Worker] = set()
+        self.size = max(1, workers)            # the most workers
+        self.warm = max(1, min(warm, self.size))  # kept running when idle
+        self.retire_after = retire_after
         self._lock = threading.Lock()
+        self._available = threading.Condition(self._lock)  # a worker became idle, or the pool closed
+        self._changed = threading.Condition(self._lock)    # wakes the retiring thread
+        self._idle: deque[_Worker] = deque()   # the longest idle first; queries take the last (most recently used)
+        self._all: set[_Worker] = set()        # running: idle or busy
+        self._starting = 0                     # being started in the background
+        self._wanted = 0                       # queries holding or waiting for a worker
+        self._store: str | None = None         # the snapshot the next queries read (see prepare)
+        self._closed = False
         self._turns = threading.Condition()
         self._busy: dict[str, int] = {}  # client -> queries running
-        self._add()  # one worker now; the others one after another in the background, each once the previous
-        if workers > 1:  # is up, so that starting them does not compete with the caller's own start for the CPU
-            threading.Thread(target=self._ramp_up, args=(workers - 1,), daemon=True, name="cnkg-sandbox-start").start()
+        first = _Worker()  # one worker now; the other warm ones one after another in the background, each once the
+        with self._lock:   # previous is up, so that starting them does not compete with the caller's own start
+            self._all.add(first)
+            self._idle.append(first)
+            self._starting = self.warm - 1
+        if self._starting:
+            threading.Thread(target=self._ramp_up, args=(self._starting,), daemon=True,
+                             name="cnkg-sandbox-start").start()
+        threading.Thread(target=self._retire_idle, daemon=True, name="cnkg-sandbox-retire").start()
 
     def _ramp_up(self, count: int) -> None:
         for _ in range(count):
-            if self._closed:
-                return
-            self._add(wait=True)
+            self._add()
 
-    def _add(self, wait: bool = False) -> None:
-        worker = _Worker()
-        if wait and not worker.ready():
-            worker.stop()
-            return
+    def _add(self) -> None:
+        """Start one worker (counted in ``_starting`` by the caller) and offer it once it answers a ping, with the
+        current snapshot already open."""
+        worker = None
+        try:
+            worker = _Worker()
+            with self._lock:
+                store = self._store
+            if store is not None:
+                worker.send(Warm(store))
+            ok = worker.ready()
+        except OSError:
+            ok = False
         with self._lock:
-            if self._closed:
-                worker.stop()
+            self._starting -= 1
+            if ok and not self._closed:
+                worker.idle_since = time.monotonic()
+                self._all.add(worker)
+                self._idle.append(worker)
+                self._available.notify()
+                self._changed.notify()
                 return
-            self._all.add(worker)
-        self._idle.put(worker)
+        if worker is not None:
+            worker.stop()
+
+    def _top_up(self) -> None:
+        """Start workers in the background until there are enough (under ``_lock``): the warm ones, and one for
+        every query holding or waiting for a worker, up to ``size``. Each starts on its own thread: a burst of
+        queries waits for one start, not for several one after another."""
+        if self._closed:
+            return
+        missing = min(self.size, max(self.warm, self._wanted)) - len(self._all) - self._starting
+        for _ in range(max(0, missing)):
+            self._starting += 1
+            threading.Thread(target=self._add, daemon=True, name="cnkg-sandbox-grow").start()
+
+    def _take(self, deadline: float, limit: float) -> _Worker:
+        """An idle worker (the most recently used: the others may then idle long enough to retire), starting
+        another if every worker is busy; counted in ``_wanted`` until :meth:`_give_back` or :meth:`_replace`."""
+        with self._lock:
+            self._wanted += 1
+            self._top_up()
+            while not self._idle:
+                remaining = deadline - time.monotonic()
+                if self._closed or remaining <= 0:
+                    self._wanted -= 1
+                    if self._closed:
+                        raise SandboxError("stopped", "the query workers were stopped (the server is shutting "
+                                                      "down) before the query started")
+                    raise SandboxError("busy", f"no query worker was free within {limit:g} s")
+                self._available.wait(remaining)
+            return self._idle.pop()
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            self._wanted -= 1
+            if self._closed:
+                return
+            worker.idle_since = time.monotonic()
+            self._idle.append(worker)
+            self._available.notify()
+            if len(self._all) > self.warm:
+                self._changed.notify()
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` and start another in its slot, in the background (forking takes milliseconds, but the
-        caller should not wait)."""
+        """Kill ``worker`` (it timed out, or died); another starts only if the warm count or the queries waiting
+        need it."""
         worker.stop()
         with self._lock:
             self._all.discard(worker)
-        threading.Thread(target=self._add, daemon=True, name="cnkg-sandbox-respawn").start()
+            self._wanted -= 1
+            self._top_up()
+
+    def _retire_idle(self) -> None:
+        """The retiring thread: stop the longest-idle workers beyond the warm ones once idle for ``retire_after``."""
+        while True:
+            with self._lock:
+                retired = []
+                while not self._closed:
+                    now = time.monotonic()
+                    while (len(self._all) > self.warm and self._idle
+                           and now - self._idle[0].idle_since >= self.retire_after):
+                        worker = self._idle.popleft()
+                        self._all.discard(worker)
+                        retired.append(worker)
+                    if retired:
+                        break
+                    wait = None
+                    if len(self._all) > self.warm and self._idle:
+                        wait = self._idle[0].idle_since + self.retire_after - now
+                    self._changed.wait(wait)
+                if self._closed:
+                    return
+            for worker in retired:
+                worker.stop()
+
+    def prepare(self, store: str) -> None:
+        """Queries will read ``store`` from now on: the idle workers open it now, each worker started later as it
+        starts (opening a store takes a worker tens of milliseconds that the first query would otherwise wait)."""
+        with self._lock:
+            self._store = store
+            for worker in self._idle:
+                try:
+                    worker.send(Warm(store))
+                except OSError:  # a dead worker: the query that takes it reports it
+                    pass
 
     def _enter(self, client: str | None, deadline: float) -> None:
         """Take one of ``client``'s slots: a client may hold all workers but one, so another client's query always
-        finds a worker, however many slow queries one client sends."""
+        finds a worker (running, or started for it), however many slow queries one client sends."""
         if client is None:
             return
         with self._turns:
@@ -394,10 +536,7 @@ class Sandbox:
             self._leave(client)
 
     def _run(self, job: Job, limit: float, deadline: float) -> Answer:
-        try:
-            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise SandboxError("busy", f"no query worker was free within {limit:g} s") from None
+        worker = self._take(deadline, limit)
         try:
             worker.send(job)
             if not worker.poll(max(0.0, deadline - time.monotonic())):
@@ -415,7 +554,7 @@ class Sandbox:
             raise SandboxError("crashed", "the query worker died before answering") from None
         finally:
             if worker is not None:
-                self._idle.put(worker)
+                self._give_back(worker)
         if status == "ok":
             return payload[0]
         kind, message, line, column = payload
@@ -424,14 +563,32 @@ class Sandbox:
     @property
     def idle(self) -> int:
         """Workers waiting for a query right now."""
-        return self._idle.qsize()
-
-    def grow(self, workers: int) -> None:
-        """At least ``workers`` workers from now on."""
         with self._lock:
-            missing, self.size = max(0, workers - self.size), max(self.size, workers)
-        if missing:
-            threading.Thread(target=self._ramp_up, args=(missing,), daemon=True, name="cnkg-sandbox-grow").start()
+            return len(self._idle)
+
+    @property
+    def workers(self) -> int:
+        """Worker processes running now (idle or busy; not those still starting)."""
+        with self._lock:
+            return len(self._all)
+
+    @property
+    def running(self) -> int:
+        """Queries holding or waiting for a worker right now."""
+        with self._lock:
+            return self._wanted
+
+    def grow(self, workers: int, warm: int | None = None, retire_after: float | None = None) -> None:
+        """At least ``workers`` workers at most, ``warm`` kept running and ``retire_after`` seconds of idling from
+        now on (each only ever raised)."""
+        with self._lock:
+            self.size = max(self.size, workers)
+            if warm is not None:
+                self.warm = max(self.warm, min(warm, self.size))
+            if retire_after is not None:
+                self.retire_after = max(self.retire_after, retire_after)
+            self._top_up()
+            self._changed.notify()
 
     _shared: Sandbox | None = None
     _shared_lock = threading.Lock()
@@ -443,20 +600,25 @@ class Sandbox:
             return cls._shared is not None and not cls._shared._closed
 
     @classmethod
-    def shared(cls, workers: int) -> Sandbox:
+    def shared(cls, workers: int, warm: int | None = None, retire_after: float | None = None) -> Sandbox:
         """The process-wide pool (workers are not tied to a store: each job names its own), with at least
-        ``workers`` workers. Every app in a process uses it, so tests creating many apps start no more workers."""
+        ``workers`` workers at most and ``warm`` kept running. Every app in a process uses it, so tests creating
+        many apps start no more workers."""
         with cls._shared_lock:
             if cls._shared is None or cls._shared._closed:
-                cls._shared = cls(workers)
+                cls._shared = cls(workers, warm=DEFAULT_WARM_WORKERS if warm is None else warm,
+                                  retire_after=DEFAULT_RETIRE_AFTER if retire_after is None else retire_after)
             else:
-                cls._shared.grow(workers)
+                cls._shared.grow(workers, warm, retire_after)
             return cls._shared
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             workers, self._all = list(self._all), set()
+            self._idle.clear()
+            self._available.notify_all()
+            self._changed.notify_all()
         for worker in workers:
             worker.stop()
 
@@ -467,7 +629,7 @@ class Sandbox:
         self.close()
 
 
-__all__ = ["Job", "Answer", "Sandbox", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
+__all__ = ["Job", "Answer", "Warm", "Sandbox", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
            "RESULT_FORMATS", "RDF_FORMATS"]
 
 

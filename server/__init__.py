@@ -8,6 +8,7 @@ No global app: each call builds a fresh one, so tests get their own.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, g, request
 from flask_cors import CORS
@@ -24,12 +26,14 @@ from rdflib import URIRef
 
 from ..api import KnowledgeGraph, load
 from ..errors import InvalidInput
-from ..remote import RemoteStore
-from ..sandbox import DEFAULT_WORKERS, Sandbox
+from ..sandbox import DEFAULT_RETIRE_AFTER, DEFAULT_WARM_WORKERS, DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
 from .result_cache import ResultCache
 from .locking import GraphLock
+
+if TYPE_CHECKING:
+    from ..remote import RemoteStore
 
 # Every setting, its default and what it means (config keys; the CLI sets some of them).
 SETTINGS = {
@@ -38,6 +42,10 @@ SETTINGS = {
     "MAX_ROWS": (10000, "most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned; more sets X-Result-Truncated"),
     "MAX_CONCURRENT_QUERIES": (DEFAULT_WORKERS, "queries evaluated at once, each in a worker "
                                "process that is killed at the timeout; others wait for a slot"),
+    "WARM_WORKERS": (DEFAULT_WARM_WORKERS, "query worker processes kept running when idle; more start when a "
+                     "query finds every worker busy, up to MAX_CONCURRENT_QUERIES"),
+    "WORKER_RETIRE_SECONDS": (DEFAULT_RETIRE_AFTER, "a query worker beyond the warm ones is stopped once it has "
+                              "been idle this long"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
@@ -101,14 +109,16 @@ class State:
             return
         if store.read_only and store.path is not None:
             self.snapshot = store.path
-            return
-        snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
-        with self._leases_lock:
-            if self.snapshot is not None and self.snapshot in self._published:
-                self._retired.add(self.snapshot)
-            self._published.append(snapshot)
-            self.snapshot = snapshot
-            self._delete_retired()
+        else:
+            snapshot = store.publish(self.snapshots / f"v{self.graph.version}-{uuid.uuid4().hex[:8]}")
+            with self._leases_lock:
+                if self.snapshot is not None and self.snapshot in self._published:
+                    self._retired.add(self.snapshot)
+                self._published.append(snapshot)
+                self.snapshot = snapshot
+                self._delete_retired()
+        if self.sandbox is not None:  # the idle workers open it now, not when the first query arrives
+            self.sandbox.prepare(str(self.snapshot))
 
     @contextmanager
     def current_snapshot(self) -> Iterator[Path]:
@@ -154,8 +164,7 @@ class State:
     @property
     def remote(self) -> RemoteStore | None:
         """The remote store the graph lives in (queries are forwarded to it), or None for the embedded store."""
-        store = self.graph.store
-        return store if isinstance(store, RemoteStore) else None
+        return _remote(self.graph.store)
 
     @property
     def version(self) -> int:
@@ -171,6 +180,13 @@ class State:
             return self._names
 
 
+def _remote(store) -> RemoteStore | None:
+    """``store`` if it is a remote store. Asked without importing cnkg.remote (~10 ms of a start that serves the
+    embedded store): a RemoteStore exists only once whoever made it has imported that module."""
+    module = sys.modules.get("cnkg.remote")
+    return store if module is not None and isinstance(store, module.RemoteStore) else None
+
+
 def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update({key: default for key, (default, _) in SETTINGS.items()})
@@ -182,7 +198,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
     snapshots = Path(tempfile.mkdtemp(prefix="cnkg-snapshots-"))
     weakref.finalize(app, shutil.rmtree, snapshots, True)
-    remote = isinstance(graph.store, RemoteStore)
+    remote = _remote(graph.store) is not None
     slots = int(app.config["MAX_CONCURRENT_QUERIES"])
     if app.config["ALLOW_UPDATE"]:
         if remote:  # updates go to the remote store, with the inferred delta (cnkg.remote.RemoteStore.apply)
@@ -190,7 +206,9 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
         else:  # updates go to a private on-disk copy (published by checkpoint), made now
             graph.store = graph.store.on_disk_copy(snapshots / "primary")
     app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
-                                   None if remote else Sandbox.shared(slots), snapshots,
+                                   None if remote else Sandbox.shared(slots, int(app.config["WARM_WORKERS"]),
+                                                                      float(app.config["WORKER_RETIRE_SECONDS"])),
+                                   snapshots,
                                    remote_slots=threading.BoundedSemaphore(slots) if remote else None)
 
     # Any origin may query, but never with cookies or credentials: the endpoint is public and read-only.

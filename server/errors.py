@@ -11,7 +11,7 @@ import re
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ..remote import RemoteError
+from ..errors import RemoteError
 from . import ops
 from .negotiation import choose
 

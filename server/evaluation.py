@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from flask import request
 from rdflib import BNode, Literal, URIRef
 
-from ..remote import RemoteError, guarded
+from ..errors import RemoteError
 from ..sandbox import Job, SandboxError, take, write_boolean, write_graph, write_solutions
 
 from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, Stopping, Timeout,
@@ -61,6 +61,8 @@ def run_remote(state, text: str, *, result_format: str, graph_format: str, max_r
     if overlay is not None and any(overlay):
         raise NotSupported(f"over a remote store, an {what} whose WHERE clause reads what an earlier operation of the "
                            "same request changed is not supported: send the operations as separate requests")
+    from ..remote import guarded  # (imported already: the remote store is one of its objects)
+
     deadline = time.monotonic() + timeout
     if not state.remote_slots.acquire(timeout=timeout):
         raise Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",

@@ -67,8 +67,9 @@ class Server:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"cnkg serve did not start: {self.process.communicate()}") from None
                 time.sleep(0.05)
-        # the workers start one after another in the background: wait until the whole pool is up
-        wanted = int(args[args.index("--workers") + 1]) if "--workers" in args else 4
+        # the warm workers start one after another in the background (the others only when queries need them):
+        # wait until they are all up
+        wanted = int(args[args.index("--warm-workers") + 1]) if "--warm-workers" in args else 1
         while len(_children(self.process.pid)) < wanted and time.monotonic() < deadline:
             time.sleep(0.05)
         self.workers = _children(self.process.pid)
@@ -133,8 +134,8 @@ def _wait_for_gone(pids: set[int], seconds: float = 5) -> set[int]:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_idle_server_exits_0_within_2_s_and_stops_its_workers(start, signum):
-    server = start()
-    assert len(server.workers) >= 4, "the query workers did not start"
+    server = start("--warm-workers", "2")
+    assert len(server.workers) == 2, "the warm query workers did not start"
     code, took, err = server.stop(signum)
     assert code == 0, err
     assert took < 2.0, f"took {took:.2f} s to stop"
@@ -198,15 +199,42 @@ def test_a_second_signal_stops_at_once(start):
     assert not _wait_for_gone(server.workers)
 
 
-def test_workers_sets_the_number_of_query_worker_processes(start):
-    server = start("--workers", "2")
-    time.sleep(1.0)  # a pool that grew past 2 would have started more by now
-    assert len(_children(server.process.pid)) == 2
+def _ask(server: Server) -> bool:
     conn = server.connect()
     conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}),
                  headers={"Accept": "application/sparql-results+json"})
-    assert json.loads(conn.getresponse().read())["boolean"] is True
+    answer = json.loads(conn.getresponse().read())["boolean"]
     conn.close()
+    return answer
+
+
+def test_warm_workers_sets_the_number_of_query_worker_processes_kept_running(start):
+    server = start("--workers", "3", "--warm-workers", "2")
+    time.sleep(1.0)  # a pool that started more than the warm ones would have them by now
+    assert len(_children(server.process.pid)) == 2
+    assert _ask(server) is True
+    assert len(_children(server.process.pid)) == 2
+    code, _, err = server.stop(signal.SIGTERM)
+    assert code == 0, err
+
+
+def test_workers_start_on_demand_up_to_workers_and_retire_once_idle(start):
+    """One worker warm; a query arriving while it is busy gets a worker started for it; that one stops after
+    --retire-after seconds idle. (With --workers 3 this client may run two queries at once: all workers but one.)"""
+    server = start("--workers", "3", "--retire-after", "1", "--timeout", "60")
+    assert len(server.workers) == 1
+    slow_thread, slow = _query_in_background(server, SLOW_QUERY)
+    time.sleep(0.5)  # the slow query holds the warm worker
+    assert _ask(server) is True
+    assert not slow, "the slow query ended first: the ASK did not need a second worker"
+    assert len(_children(server.process.pid)) == 2
+    slow_thread.join(60)
+    assert slow.get("status") == 200, slow
+    deadline = time.monotonic() + 10
+    while len(_children(server.process.pid)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_children(server.process.pid)) == 1, "the worker started on demand did not retire"
+    assert _ask(server) is True
     code, _, err = server.stop(signal.SIGTERM)
     assert code == 0, err
 
