@@ -70,7 +70,9 @@ def _read_at_most(stream, count: int) -> bytes:
 
 
 def _mib(size: int) -> str:
-    return f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size / (1 << 20):.3g} MiB"
+    if size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
+    return f"{size >> 10} KiB" if size % (1 << 10) == 0 else f"{size:,} bytes"
 
 
 def decode(payload: bytes, file: str) -> str:
