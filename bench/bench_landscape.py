@@ -92,17 +92,66 @@ def synthetic(current: Path, scale: int, target: Path) -> Path:
     return target
 
 
-def import_snapshots(scale: int, data: Path, work: Path, **extra_env) -> dict:
+class StepFailed(RuntimeError):
+    """A measured step exited with an error (or was killed); its time, peak RSS and the end of its output."""
+
+    def __init__(self, step: str, stats: dict, output: str):
+        super().__init__(f"{step} failed ({stats}): {output[-2000:]}")
+        self.step, self.stats, self.output = step, stats, output
+
+
+SYNTHETIC = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from bench_landscape import synthetic
+synthetic(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+"""
+
+
+def run_measured(step: str, command: list[str], env: dict, log: Path) -> tuple[dict, str]:
+    """Run ``command`` (output to ``log``); its wall time and peak RSS (from its own rusage: the child alone, not
+    every child this process waited for), and its standard output. Raises ``StepFailed``.
+
+    A child's peak counts this process's resident memory at the fork (Linux keeps the high-water mark across
+    exec): the caller must stay small, so it writes the synthetic file in a child too."""
+    started = time.perf_counter()
+    with log.open("wb") as out, log.with_suffix(".err").open("wb") as err:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    stats = {"seconds": round(time.perf_counter() - started, 1), "peak_mb": round(usage.ru_maxrss / 1024),
+             "exit": process.returncode}
+    output = log.read_text(errors="replace")
+    if process.returncode != 0:
+        raise StepFailed(step, stats, output + log.with_suffix(".err").read_text(errors="replace"))
+    return stats, output
+
+
+def import_snapshots(scale: int, data: Path, work: Path, steps: dict | None = None, **extra_env) -> dict:
     """Import both official snapshots (the current one listed ``scale`` times) into a data directory under
-    ``work``; the environment that points cnkg at it (and at a cache beside it)."""
+    ``work``; the environment that points cnkg at it (and at a cache beside it). A synthetic file over the default
+    16 MiB is imported with ``--max-size`` (100x is about 100 MB). ``steps``: each import's time and peak RSS."""
     env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1",
                **extra_env)
     for name, (date, commit) in SNAPSHOTS.items():
         source = data / name
+        options = []
         if scale > 1 and name == "landscape-current.yml":
-            source = synthetic(source, scale, work / f"landscape-x{scale}.yml")
-        subprocess.run([sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
-                        "--commit", commit, "--no-build"], cwd=ROOT, env=env, check=True, capture_output=True)
+            target = work / f"landscape-x{scale}.yml"     # written by a child: this process stays small
+            stats, _ = run_measured("synthetic", [sys.executable, "-c", SYNTHETIC, str(Path(__file__).parent),
+                                                  str(source), str(scale), str(target)], env, work / "synthetic.log")
+            if steps is not None:
+                steps["synthetic"] = stats
+            source = target
+            size_mib = -(-source.stat().st_size >> 20)
+            if size_mib > 16:
+                options = ["--max-size", str(size_mib)]
+        command = [sys.executable, "-m", "cnkg.cli", "import-landscape", str(source), "--date", date,
+                   "--commit", commit, "--no-build", *options]
+        stats, _ = run_measured(f"import {source.name}", command, env, work / f"import-{source.stem}.log")
+        if steps is not None:
+            steps[f"import {source.name}"] = {**stats, "bytes": source.stat().st_size}
     return env
 
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_landscape import QUERIES, import_snapshots, measure_scales  # noqa: E402
+from bench_landscape import QUERIES, StepFailed, import_snapshots, measure_scales, run_measured  # noqa: E402
 from remote_servers import start_oxigraph  # noqa: E402
 
 MEASURE = """
@@ -55,53 +55,106 @@ print(json.dumps({"triples": report.triples, "graphs": len(report.graphs), "seco
 
 
 def measure(scale: int, data: Path, work: Path) -> dict:
-    env = import_snapshots(scale, data, work)
-    subprocess.run([sys.executable, "-m", "cnkg.cli", "build"], cwd=ROOT, env=env, check=True, capture_output=True)
-    server_dir = work / "oxigraph"
-    server_dir.mkdir()
-    server = start_oxigraph(server_dir)
+    """One scale; a step that fails (memory, time) is recorded with its time and peak RSS, not raised."""
+    steps: dict = {}
     try:
-        out = subprocess.run([sys.executable, "-c", MEASURE, server.gsp_url, server.query_url, json.dumps(QUERIES)],
-                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    finally:
-        server.stop()
-    return {"scale": scale, **json.loads(out.stdout)}
+        env = import_snapshots(scale, data, work, steps)
+        steps["build"], _ = run_measured("build", [sys.executable, "-m", "cnkg.cli", "build"], env,
+                                         work / "build.log")
+        server_dir = work / "oxigraph"
+        server_dir.mkdir()
+        server = start_oxigraph(server_dir)
+        try:
+            steps["push and queries"], out = run_measured(
+                "push and queries", [sys.executable, "-c", MEASURE, server.gsp_url, server.query_url,
+                                     json.dumps(QUERIES)], env, work / "measure.log")
+            steps["oxigraph server"] = {"peak_mb": round(_peak_rss_kb(server.process.pid) / 1024)}
+        finally:
+            server.stop()
+    except StepFailed as failed:
+        return {"scale": scale, "steps": {**steps, failed.step: failed.stats}, "failed": failed.step,
+                "error": failed.output[-2000:]}
+    return {"scale": scale, "steps": steps, **json.loads(out.strip().splitlines()[-1])}
 
 
-def report(results: list[dict]) -> str:
+def _peak_rss_kb(pid: int) -> int:
+    """A running process's peak resident set (VmHWM), in KiB; 0 when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def machine() -> str:
+    """What else the machine was doing when the run started: the load average and the memory available."""
+    available = next((int(line.split()[1]) >> 20 for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemAvailable:")), None)
+    total = next((int(line.split()[1]) >> 20 for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:")), None)
+    return (f"load average {os.getloadavg()[0]:.1f} and {available} of {total} GB of memory available at the start "
+            "(the machine was shared with other agents' builds and tests throughout)")
+
+
+def report(results: list[dict], command: str, started: str) -> str:
     oxigraph = subprocess.run([str(Path(sys.executable).parent / "oxigraph"), "--version"], capture_output=True,
                               text=True).stdout.strip()
+    done = [r for r in results if "failed" not in r]
     lines = ["# cnkg over a remote store: push into Oxigraph server, named queries through it", "",
-             f"Run: `python bench/bench_remote.py --scales {','.join(str(r['scale']) for r in results)}`, "
-             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores (shared with other work), Python "
+             f"Run: `{command}`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {started}; Python "
              f"{sys.version.split()[0]}, {oxigraph or 'oxigraph'} on 127.0.0.1 (a fresh store, default settings). "
-             "The push sends every named graph plus the union graph, in chunks of 50,000 triples, and checks every "
-             "count with COUNT; triples/s is over the whole push, the checks included.", "",
-             "| scale | triples sent (union included) | graphs | push s | triples/s |", "|---|---|---|---|---|"]
+             "Scale N is the official current landscape.yml with every item listed N times (bench_landscape."
+             "synthetic), imported with the 2018 snapshot (with `--max-size` when over 16 MiB), built by `cnkg "
+             "build` into a fresh cache, then pushed from the cached store. The push sends every named graph plus "
+             "the union graph, in chunks of 50,000 triples, and checks every count with COUNT; triples/s is over "
+             "the whole push, the checks included.", "",
+             "Each step in a fresh process; wall time and peak RSS (the process's own, from its rusage):", "",
+             "| scale | landscape file MB | import s (peak MB) | build s (peak MB) | push and queries s (peak MB) "
+             "| Oxigraph server peak MB | result |", "|---|---|---|---|---|---|---|"]
     for r in results:
+        steps = r["steps"]
+        current = next((v for k, v in steps.items() if k.startswith("import ")), None)   # the N× file first
+
+        def cell(step):
+            return f"{step['seconds']} ({step['peak_mb']:,})" if step and "seconds" in step else "–"
+        result = f"failed in {r['failed']} (exit {steps[r['failed']]['exit']})" if "failed" in r else "done"
+        server = steps.get("oxigraph server", {}).get("peak_mb")
+        size = f"{current['bytes'] / 1e6:.1f}" if current else "–"
+        lines.append(f"| {r['scale']}× | {size} | {cell(current)} | {cell(steps.get('build'))} | "
+                     f"{cell(steps.get('push and queries'))} | {f'{server:,}' if server else '–'} | {result} |")
+    lines += ["", "| scale | triples sent (union included) | graphs | push s | triples/s |", "|---|---|---|---|---|"]
+    for r in done:
         lines.append(f"| {r['scale']}× | {r['triples']:,} | {r['graphs']} | {r['seconds']} | "
                      f"{r['triples_per_second']:,} |")
     lines += ["", "Named-query latency, in-process, median of 5 after a warm-up (milliseconds): the embedded store "
               "(`cnkg.load()`) against the same graph through `cnkg.connect()` over Oxigraph server (a SPARQL "
               "request per query, JSON results parsed into rdflib terms).", ""]
-    header = "| query | " + " | ".join(f"{r['scale']}× embedded ms | {r['scale']}× remote ms (rows)" for r in results)
-    lines += [header + " |", "|---" * (1 + 2 * len(results)) + "|"]
+    header = "| query | " + " | ".join(f"{r['scale']}× embedded ms | {r['scale']}× remote ms (rows)" for r in done)
+    lines += [header + " |", "|---" * (1 + 2 * len(done)) + "|"]
     for name in QUERIES:
         cells = []
-        for r in results:
+        for r in done:
             q = r["latency"][name]
             same = "" if q["same_rows"] else " ≠"
             cells += [f"{q['embedded_ms']}", f"{q['remote_ms']} ({q['rows']}{same})"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for r in results:
+        if "failed" in r:
+            lines += ["", f"{r['scale']}× failed in {r['failed']}; the end of its output:", "", "```",
+                      r["error"].strip()[-1500:], "```"]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    _, results = measure_scales(__doc__.splitlines()[0], measure, default_scales="10")
+    started = machine()
+    args, results = measure_scales(__doc__.splitlines()[0], measure, default_scales="10")
+    command = f"python bench/bench_remote.py --scales {args.scales} --data {args.data}"
     out = ROOT / "bench" / "results"
     (out / "remote.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "remote.md").write_text(report(results))
-    print(report(results))
+    (out / "remote.md").write_text(report(results, command, started))
+    print(report(results, command, started))
 
 
 if __name__ == "__main__":

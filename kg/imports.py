@@ -66,6 +66,7 @@ class Snapshot:
     info: SnapshotInfo
     path: Path
     sha256: str
+    size: int | None = None          # bytes of the copy, whose hash matched its record: the size checked at import
 
 
 def _digest(payload: bytes) -> str:
@@ -95,13 +96,14 @@ SHRINK_LIMIT = 0.75
 
 
 def check(path: Path, info: SnapshotInfo, directory: Path | None = None,
-          force: bool = False) -> tuple[bytes, Landscape]:
+          force: bool = False, max_bytes: int | None = None) -> tuple[bytes, Landscape]:
     """Read ``path`` once and check it completely, and against the earlier imports of the same source (unless
-    ``force``); returns the bytes that were checked and the landscape they hold. Raises ``InvalidInput``."""
+    ``force``); returns the bytes that were checked and the landscape they hold. Raises ``InvalidInput``.
+    ``max_bytes``: refuse a larger file (default ``landscape.MAX_BYTES``, 16 MiB)."""
     from .landscape import read_landscape, read_landscape_bytes  # only an import reads the file (see SnapshotInfo)
 
     path = Path(path)
-    payload = read_landscape_bytes(path)
+    payload = read_landscape_bytes(path, max_bytes)
     landscape = read_landscape(path, payload)            # every problem is raised here, before any write
     previous = _previous_import(info, directory)
     if previous is not None and not force:
@@ -130,13 +132,15 @@ def _previous_import(info: SnapshotInfo, directory: Path | None) -> tuple[str, s
 
 
 def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = None,
-                     replace: bool = False, force: bool = False) -> tuple[Snapshot, Landscape]:
+                     replace: bool = False, force: bool = False,
+                     max_bytes: int | None = None) -> tuple[Snapshot, Landscape]:
     """Check ``path`` completely, then store exactly the bytes checked as snapshot ``info.name``; raises
-    ``InvalidInput`` first. ``force``: import even with far fewer items than the previous import."""
+    ``InvalidInput`` first. ``force``: import even with far fewer items than the previous import. ``max_bytes``:
+    refuse a larger file (default ``landscape.MAX_BYTES``); builds read the stored copy whatever its size."""
     path = Path(path)
     target = landscapes_dir(directory)
     record_path = target / f"{info.name}.json"
-    payload, landscape = check(path, info, directory, force)
+    payload, landscape = check(path, info, directory, force, max_bytes)
     if record_path.exists() and not replace:
         raise InvalidInput([Problem(str(path), None, f"a snapshot named {info.name!r} is already imported; give "
                                     "--name for another one, or --replace to overwrite it")])
@@ -148,7 +152,7 @@ def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = No
     target.mkdir(parents=True, exist_ok=True)
     write_atomically(copy, payload)
     write_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
-    return Snapshot(info, copy, digest), landscape
+    return Snapshot(info, copy, digest, len(payload)), landscape
 
 
 def imported(directory: Path | None = None) -> list[Snapshot]:
@@ -161,14 +165,15 @@ def imported(directory: Path | None = None) -> list[Snapshot]:
                                 commit=record.get("commit"), url=record.get("url") or LANDSCAPE_REPOSITORY,
                                 file_name=record.get("file_name") or "landscape.yml")
             copy = record_path.with_suffix(".yml")
-            digest = _digest(copy.read_bytes())
+            payload = copy.read_bytes()
+            digest = _digest(payload)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInput([Problem(str(record_path), None, f"damaged landscape import ({exc}); import the "
                                         "file again with cnkg import-landscape --replace")]) from None
         if digest != record.get("sha256"):
             raise InvalidInput([Problem(str(copy), None, "the imported copy was changed after import (hash "
                                         "mismatch); import the file again with cnkg import-landscape --replace")])
-        snapshots.append(Snapshot(info, copy, digest))
+        snapshots.append(Snapshot(info, copy, digest, len(payload)))
     return sorted(snapshots, key=lambda s: (s.info.date, s.info.name), reverse=True)
 
 

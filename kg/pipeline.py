@@ -30,9 +30,17 @@ class BuildReport:
     alignment: Alignment | None = None
 
 
+def read_snapshot(snapshot) -> Landscape:
+    """An imported snapshot (``imports.Snapshot``) read from its copy. The copy was checked at import, under the
+    limit given then (``cnkg import-landscape --max-size``), and found since to match the hash recorded: it is read
+    at most at that size (no more than was checked), so a file deliberately imported over 16 MiB builds. A
+    snapshot without a size is read under the default limit."""
+    return read_landscape(snapshot.path, max_bytes=snapshot.size)
+
+
 def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape] | None = None) -> Alignment:
     """Add the snapshots (``imports.Snapshot``, newest first) to a dataset holding the article's graphs."""
-    landscapes = landscapes or [read_landscape(s.path) for s in snapshots]
+    landscapes = landscapes or [read_snapshot(s) for s in snapshots]
     named = [(s.info.name, landscape) for s, landscape in zip(snapshots, landscapes)]
     alignment = align(named, dataset)
     newest_label: dict[URIRef, str] = {}
@@ -68,7 +76,7 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
         read = []
         for snapshot in snapshots:
             steps.begin(f"landscape {snapshot.info.name}")
-            read.append(read_landscape(snapshot.path))
+            read.append(read_snapshot(snapshot))
         alignment = add_landscapes(dataset, snapshots, read) if snapshots else None
         seconds["load"] = time.perf_counter() - start
 

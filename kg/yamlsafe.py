@@ -18,6 +18,8 @@ is a tree (no node reached twice), no deeper than ``max_depth``.
 """
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -27,11 +29,16 @@ from .errors import InvalidInput, Problem
 _Loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 
-def read_bytes(path: Path, file: str, limit: int, what: str) -> bytes:
-    """The file's bytes, read once and at most ``limit`` of them; a clear error when missing or too large."""
+def read_bytes(path: Path, file: str, limit: int, what: str, option: str | None = None) -> bytes:
+    """The file's bytes, read once and at most ``limit`` of them; a clear error when missing or too large.
+    ``option``: the command-line option (taking mebibytes) that raises the limit, suggested in the error."""
+    size = None
     try:
         with open(path, "rb") as stream:
-            payload = stream.read(limit + 1)
+            payload = _read_at_most(stream, limit + 1)
+            if len(payload) > limit:
+                info = os.fstat(stream.fileno())
+                size = info.st_size if stat.S_ISREG(info.st_mode) else None
     except FileNotFoundError:
         raise InvalidInput([Problem(file, None, "no such file")]) from None
     except IsADirectoryError:
@@ -39,9 +46,33 @@ def read_bytes(path: Path, file: str, limit: int, what: str) -> bytes:
     except OSError as exc:
         raise InvalidInput([Problem(file, None, f"cannot read: {exc.strerror or exc}")]) from None
     if len(payload) > limit:
-        raise InvalidInput([Problem(file, None, f"larger than {limit // (1 << 20)} MiB: too large for {what}; "
-                                                "is it the right file?")])
+        message = f"larger than {_mib(limit)}: too large for {what}; is it the right file?"
+        if option:
+            # the size in whole MiB when the file is a regular one (a FIFO or a device has none to give)
+            message += (f" To read a file this large deliberately, give {option} "
+                        + (f"{max(-(-size >> 20), (limit >> 20) + 1)} (it is {size:,} bytes)" if size
+                           else "MIB"))
+        raise InvalidInput([Problem(file, None, message)])
     return payload
+
+
+def _read_at_most(stream, count: int) -> bytes:
+    """At most ``count`` bytes, in chunks of 1 MiB: ``read(count)`` allocates ``count`` bytes at once, whatever the
+    file holds, which a raised limit (``--max-size``) would make a large allocation for a small file."""
+    chunks, total = [], 0
+    while total < count:
+        chunk = stream.read(min(1 << 20, count - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _mib(size: int) -> str:
+    if size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
+    return f"{size >> 10} KiB" if size % (1 << 10) == 0 else f"{size:,} bytes"
 
 
 def decode(payload: bytes, file: str) -> str:

@@ -191,6 +191,7 @@ def test_hostile_landscape_too_large(tmp_path):
     result = _check_landscape(path)
     assert result.code == 1
     assert f"{path}: larger than 16 MiB: too large for a landscape.yml" in result.err
+    assert f"give --max-size 17 (it is {path.stat().st_size:,} bytes)" in result.err      # the way to mean it
 
 
 def test_a_duplicate_top_level_landscape_key_names_both_lines():

@@ -222,6 +222,38 @@ def test_far_fewer_items_than_the_previous_import_of_the_same_source_needs_force
     assert json.loads((imports.landscapes_dir() / "forced.json").read_text())["items"] == 4
 
 
+def test_max_size_imports_a_larger_file_deliberately_and_the_build_reads_it(cli, tmp_path, monkeypatch):
+    """Issue 14: the synthetic 100x landscape (about 100 MB) could not be imported at all: the 16 MiB limit had no
+    option, and the build read the imported copy under the same limit. Shown small: a limit of 2 KiB stands for
+    the default 16 MiB, a file of a few KiB for one over it."""
+    from cnkg import landscape
+    path = _landscape(tmp_path / "big.yml", [f"Item {i}" for i in range(40)])
+    size = path.stat().st_size
+    assert 2048 < size < 1 << 20
+    monkeypatch.setattr(landscape, "MAX_BYTES", 2 << 10)
+    for options in ((), ("--check",)):
+        refused = cli("import-landscape", path, "--date", "2026-08-07", *options)
+        assert refused.code == 1
+        assert (f"{path}: larger than 2 KiB: too large for a landscape.yml; is it the right file? To read a file "
+                f"this large deliberately, give --max-size 1 (it is {size:,} bytes)") in refused.err
+    assert not imports.landscapes_dir().exists() or not any(imports.landscapes_dir().iterdir())
+    assert cli("import-landscape", path, "--date", "2026-08-07", "--check", "--max-size", "1").code == 0
+    result = cli("import-landscape", path, "--date", "2026-08-07", "--max-size", "1")   # and builds
+    assert result.code == 0, result.err
+    assert "40 items" in result.out and "1 landscape snapshot(s)" in result.out
+    [snapshot] = imports.imported()
+    assert snapshot.size == size
+    rebuilt = cli("--no-cache", "build")                       # cnkg build, as the benches run it
+    assert rebuilt.code == 0, rebuilt.err
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_max_size_must_be_a_positive_number_of_mebibytes(cli, value):
+    with pytest.raises(SystemExit) as exited:
+        cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--max-size", value)
+    assert exited.value.code == 2
+
+
 def test_the_stored_copy_is_exactly_the_bytes_that_were_checked(tmp_path):
     """Regression: the file was read twice (check, then copy), so a FIFO (or a file changed in between) could store
     other bytes than the ones checked. A FIFO yields its content once: a second read would get nothing, or hang."""
