@@ -104,7 +104,7 @@ class ShapeCompiler:
             # sh:targetNode and SPARQL targets may name nodes absent from the data (see path())
             self.focus_outside_data = any((shape, t, None) in g for t in (SH.targetNode, SH.target))
             focus = self._focus(shape)
-            if focus is None or self._inactive(shape):
+            if focus is None or self._deactivated(shape):
                 continue
             found = self._property_checks(shape, focus) if (shape, SH.path, None) in g else self._node_checks(shape, focus)
             checks += [replace(c, query=self.prologue + c.query, prologue=self.prologue) for c in found]
@@ -112,12 +112,16 @@ class ShapeCompiler:
 
     # ------------------------------------------------------------------ shapes
 
-    def _inactive(self, shape) -> bool:
-        """Deactivated, or of a severity other than sh:Violation (cnkg reports violations only)."""
-        severity = self.shapes.value(shape, SH.severity)
+    def _deactivated(self, shape) -> bool:
+        """sh:deactivated true: every node conforms, so nothing of the shape (nor of its sh:property) is checked."""
         deactivated = self.shapes.value(shape, SH.deactivated)
-        return (severity is not None and severity != SH.Violation) or (
-            isinstance(deactivated, Literal) and deactivated.toPython() is True)
+        return isinstance(deactivated, Literal) and deactivated.toPython() is True
+
+    def _reported(self, shape) -> bool:
+        """The shape's own results are violations (cnkg reports those only); a sh:property of a shape of another
+        severity still reports at its own severity."""
+        severity = self.shapes.value(shape, SH.severity)
+        return severity is None or severity == SH.Violation
 
     def _message(self, shape, default: str) -> str:
         message = self.shapes.value(shape, SH.message)
@@ -154,9 +158,10 @@ class ShapeCompiler:
         if (target, RDF.type, SH.SPARQLTarget) not in g or select is None:
             raise UnsupportedShape(f"sh:target {target}: only sh:SPARQLTarget with sh:select is compiled")
         prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in self._prefixes(target))
-        # checked on its own first: a syntax error points at the target, not at a generated query
+        # checked first as it is used, a sub-SELECT (which has no PREFIX or BASE of its own): an error names the
+        # target, not a generated query
         try:
-            ox.Store().query(prologue + str(select))
+            ox.Store().query(prologue + "SELECT * WHERE { " + str(select) + " }")
         except SyntaxError as error:
             raise UnsupportedShape(f"the sh:select of sh:target {target} does not parse: {error}") from None
         self.prologue += prologue
@@ -172,6 +177,8 @@ class ShapeCompiler:
 
     def _property_checks(self, shape, focus: str) -> list[Check]:
         self._allowed(shape, {SH.path, *TARGETS, *VALUE_CONSTRAINTS, *COUNT_CONSTRAINTS})
+        if not self._reported(shape):
+            return []
         path_node = self.shapes.value(shape, SH.path)
         path = self.path(path_node)
         values = f"?this {path} ?v ."
@@ -196,12 +203,15 @@ class ShapeCompiler:
 
     def _node_checks(self, shape, focus: str) -> list[Check]:
         self._allowed(shape, {SH.property, *TARGETS, *VALUE_CONSTRAINTS, *LOGICAL})
-        checks = self._value_checks(shape, focus, "BIND (?this AS ?v)", None)
-        for predicate, name in LOGICAL.items():
-            for members in self.shapes.objects(shape, predicate):
-                checks.append(self._logical(shape, focus, predicate, name, list(Collection(self.shapes, members))))
+        checks = []
+        if self._reported(shape):
+            checks += self._value_checks(shape, focus, "BIND (?this AS ?v)", None)
+            for predicate, name in LOGICAL.items():
+                for members in self.shapes.objects(shape, predicate):
+                    checks.append(self._logical(shape, focus, predicate, name,
+                                                list(Collection(self.shapes, members))))
         for member in self.shapes.objects(shape, SH.property):
-            if self._inactive(member):
+            if self._deactivated(member):
                 continue
             if (member, SH.path, None) not in self.shapes:
                 raise UnsupportedShape(f"sh:property {member} of {self.name(shape)} has no sh:path")

@@ -128,6 +128,10 @@ ex:Subjects a sh:NodeShape ; sh:targetSubjectsOf ex:v ;
                 sh:select "SELECT ?this WHERE { ?this ex:s ?any FILTER (isIRI(?this)) }" ] ;
     sh:property [ sh:path ex:v ; sh:nodeKind sh:Literal ; sh:maxCount 1 ] .
 
+ex:Warned a sh:NodeShape ; sh:targetSubjectsOf ex:s ; sh:severity sh:Warning ;
+    sh:nodeKind sh:BlankNode ;                               # its own results are warnings: not reported
+    sh:property [ sh:path ex:s ; sh:maxCount 1 ] .           # its property shape's are violations
+
 ex:Prefixes sh:declare [ sh:prefix "ex" ; sh:namespace "https://example.org/"^^xsd:anyURI ] .
 """
 
@@ -174,6 +178,9 @@ UNSUPPORTED = {
     "sh:or member": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:or ( [ sh:path ex:p ; sh:class ex:D ] ) .",
     "zero-length path": "ex:S a sh:NodeShape ; sh:targetNode ex:nowhere ; "
                         "sh:property [ sh:path [ sh:zeroOrMorePath ex:p ] ; sh:minCount 2 ] .",
+    "PREFIX in sh:select": 'ex:S a sh:NodeShape ; sh:target [ a sh:SPARQLTarget ; sh:select "PREFIX ex: '
+                           '<https://example.org/> SELECT ?this WHERE { ?this ex:p ?o }" ] ; '
+                           'sh:property [ sh:path ex:p ; sh:minCount 2 ] .',
     "sh:qualifiedValueShape": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
                               "sh:qualifiedValueShape ex:T ; sh:qualifiedMinCount 1 ] .",
 }
