@@ -22,6 +22,7 @@ import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 
+from .errors import InvalidInput, Problem
 from .namespaces import compact
 from .store import from_ox
 
@@ -123,6 +124,16 @@ class ShapeCompiler:
         severity = self.shapes.value(shape, SH.severity)
         return severity is None or severity == SH.Violation
 
+    def _natural(self, shape, predicate, value) -> int:
+        """A count or length bound: a non-negative xsd:integer, else the shapes graph is wrong (an error naming
+        the shape and the value, whichever validator would read it)."""
+        if isinstance(value, Literal) and value.datatype == XSD.integer and isinstance(value.value, int) \
+                and value.value >= 0:
+            return value.value
+        hint = f" (write {value}, without quotes)" if str(value).isdigit() else ""
+        raise InvalidInput([Problem("SHACL shapes", None, f"{self.name(shape)}: {_sh(predicate)} {value.n3()} is not "
+                                                          f"a non-negative integer{hint}")])
+
     def _message(self, shape, default: str) -> str:
         message = self.shapes.value(shape, SH.message)
         return str(message) if message is not None else default
@@ -185,7 +196,7 @@ class ShapeCompiler:
         report_path = path_node
         checks = []
         for bound in self.shapes.objects(shape, SH.minCount):
-            n = int(bound)
+            n = self._natural(shape, SH.minCount, bound)
             if n == 0:
                 continue
             # one value: a NOT EXISTS per focus node is cheaper than counting every value
@@ -195,7 +206,7 @@ class ShapeCompiler:
             checks.append(Check(f"SELECT DISTINCT ?this WHERE {{ {where} }}{having}", "focus", _component("MinCount"),
                                 report_path, self._message(shape, f"fewer than {n} values of {self._show(path_node)}")))
         for bound in self.shapes.objects(shape, SH.maxCount):
-            n = int(bound)
+            n = self._natural(shape, SH.maxCount, bound)
             checks.append(Check(f"SELECT ?this WHERE {{ {focus} {values} }} GROUP BY ?this "
                                 f"HAVING (COUNT(DISTINCT ?v) > {n})", "focus", _component("MaxCount"),
                                 report_path, self._message(shape, f"more than {n} values of {self._show(path_node)}")))
@@ -252,8 +263,9 @@ class ShapeCompiler:
                   f"a value{shown} does not match {str(pattern)!r}")
         for predicate, violating in LENGTHS.items():
             for bound in g.objects(shape, predicate):
-                check(f"isBlank(?v) || STRLEN(STR(?v)) {violating} {int(bound)}", predicate.split("#")[1][:3].title()
-                      + "Length", f"a value{shown} is {'shorter' if violating == '<' else 'longer'} than {int(bound)}")
+                n = self._natural(shape, predicate, bound)
+                check(f"isBlank(?v) || STRLEN(STR(?v)) {violating} {n}", predicate.split("#")[1][:3].title()
+                      + "Length", f"a value{shown} is {'shorter' if violating == '<' else 'longer'} than {n}")
         for predicate, holds in COMPARISONS.items():
             for bound in g.objects(shape, predicate):
                 name = predicate.split("#")[1]
@@ -276,8 +288,10 @@ class ShapeCompiler:
             path = self.path(self.shapes.value(member, SH.path))
             counts.append(f"OPTIONAL {{ SELECT ?this (COUNT(DISTINCT ?v{i}) AS ?n{i}) "
                           f"WHERE {{ ?this {path} ?v{i} }} GROUP BY ?this }}")
-            bounds = [f"COALESCE(?n{i}, 0) >= {int(b)}" for b in self.shapes.objects(member, SH.minCount)]
-            bounds += [f"COALESCE(?n{i}, 0) <= {int(b)}" for b in self.shapes.objects(member, SH.maxCount)]
+            bounds = [f"COALESCE(?n{i}, 0) >= {self._natural(member, SH.minCount, b)}"
+                      for b in self.shapes.objects(member, SH.minCount)]
+            bounds += [f"COALESCE(?n{i}, 0) <= {self._natural(member, SH.maxCount, b)}"
+                       for b in self.shapes.objects(member, SH.maxCount)]
             tests.append(" && ".join(bounds) or "true")
         if name == "Or":
             violated = "!(" + " || ".join(f"({t})" for t in tests) + ")" if tests else "true"

@@ -205,3 +205,16 @@ def test_an_unsupported_construct_is_named_and_pyshacl_checks_instead(construct,
 def test_an_unknown_validator_is_refused():
     with pytest.raises(ValueError, match="unknown SHACL validator 'fast'"):
         shape_problems(Graph(), read_shapes(), validator="fast")
+
+
+@pytest.mark.parametrize("value", ['"one"', '"1"', "-1", "1.5"])
+def test_a_count_that_is_not_a_non_negative_integer_is_a_clear_error(value):
+    from cnkg.errors import InvalidInput
+
+    shapes = Graph().parse(data="@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> . "
+                                f"ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
+                                f"sh:minCount {value} ] .", format="turtle")
+    with pytest.raises(InvalidInput) as refused:
+        compile_shapes(shapes)
+    message = str(refused.value)
+    assert "sh:minCount" in message and "https://example.org/S" in message and "non-negative integer" in message
