@@ -28,7 +28,7 @@ from cnkg import imports
 from cnkg.build import union_graph
 from cnkg.namespaces import META_GRAPH
 from cnkg.pipeline import build
-from cnkg.shapes import _as_store, pyshacl_violations, read_shapes
+from cnkg.shapes import as_store, pyshacl_violations, read_shapes
 from cnkg.shacl_sparql import compile_shapes, violations
 report = build(landscapes=imports.imported(), progress=False, validate_shapes=False)
 data = union_graph(report.dataset, exclude=(META_GRAPH,))
@@ -36,7 +36,7 @@ shapes = read_shapes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 started = time.perf_counter()
 if sys.argv[1] == "sparql":
-    store = _as_store(data)
+    store = as_store(data)
     loaded = time.perf_counter() - started
     found = list(violations(store, compile_shapes(shapes)))
 else:

@@ -12,10 +12,8 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from rdflib import Dataset
-
 from .namespaces import FACTS_DIR, ONTOLOGY_DIR
-from .store import TripleStore, write_store
+from .store import TripleStore
 
 LIBRARY_DIR = Path(__file__).resolve().parent
 
@@ -89,13 +87,3 @@ def writable_path(key: str, directory: Path | None = None) -> Path:
         _remove(path)
     return path
 
-
-def write_cached(key: str, dataset: Dataset | TripleStore, directory: Path | None = None) -> Path:
-    """Write the built dataset (or the in-memory store holding it) as the store for ``key``, atomically (see :func:`cnkg.store.write_store`); an
-    existing store for the same key is replaced only by a complete new one."""
-    path = store_path(key, directory)
-    if path.is_dir():  # same inputs, so the same triples: keep it (readers may have it open)
-        return path
-    if path.exists():
-        _remove(path)
-    return write_store(dataset, path)

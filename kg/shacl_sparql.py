@@ -5,7 +5,7 @@ it needs the whole graph as an rdflib Graph); the same checks as set-at-a-time S
 the store the build writes anyway. The compiler covers the SHACL Core subset cnkg's shapes use (and the
 symmetrical constraints next to it); any other construct raises :class:`UnsupportedShape` naming it, and the
 caller falls back to pySHACL: never silently wrong. tests/test_shacl_sparql.py compares the two validators'
-reports on hand-made graphs, on random ones, and on the real data.
+reports on hand-made and random graphs, tests/test_landscape_real.py on the real data.
 
 Each check is one query returning the offending focus nodes (and value nodes), so its result is the set of
 validation results of one constraint component, as the SHACL specification defines them:

@@ -67,7 +67,7 @@ def shape_problems(data: Graph | ox.Store, shapes: Graph, core_targets: bool = T
         except UnsupportedShape as error:
             log.warning("SHACL shapes checked with pySHACL: %s", error)
         else:
-            store = data if isinstance(data, ox.Store) else _as_store(data)
+            store = data if isinstance(data, ox.Store) else as_store(data)
             return _problems(violations(store, checks), lambda focus: _label(store, focus))
     graph = data if isinstance(data, Graph) else _as_graph(data)
     return _problems(pyshacl_violations(graph, shapes, core_targets),
@@ -103,7 +103,8 @@ def _problems(found, label_of) -> list[Problem]:
     return sorted(set(problems), key=str)
 
 
-def _as_store(data: Graph) -> ox.Store:
+def as_store(data: Graph) -> ox.Store:
+    """An in-memory Oxigraph store holding ``data`` in its default graph, as :func:`shape_problems` checks it."""
     store = ox.Store()
     store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), DEFAULT) for s, p, o in data)
     return store

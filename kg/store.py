@@ -122,13 +122,11 @@ def graph_names_of(dataset: Dataset) -> list:
     return [to_ox(g.identifier) for g in dataset.graphs() if g.identifier != DATASET_DEFAULT_GRAPH_ID]
 
 
-def write_store(data: Dataset | TripleStore, path: Path) -> Path:
-    """Write ``data`` (a dataset, or a store holding one) as an on-disk store at ``path``, atomically: a temporary
-    sibling directory, filled, flushed and closed, then renamed. When ``path`` already exists (another process
-    built the same inputs), it is kept and the new copy dropped."""
-    if isinstance(data, TripleStore):
-        return _publish(data.ox.quads_for_pattern(None, None, None, None), path, list(data.ox.named_graphs()))
-    return _publish(_with_union(ox_quads(data)), path, graph_names_of(data))
+def write_store(dataset: Dataset, path: Path) -> Path:
+    """Write ``dataset`` as an on-disk store at ``path``, atomically: a temporary sibling directory, filled,
+    flushed and closed, then renamed. When ``path`` already exists (another process built the same inputs), it is
+    kept and the new copy dropped."""
+    return _publish(_with_union(ox_quads(dataset)), path, graph_names_of(dataset))
 
 
 # Quads per bulk_extend call. Oxigraph's bulk loader holds a whole call's quads in memory before writing its files:

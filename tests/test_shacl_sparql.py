@@ -12,7 +12,7 @@ from rdflib.namespace import SKOS
 
 from cnkg.namespaces import CNKG, ID, META_GRAPH
 from cnkg.shacl_sparql import SH, UnsupportedShape, compile_shapes
-from cnkg.shapes import _as_store, pyshacl_violations, read_shapes, shape_problems
+from cnkg.shapes import as_store, pyshacl_violations, read_shapes, shape_problems
 from cnkg.shacl_sparql import violations
 
 EX = Namespace("https://example.org/")
@@ -24,7 +24,7 @@ def results(violations_found) -> set:
 
 
 def both(data: Graph, shapes: Graph) -> tuple[set, set]:
-    compiled = results(violations(_as_store(data), compile_shapes(shapes)))
+    compiled = results(violations(as_store(data), compile_shapes(shapes)))
     reference = results(pyshacl_violations(data, shapes, core_targets=False))
     return compiled, reference
 
