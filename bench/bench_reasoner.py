@@ -37,13 +37,17 @@ from cnkg.build import build_dataset
 from cnkg.namespaces import CNKG, FACTS_DIR, ID
 from cnkg.vocabulary import Vocabulary, read_ontology
 from cnkg.pipeline import add_landscapes
+from cnkg.quadset import QuadSet
 from cnkg.records import read_facts
 from cnkg.rules import Materialisation
 
 reasoner = sys.argv[1]
 ontology = read_ontology()
-dataset = build_dataset(read_facts(Vocabulary(ontology), FACTS_DIR), ontology)
-add_landscapes(dataset, imports.imported())
+article = build_dataset(read_facts(Vocabulary(ontology), FACTS_DIR), ontology)
+quads = QuadSet.of(article)
+add_landscapes(quads, article, imports.imported())
+dataset = quads.to_dataset()
+del article, quads
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 closure_seconds = []
 

@@ -416,7 +416,7 @@ def load(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, queries
         from .pipeline import build  # the build pipeline (owlrl, pySHACL) loads only when something is built
 
         report = build(facts_dir, ontology_dir, landscapes=landscapes, progress=progress, reasoner=reasoner)
-        return KnowledgeGraph(report.store, queries_dir, queries, dataset=report.dataset)
+        return KnowledgeGraph(report.store, queries_dir, queries)
     key = cache.fingerprint(facts_dir, ontology_dir, landscapes, reasoner=reasoner)
     store = cache.open_cached(key, cache_dir)
     if store is None:

@@ -179,7 +179,7 @@ def cmd_build(args) -> int:
     key = cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner)
     report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner,
                    store_path=cache.writable_path(key))
-    graph = KnowledgeGraph(report.store, dataset=report.dataset)
+    graph = KnowledgeGraph(report.store)
     path = report.store.path
     c = graph.counts()
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
@@ -253,7 +253,7 @@ def cmd_import_landscape(args) -> int:
     report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner,
                    store_path=cache.writable_path(key))
     print_alignment(report.alignment, info.name)
-    c = KnowledgeGraph(report.store, dataset=report.dataset).counts()
+    c = KnowledgeGraph(report.store).counts()
     print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
           f"entities, {c.projects} projects, {len(snapshots)} landscape snapshot(s)")
     return 0
@@ -275,7 +275,7 @@ def cmd_landscapes(args) -> int:
 
 def cmd_validate(args) -> int:
     report = build(args.facts, args.ontology, landscapes=_landscapes(args), reasoner=args.reasoner)
-    graph = KnowledgeGraph(report.store, dataset=report.dataset)
+    graph = KnowledgeGraph(report.store)
     scapes = "".join(f", landscape {s.info.name} ({len(l.items)} items)" for s, l in report.landscapes)
     print(f"valid: {len(report.facts.entities)} entities, {len(report.facts.statements)} statements, "
           f"{len(report.facts.files)} fact files, {len(graph.queries)} named queries{scapes}")

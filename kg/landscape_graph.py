@@ -21,6 +21,7 @@ from .align import Alignment, Mention, NameResolver, crunchbase_slug, slugify
 from .imports import SnapshotInfo
 from .landscape import Item, Landscape
 from .namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
+from .quadset import QuadSet
 
 CATEGORY_SCHEME = ID["landscape-category"]
 TAG_SCHEME = ID["landscape-tags"]
@@ -57,13 +58,15 @@ def entry_stage(item: Item) -> dict[str, str]:
     return stages
 
 
-def add_snapshot(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
+def add_snapshot(quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
                  newest_label: dict[URIRef, str]) -> None:
-    """Add the snapshot's graph and its description in the meta graph. ``newest_label`` maps minted IRIs to
-    the name in the newest snapshot that lists them (their one rdfs:label); older names become altLabels."""
-    graph = dataset.graph(landscape_graph(info.name))
+    """Add the snapshot's graph and its description in the meta graph to ``quads``, which holds the article's
+    graphs (``article``: the same as an rdflib dataset) and any snapshot added before. ``newest_label`` maps
+    minted IRIs to the name in the newest snapshot that lists them (their one rdfs:label); older names become
+    altLabels."""
+    graph = quads.graph(landscape_graph(info.name))
     source = SOURCE[f"landscape/{info.name}"]
-    meta = dataset.graph(META_GRAPH)
+    meta = quads.graph(META_GRAPH)
     meta.add((source, RDF.type, CNKG.Source))
     meta.add((source, RDF.type, CNKG.LandscapeSnapshot))
     meta.add((source, RDFS.label, Literal(info.title)))
@@ -99,7 +102,7 @@ def add_snapshot(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, ali
         iri = alignment.item_iris[(info.name, position)]
         add((iri, RDF.type, CNKG.LandscapeItem))
         if iri in alignment.article_entities or newest_label.get(iri) != item.name:
-            if dataset.value(iri, RDFS.label) != Literal(item.name):
+            if quads.label(iri) != Literal(item.name):
                 add((iri, SKOS.altLabel, Literal(item.name)))
         else:
             add((iri, RDFS.label, Literal(item.name)))
@@ -137,22 +140,22 @@ def add_snapshot(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, ali
             add((event, CNKG.eventDate, Literal(when.isoformat(), datatype=XSD.date)))
             if kind in stages:
                 add((event, CNKG.toStage, STAGE[stages[kind]]))
-    add_statements(dataset, info, landscape, alignment, newest_label)
+    add_statements(quads, article, info, landscape, alignment, newest_label)
 
 
 class _Statements:
     """The facts of one snapshot beyond place and stage, each traceable to the line of its key."""
 
-    def __init__(self, dataset: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
-                 newest_label: dict[URIRef, str]):
-        self.graph = dataset.graph(landscape_graph(info.name))
+    def __init__(self, quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape: Landscape,
+                 alignment: Alignment, newest_label: dict[URIRef, str]):
+        self.graph = quads.graph(landscape_graph(info.name))
         self.add = self.graph.add
-        self.dataset = dataset
+        self.quads = quads
         self.info = info
         self.source = SOURCE[f"landscape/{info.name}"]
         self.alignment = alignment
         self.newest_label = newest_label
-        self.resolver = NameResolver(dataset, info.name, landscape, alignment)
+        self.resolver = NameResolver(article, info.name, landscape, alignment)
         self.audits: dict[URIRef, dict[tuple, URIRef]] = {}     # entity -> audit identity -> IRI
         self.languages: dict[str, URIRef] = {}
         self.spellings: dict[URIRef, Counter] = {}              # tag / persona concept -> spellings seen
@@ -253,7 +256,7 @@ class _Statements:
         iri = ID[f"language/{slugify(name)}"]
         if iri not in self.languages.values():
             self.languages[name] = iri
-            if (iri, RDFS.label, None) not in self.dataset:
+            if self.quads.label(iri) is None:
                 self.add((iri, RDF.type, CNKG.ProgrammingLanguage))
                 self.add((iri, RDFS.label, Literal(name)))
         return iri, None
@@ -333,11 +336,11 @@ class _Statements:
             add((scheme, RDFS.label, Literal(SCHEMES[scheme])))
 
 
-def add_statements(dataset: Dataset, info: SnapshotInfo, landscape: Landscape, alignment: Alignment,
-                   newest_label: dict[URIRef, str]) -> None:
+def add_statements(quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape: Landscape,
+                   alignment: Alignment, newest_label: dict[URIRef, str]) -> None:
     """Add what the snapshot states beyond place and stage (see the module docstring); the names it gives in free
     text are resolved with :class:`cnkg.align.NameResolver` and recorded in ``alignment.mentions``."""
-    statements = _Statements(dataset, info, landscape, alignment, newest_label)
+    statements = _Statements(quads, article, info, landscape, alignment, newest_label)
     for position, item in enumerate(landscape.items):
         statements.item(item, alignment.item_iris[(info.name, position)])
     statements.finish()

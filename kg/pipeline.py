@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
@@ -14,7 +15,8 @@ from .landscape_graph import add_snapshot
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
 from .vocabulary import Vocabulary, read_ontology
 from .progress import Steps
-from .reason import reason
+from .quadset import QuadSet
+from .reason import reason_quads
 from .records import FactSet, read_facts
 from .shapes import check_shapes, read_shapes
 from .store import TripleStore
@@ -22,12 +24,17 @@ from .store import TripleStore
 
 @dataclass
 class BuildReport:
-    dataset: Dataset
     facts: FactSet
-    store: TripleStore          # the same data in an Oxigraph store (in memory, or the on-disk one written)
+    store: TripleStore          # the built data in an Oxigraph store (in memory, or the on-disk one written)
     seconds: dict[str, float] = field(default_factory=dict)
     landscapes: list[tuple[object, Landscape]] = field(default_factory=list)   # (imports.Snapshot, Landscape)
     alignment: Alignment | None = None
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The built data as an rdflib Dataset, read from the store when first asked for (the build itself holds
+        its triples in a compact form: :mod:`cnkg.quadset`)."""
+        return self.store.to_dataset()
 
 
 def read_snapshot(snapshot) -> Landscape:
@@ -38,11 +45,13 @@ def read_snapshot(snapshot) -> Landscape:
     return read_landscape(snapshot.path, max_bytes=snapshot.size)
 
 
-def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape] | None = None) -> Alignment:
-    """Add the snapshots (``imports.Snapshot``, newest first) to a dataset holding the article's graphs."""
+def add_landscapes(quads: QuadSet, article: Dataset, snapshots: list,
+                   landscapes: list[Landscape] | None = None) -> Alignment:
+    """Add the snapshots (``imports.Snapshot``, newest first) to ``quads``, which holds the article's graphs
+    (``article``: the same as an rdflib dataset)."""
     landscapes = landscapes or [read_snapshot(s) for s in snapshots]
     named = [(s.info.name, landscape) for s, landscape in zip(snapshots, landscapes)]
-    alignment = align(named, dataset)
+    alignment = align(named, article)
     newest_label: dict[URIRef, str] = {}
     for name, landscape in reversed(named):          # oldest first, so the newest name wins
         for position, item in enumerate(landscape.items):
@@ -50,7 +59,7 @@ def add_landscapes(dataset: Dataset, snapshots: list, landscapes: list[Landscape
             if iri not in alignment.article_entities:
                 newest_label[iri] = item.name
     for snapshot, landscape in zip(snapshots, landscapes):
-        add_snapshot(dataset, snapshot.info, landscape, alignment, newest_label)
+        add_snapshot(quads, article, snapshot.info, landscape, alignment, newest_label)
     return alignment
 
 
@@ -72,17 +81,19 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
         steps.begin("facts")
         ontology = read_ontology(ontology_dir)
         facts = read_facts(Vocabulary(ontology), facts_dir)
-        dataset = build_dataset(facts, ontology)
+        article = build_dataset(facts, ontology)
+        quads = QuadSet.of(article)
         read = []
         for snapshot in snapshots:
             steps.begin(f"landscape {snapshot.info.name}")
             read.append(read_snapshot(snapshot))
-        alignment = add_landscapes(dataset, snapshots, read) if snapshots else None
+        alignment = add_landscapes(quads, article, snapshots, read) if snapshots else None
+        del article
         seconds["load"] = time.perf_counter() - start
 
         steps.begin("reason")
         start = time.perf_counter()
-        reason(dataset, reasoner)
+        reason_quads(quads, reasoner)
         seconds["reason"] = time.perf_counter() - start
 
         # the shapes constrain the union of every graph but the build's own metadata: they are checked on the
@@ -96,7 +107,7 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
             check_shapes(store, shapes, validator)
             seconds["shapes"] = time.perf_counter() - begun
 
-        store = TripleStore.from_dataset(dataset, last=[META_GRAPH], between=validate if shapes else None,
+        store = TripleStore.from_dataset(quads, last=[META_GRAPH], between=validate if shapes else None,
                                          path=store_path)
         seconds["store"] = time.perf_counter() - start - seconds.get("shapes", 0.0)
-    return BuildReport(dataset, facts, store, seconds, list(zip(snapshots, read)), alignment)
+    return BuildReport(facts, store, seconds, list(zip(snapshots, read)), alignment)

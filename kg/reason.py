@@ -13,7 +13,8 @@ owlrl reports inconsistencies by adding ``err:ErrorMessage`` nodes instead of ra
 from __future__ import annotations
 
 import warnings
-from typing import Iterator, Literal as OneOf
+from collections.abc import Callable, Iterable, Iterator
+from typing import Literal as OneOf
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
@@ -21,9 +22,11 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
 from .build import union_graph
 from .errors import Problem, ReasoningError
 from .namespaces import ERR, ID, INFERRED_GRAPH, META_GRAPH
+from .quadset import QuadSet
 from .rules import Materialisation, Unsupported, UnsupportedConstruct, inconsistency_problem, paused_gc
 
 REASONERS = ("rules", "owlrl")
+NOT_SOURCE = (META_GRAPH, INFERRED_GRAPH)   # the graphs the reasoner does not read: provenance, and its own output
 
 _BUILTIN = (str(OWL), str(RDF), str(RDFS), str(XSD))
 _ENTITY, _SAME_AS, _TYPE = str(ID), OWL.sameAs, RDF.type   # looked up once: is_meaningful runs per triple
@@ -72,9 +75,8 @@ class ReasonerFallback(UserWarning):
 
 def _source_triples(dataset: Dataset) -> Iterator[tuple]:
     """The triples of the ontology, curated and section graphs (a triple in several graphs once per graph)."""
-    skip = (META_GRAPH, INFERRED_GRAPH)
     for graph in list(dataset.graphs()):   # the store, graph by graph: half the time of dataset.quads()
-        if graph.identifier not in skip:
+        if graph.identifier not in NOT_SOURCE:
             for triple, _ in dataset.store.triples((None, None, None), graph):
                 yield triple
 
@@ -85,14 +87,39 @@ def materialisation(dataset: Dataset) -> Materialisation:
     return Materialisation(_source_triples(dataset), keep=is_meaningful)
 
 
-def _located(exc: UnsupportedConstruct, dataset: Dataset) -> UnsupportedConstruct:
-    """``exc`` with the named graph of each unsupported triple, so the message says where to look."""
-    skip = (META_GRAPH, INFERRED_GRAPH)
+def _located(exc: UnsupportedConstruct, graphs_of: Callable[[tuple], Iterable]) -> UnsupportedConstruct:
+    """``exc`` with the named graph of each unsupported triple (``graphs_of(triple)``: the graphs holding it), so
+    the message says where to look."""
     located = []
     for found in exc.found:
-        graphs = sorted(g for *_, g in dataset.quads((*found.triple, None)) if g not in skip)
+        graphs = sorted(g for g in graphs_of(found.triple) if g not in NOT_SOURCE)
         located.append(Unsupported(found.construct, found.triple, graphs[0] if graphs else None))
     return UnsupportedConstruct(located)
+
+
+def _fallback_warning(exc: UnsupportedConstruct, graphs_of: Callable[[tuple], Iterable]) -> None:
+    warnings.warn(ReasonerFallback(f"{_located(exc, graphs_of)}; reasoning with owlrl instead"), stacklevel=3)
+
+
+def _check_reasoner(reasoner: str) -> None:
+    if reasoner not in REASONERS:
+        raise ValueError(f"unknown reasoner {reasoner!r}; expected one of {', '.join(REASONERS)}")
+
+
+def reason_quads(quads: QuadSet, reasoner: OneOf["rules", "owlrl"] = "rules") -> None:
+    """:func:`reason` over the build's compact dataset: its inferred graph set to the closure's kept triples.
+    The compiled reasoner shares the dataset's term table, so the build holds each term once."""
+    _check_reasoner(reasoner)
+    if reasoner == "rules":
+        with paused_gc():   # see reason()
+            try:
+                closure = Materialisation(quads.union(exclude=NOT_SOURCE), keep=is_meaningful, table=quads.table)
+            except UnsupportedConstruct as exc:
+                _fallback_warning(exc, quads.graphs_holding)
+            else:
+                quads.set_graph(INFERRED_GRAPH, closure.inferred())
+                return
+    quads.set_graph(INFERRED_GRAPH, reason(quads.to_dataset(), "owlrl"))
 
 
 def reason(dataset: Dataset, reasoner: OneOf["rules", "owlrl"] = "rules") -> Graph:
@@ -100,8 +127,7 @@ def reason(dataset: Dataset, reasoner: OneOf["rules", "owlrl"] = "rules") -> Gra
 
     ``reasoner="rules"`` falls back to owlrl, with a ``ReasonerFallback`` warning naming the construct and graph,
     when the input uses OWL the compiled rules do not implement."""
-    if reasoner not in REASONERS:
-        raise ValueError(f"unknown reasoner {reasoner!r}; expected one of {', '.join(REASONERS)}")
+    _check_reasoner(reasoner)
     if reasoner == "rules":
         # One pause of the cyclic garbage collector for the whole step, and the closure freed before it ends: the
         # collector then never walks the closure's million small sets and tuples (they hold no cycles).
@@ -109,8 +135,7 @@ def reason(dataset: Dataset, reasoner: OneOf["rules", "owlrl"] = "rules") -> Gra
             try:
                 closure = materialisation(dataset)
             except UnsupportedConstruct as exc:
-                warnings.warn(ReasonerFallback(f"{_located(exc, dataset)}; reasoning with owlrl instead"),
-                              stacklevel=2)
+                _fallback_warning(exc, lambda triple: (g for *_, g in dataset.quads((*triple, None))))
             else:
                 inferred = dataset.graph(INFERRED_GRAPH)
                 inferred.remove((None, None, None))

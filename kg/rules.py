@@ -42,9 +42,9 @@ from rdflib.term import Node
 
 from .errors import Problem, ReasoningError
 from .namespaces import compact
+from .terms import IntTriple, TermTable
 
 Triple = tuple[Node, Node, Node]
-IntTriple = tuple[int, int, int]
 
 BUILTIN_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
 
@@ -71,14 +71,9 @@ _SUBSUMPTIONS = {dt: tuple(supers) for dt, supers in OWL_Datatype_Subsumptions.i
 _RL_DATATYPES = frozenset(OWL_RL_Datatypes)
 
 
-_plain = str.__str__
-
-
-def _key(term: Node) -> object:
-    """A dict key for a term that is not an IRI (IRIs have a table of their own, keyed by their plain text), equal
-    for equal terms: a blank node becomes a tagged plain string, which compares in C where rdflib compares terms in
-    Python; a literal is its own key (its equality, lexical form, datatype and language, is rdflib's to define)."""
-    return ("_:", _plain(term)) if type(term) is BNode else term
+def _is_typed(term: Node) -> bool:
+    """A literal with one of owlrl's datatypes (checked by the datatype rules)."""
+    return isinstance(term, Literal) and term.datatype in _RL_DATATYPES
 
 
 @contextmanager
@@ -328,14 +323,17 @@ class Materialisation:
     # What _load builds from the asserted triples (and _reload puts back when the new state is inconsistent).
     _STATE = ("_asserted", "_rules", "_out", "_in", "_size", "_literals", "_literal_extent", "_disjoint_pairs")
 
-    def __init__(self, triples: Iterable[Triple], keep: Callable[[Triple], bool] | None = None,
-                 reflexive: bool = False):
+    def __init__(self, triples: Iterable[Triple] | set[IntTriple], keep: Callable[[Triple], bool] | None = None,
+                 reflexive: bool = False, table: TermTable | None = None):
+        """``triples``: rdflib triples, or, with ``table``, triples already interned in it (shared, not copied:
+        the build's dataset hands over its own table and the union of its graphs)."""
         self._keep_terms = keep
         self._reflexive = reflexive
-        self._iri_ids: dict[str, int] = {}         # an IRI's plain text -> id
-        self._other_ids: dict[object, int] = {}    # _key(term) -> id, for blank nodes and literals
-        self._terms: list[Node] = []
-        self._typed_literals: set[int] = set()     # ids of the literals with one of owlrl's datatypes
+        interned = table is not None
+        self._table = table = table if interned else TermTable()
+        self._terms = table.terms
+        # ids of the literals with one of owlrl's datatypes
+        self._typed_literals: set[int] = {i for i, term in enumerate(table.terms) if _is_typed(term)}
         self._keep_cache: dict[IntTriple, bool] = {}
         self._type = self._intern(RDF.type)
         self._label = self._intern(RDFS.label)
@@ -343,46 +341,27 @@ class Materialisation:
         self._schema_predicates = {self._intern(p) for p in SCHEMA_PREDICATES}
         self._characteristics = {self._intern(c) for c in CHARACTERISTICS}
         with paused_gc():
-            self._load(self._intern_all(triples))
+            self._load(triples if interned else self._intern_all(triples))
             messages = self._violations()
         if messages:
             raise ReasoningError(self._problems(messages))
 
     # ---------------------------------------------------------------- terms
     def _intern(self, term: Node) -> int:
-        if type(term) is URIRef:
-            table, key = self._iri_ids, _plain(term)
-        else:
-            table, key = self._other_ids, _key(term)
-        found = table.setdefault(key, len(self._terms))
-        if found == len(self._terms):   # new
-            self._terms.append(term)
-            if isinstance(term, Literal) and term.datatype in _RL_DATATYPES:
-                self._typed_literals.add(found)
+        before = len(self._terms)
+        found = self._table.intern(term)
+        if found == before and _is_typed(term):
+            self._typed_literals.add(found)
         return found
 
     def _intern_all(self, triples: Iterable[Triple]) -> set[IntTriple]:
-        get, plain, uri, intern = self._iri_ids.get, _plain, URIRef, self._intern
-        get_literal, literal = self._other_ids.get, Literal   # a literal is its own key (see _key)
-        out = set()
-        for s, p, o in triples:    # unrolled: most terms are IRIs already seen, most others literals
-            i = get(plain(s)) if type(s) is uri else None
-            if i is None:
-                i = intern(s)
-            j = get(plain(p)) if type(p) is uri else None
-            if j is None:
-                j = intern(p)
-            kind = type(o)
-            k = get(plain(o)) if kind is uri else get_literal(o) if kind is literal else None
-            if k is None:
-                k = intern(o)
-            out.add((i, j, k))
+        before = len(self._terms)
+        out = self._table.intern_triples(triples)
+        self._typed_literals.update(i for i in range(before, len(self._terms)) if _is_typed(self._terms[i]))
         return out
 
     def _id(self, term: Node) -> int | None:
-        if type(term) is URIRef:
-            return self._iri_ids.get(_plain(term))
-        return self._other_ids.get(_key(term))
+        return self._table.id(term)
 
     def _term_triple(self, t: IntTriple) -> Triple:
         terms = self._terms

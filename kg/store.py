@@ -33,6 +33,7 @@ from rdflib.term import Variable
 from .engine import apply_change, run_query
 from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
+from .quadset import QuadSet
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 DEFAULT = ox.DefaultGraph()
@@ -107,6 +108,23 @@ def ox_quads(dataset: Dataset, graphs: Callable[[object], bool] = lambda name: T
         name = to_ox(graph.identifier)
         for (s, p, o), _ in dataset.store.triples((None, None, None), graph):
             yield ox.Quad(convert(s), convert(p), convert(o), name)
+
+
+def quadset_ox_quads(quads: QuadSet, graphs: Callable[[object], bool] = lambda name: True) -> Iterator[ox.Quad]:
+    """The quads of a :class:`~cnkg.quadset.QuadSet` as pyoxigraph quads, each term converted once."""
+    terms, converted = quads.table.terms, [None] * len(quads.table)
+
+    def term(i: int):
+        found = converted[i]
+        if found is None:
+            found = converted[i] = to_ox(terms[i])
+        return found
+
+    for name, triples in quads.graphs.items():
+        if graphs(name):
+            graph = to_ox(name)
+            for s, p, o in triples:
+                yield ox.Quad(term(s), term(p), term(o), graph)
 
 
 def _with_union(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
@@ -231,7 +249,7 @@ class TripleStore(TripleReads):
         return cls(ox.Store.read_only(str(path)), Path(path), read_only=True)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, last: Iterable = (), between: Callable[[ox.Store], None] | None = None,
+    def from_dataset(cls, dataset: Dataset | QuadSet, last: Iterable = (), between: Callable[[ox.Store], None] | None = None,
                      path: Path | None = None) -> TripleStore:
         """A store holding ``dataset``: in memory, or with ``path`` on disk, published there atomically (as
         :func:`write_store` does) and opened read-only. With ``between``, the graphs named in ``last`` are added
@@ -239,17 +257,21 @@ class TripleStore(TripleReads):
         graph but its metadata (the default graph at that point) on the store it writes, without another copy,
         and a failed check publishes nothing."""
         last = set(last)
-        first = _with_union(ox_quads(dataset, lambda name: name not in last))
-        then = _with_union(ox_quads(dataset, lambda name: name in last))
+        if isinstance(dataset, QuadSet):
+            quads, names = quadset_ox_quads, [to_ox(name) for name in dataset.graphs]
+        else:
+            quads, names = ox_quads, graph_names_of(dataset)
+        first = _with_union(quads(dataset, lambda name: name not in last))
+        then = _with_union(quads(dataset, lambda name: name in last))
         if path is not None:
-            _publish(first, path, graph_names_of(dataset), between, then)
+            _publish(first, path, names, between, then)
             return cls.open(path)
         store = ox.Store()
         store.extend(first)
         if between is not None:
             between(store)
         store.extend(then)
-        for graph in graph_names_of(dataset):
+        for graph in names:
             store.add_graph(graph)
         return cls(store)
 

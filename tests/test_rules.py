@@ -18,7 +18,8 @@ from cnkg.namespaces import CNKG, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONT
 from cnkg.vocabulary import Vocabulary, read_ontology
 from cnkg.pipeline import add_landscapes, build
 from cnkg.reason import (ReasonerFallback, inconsistencies, is_meaningful, materialisation, owl_rl_closure,
-                       reason)
+                       reason, reason_quads)
+from cnkg.quadset import QuadSet
 from cnkg.records import read_facts
 from cnkg.rules import Materialisation, UnsupportedConstruct, unsupported
 
@@ -251,6 +252,32 @@ def test_an_unsupported_construct_falls_back_to_owlrl_and_says_what_and_where():
     assert any(p == CNKG.contributedBy for _, p, _ in rules)
 
 
+def test_the_builds_compact_dataset_falls_back_the_same_way():
+    """The pipeline reasons over a QuadSet (reason_quads): the same warning naming construct and graph, the same
+    inferred graph as owlrl on the rdflib dataset."""
+    dataset = article_dataset()
+    chain = BNode()
+    Collection(dataset.graph(ONTOLOGY_GRAPH), chain, [CNKG.inspiredBy, CNKG.developedBy])
+    dataset.graph(ONTOLOGY_GRAPH).add((CNKG.contributedBy, OWL.propertyChainAxiom, chain))
+    quads = QuadSet.of(dataset)
+    with pytest.warns(ReasonerFallback, match=r"owl:propertyChainAxiom \(cnkg:contributedBy .* in graph "
+                                              r"<https://w3id.org/cnkg/graph/ontology>\).*owlrl instead"):
+        reason_quads(quads)
+    inferred = {(s, p, o) for s, p, o, g in quads.quads() if g == INFERRED_GRAPH}
+    assert inferred == set(reason(dataset, "owlrl"))
+    assert any(p == CNKG.contributedBy for _, p, _ in inferred)
+
+
+@pytest.mark.parametrize("reasoner", ["rules", "owlrl"])
+@pytest.mark.parametrize("facts_dir", [MINIMAL_FACTS, FACTS_DIR], ids=["minimal", "article"])
+def test_reasoning_over_the_compact_dataset_equals_reasoning_over_rdflib(facts_dir, reasoner):
+    dataset = article_dataset(facts_dir)
+    quads = QuadSet.of(dataset)
+    reason_quads(quads, reasoner)
+    inferred = {(s, p, o) for s, p, o, g in quads.quads() if g == INFERRED_GRAPH}
+    assert inferred and inferred == set(reason(dataset, reasoner))
+
+
 def test_materialisation_refuses_unsupported_input():
     triples = list(ONTOLOGY) + [(ID.jaeger, OWL.sameAs, ID.zipkin)]
     with pytest.raises(UnsupportedConstruct, match="owl:sameAs"):
@@ -380,9 +407,10 @@ def real_dataset(tmp_path_factory):
                                ("landscape-2018-10.yml", "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94")]:
         imports.import_landscape(REAL / name, imports.snapshot_info(None, date, commit, None, "landscape.yml"),
                                  directory)
-    dataset = article_dataset(FACTS_DIR)
-    add_landscapes(dataset, imports.imported(directory))
-    return dataset
+    article = article_dataset(FACTS_DIR)
+    quads = QuadSet.of(article)
+    add_landscapes(quads, article, imports.imported(directory))
+    return quads.to_dataset()
 
 
 def test_real_data_both_reasoners_agree(real_dataset):
