@@ -32,7 +32,7 @@ import cnkg
 from cnkg import cache
 report = cnkg.build(sys.argv[1], store_path=cache.writable_path(cache.fingerprint(sys.argv[1])))
 total = time.perf_counter() - t
-graph = cnkg.KnowledgeGraph(report.store, dataset=report.dataset)
+graph = cnkg.KnowledgeGraph(report.store)
 c = graph.counts()
 print(json.dumps({"seconds": total, "stages": report.seconds, "triples": c.triples, "asserted": c.asserted,
                   "inferred": c.inferred, "entities": c.entities,

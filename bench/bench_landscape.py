@@ -45,7 +45,7 @@ from cnkg.pipeline import build
 snapshots = imports.imported()
 report = build(landscapes=snapshots, progress=False,   # writes the on-disk store
                store_path=cache.writable_path(cache.fingerprint(landscapes=snapshots)))
-counts = KnowledgeGraph(report.store, dataset=report.dataset).counts()
+counts = KnowledgeGraph(report.store).counts()
 print(json.dumps({"seconds": time.perf_counter() - started, "steps": report.seconds,
                   "triples": counts.triples, "asserted": counts.asserted, "inferred": counts.inferred,
                   "entities": counts.entities, "projects": counts.projects,
