@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import RDFS, XSD, Dataset, Literal, URIRef
+from rdflib import RDFS, XSD, BNode, Dataset, Literal, URIRef
 
 import cnkg
 from cnkg.namespaces import CURATED_GRAPH, ID
@@ -56,6 +56,30 @@ def test_one_term_per_string():
     dataset.graph(G2).add((A, P, Literal("Rocket", datatype=XSD.string)))
     store = TripleStore.from_dataset(dataset)
     assert int(list(store.select(f'SELECT (COUNT(*) AS ?n) WHERE {{ <{A}> <{P}> "Rocket" }}'))[0].n) == 1
+
+
+TERMS = [A, BNode("b1"), Literal("x"), Literal("x", lang="en-GB"), Literal("01", datatype=XSD.integer),
+         Literal("2018-10-26", datatype=XSD.date), Literal("not a date", datatype=XSD.date),
+         Literal("y", datatype=URIRef(EX + "custom"))]
+
+
+@pytest.mark.parametrize("term", TERMS, ids=repr)
+def test_terms_come_back_as_the_rdflib_terms_they_were(term):
+    """from_ox builds IRIs without URIRef's check (Oxigraph's are valid): the same type, value, hash and
+    equality as rdflib's own constructor gives; so is a literal's datatype."""
+    back = from_ox(to_ox(term)) if not isinstance(term, BNode) else BNode(from_ox(to_ox(term)))
+    assert type(back) is type(term) and back == term and hash(back) == hash(term)
+    if isinstance(term, Literal):
+        assert back.datatype == term.datatype and type(back.datatype) is type(term.datatype)
+        assert back.value == term.value   # (a language tag comes back lower-cased: tags are case-insensitive)
+        assert (back.language or "").lower() == (term.language or "").lower()
+
+
+def test_query_answers_convert_each_repeated_term_to_one_object(two_graphs):
+    store = TripleStore.from_dataset(two_graphs)
+    rows = list(store.select("SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?s"))
+    assert [(row.s, row.o) for row in rows] == [(A, B), (B, A)]
+    assert rows[0].s is rows[1].o   # one conversion of <a> for the whole answer
 
 
 def test_the_built_graph_has_no_xsd_string_literals(article_kg):
