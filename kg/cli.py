@@ -77,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--max-size", type=_positive_int, default=None, metavar="MIB",
                      help="refuse a file larger than MIB mebibytes (default 16; the official file is about 1 MB). "
                           "Raise it only for a file you mean to import, e.g. a synthetic benchmark landscape: "
-                          "memory grows with the file (the synthetic 10x landscape, 10 MB, builds in about 1.1 GB; "
-                          "the 100x, 99 MB, in 10.5 GB). "
+                          "memory grows with the file (the synthetic 10x landscape, 10 MB, builds in about 450 MB; "
+                          "the 100x, 99 MB, in 4 GB). "
                           "Builds read the imported copy at the size it was checked")
     imp.add_argument("--check", action="store_true", help="check and report only; import nothing")
     imp.add_argument("--no-build", action="store_true", help="import without building the combined graph now")
