@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
                             "finds every worker busy (a start takes ~0.1-0.2 s), up to --workers")
     serve.add_argument("--retire-after", type=float, default=None, metavar="SECONDS",
                        help="stop a query worker beyond the warm ones once it has been idle this long (default 30)")
+    serve.add_argument("--worker-memory", type=_positive_int, default=None, metavar="MIB",
+                       help="memory one query worker may use, in MiB (default 1024); a query needing more is "
+                            "stopped and answered 503 (reason memory)")
     serve.add_argument("--sparql-url", metavar="QUERY_URL",
                        help="serve a dataset sent with cnkg push from this SPARQL query endpoint (e.g. "
                             "http://127.0.0.1:7878/query) instead of the embedded store; credentials from "
@@ -443,7 +446,7 @@ def _stop_while_starting(signum, _frame):
 
 
 def cmd_serve(args) -> int:
-    from .sandbox import DEFAULT_WORKERS, Sandbox
+    from .sandbox import DEFAULT_WORKER_MEMORY_MIB, DEFAULT_WORKERS, Sandbox
 
     # Until the server runs (it installs its own graceful handlers), a stop signal ends the start-up, workers
     # included: as PID 1 in a container, a signal without a handler would be ignored.
@@ -453,7 +456,8 @@ def cmd_serve(args) -> int:
         # Start the query workers first: they boot (a fresh interpreter each) while the server imports and loads.
         # Over a remote store, the remote evaluates: no workers.
         if not args.sparql_url:
-            Sandbox.shared(args.workers or DEFAULT_WORKERS, warm=args.warm_workers, retire_after=args.retire_after)
+            Sandbox.shared(args.workers or DEFAULT_WORKERS, warm=args.warm_workers, retire_after=args.retire_after,
+                           memory=(args.worker_memory or DEFAULT_WORKER_MEMORY_MIB) * 2**20)
         return _serve(args)
     except _StopWhileStarting as stop:
         print(f"cnkg serve: stopped on {stop} while starting", file=sys.stderr, flush=True)
@@ -492,6 +496,8 @@ def _serve(args) -> int:
         config["WARM_WORKERS"] = args.warm_workers
     if args.retire_after is not None:
         config["WORKER_RETIRE_SECONDS"] = args.retire_after
+    if args.worker_memory:
+        config["WORKER_MEMORY_MIB"] = args.worker_memory
     if args.sparql_url:
         from .remote import RemoteStore
 
@@ -507,6 +513,15 @@ def _serve(args) -> int:
                             max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
                             connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
     over = f", over {args.sparql_url}" if args.sparql_url else ""
+    sandbox = app.extensions["cnkg"].sandbox
+    if sandbox is not None:  # fail here, not on every query, when the workers cannot be confined
+        from .confinement import ConfinementError
+
+        try:
+            over += f"; query workers: {sandbox.confinement().describe()}"
+        except ConfinementError as exc:
+            raise CnkgError(f"the query workers cannot be confined, so queries could reach the network: {exc}") \
+                from None
     print(f"cnkg SPARQL endpoint at http://{args.host}:{server.effective_port}/sparql (query timeout "
           f"{args.timeout:g} s, {mode}{over})", flush=True)
     server.run()  # until SIGTERM or SIGINT, then a graceful stop (--grace-period)

@@ -15,6 +15,13 @@ A worker opens the snapshot named in each job (an on-disk store directory, or an
 read-only opens safe; a job naming another snapshot (a newer one) makes the worker reopen.
 
 Answers are serialised in the worker, up to ``max_rows`` rows (or triples), so only bytes cross the pipe.
+
+Each worker confines itself before it reads a job (:mod:`cnkg.confinement`): the kernel refuses it any socket and
+any program, whatever the query text says, and bounds its memory (``memory`` bytes of data). A worker that dies is
+diagnosed from its exit and the last lines it wrote to standard error: over its memory limit (``memory``: Oxigraph
+aborts when an allocation fails), out of stack (``too_complex``: a query nested or chained so deeply that the
+parser's recursion overflows) or another crash. Evaluation runs on a thread with a large stack
+(:data:`WORKER_STACK`), so that only queries far deeper than any real one reach that limit.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
+from .confinement import Confinement, ConfinementError, confine
 from .engine import apply_change, open_snapshot, run_query, syntax_error
 from .iris import PREFIX_IRIS
 from .sparql_text import tokens
@@ -50,6 +58,16 @@ DEFAULT_WORKERS = max(4, 2 * (os.cpu_count() or 2))
 DEFAULT_WARM_WORKERS = 1
 # Seconds a worker beyond the warm ones may stay idle before it is stopped.
 DEFAULT_RETIRE_AFTER = 30.0
+# Bytes of data (heap, anonymous mappings, thread stacks) one worker may use: its store open and idle it uses
+# ~90 MB at 1x, the named queries at most ~TODO MB at 10x (bench/results/load.md); a query needing more is stopped.
+DEFAULT_WORKER_MEMORY_MIB = 1024
+DEFAULT_WORKER_MEMORY = DEFAULT_WORKER_MEMORY_MIB * 2**20
+# The stack of the thread evaluating queries (part of the memory above). Oxigraph's parser and evaluator recurse
+# once per nesting level or chained operator: 8 MiB (the main thread's) overflows at ~3,000 nested groups or
+# ~10,000 chained `+`, UNION or BIND; 64 MiB takes eight times as many.
+WORKER_STACK = 64 * 2**20
+# A worker that cannot confine itself exits with this code, after saying why on standard error.
+EXIT_UNCONFINED = 78  # EX_CONFIG
 
 # result format name -> how answers of that kind are written
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
@@ -97,9 +115,10 @@ class Warm:
 
 class SandboxError(Exception):
     """A query the sandbox could not answer. ``kind``: ``syntax`` (the query does not parse; ``line`` and
-    ``column`` when known), ``evaluation`` (it failed while running), ``timeout``, ``busy`` (no worker free
-    in time), ``crashed`` (the worker died), ``stopped`` (the pool was closed while the query ran) or
-    ``internal``."""
+    ``column`` when known), ``evaluation`` (it failed while running), ``timeout``, ``memory`` (it needed more
+    than a worker's memory limit), ``too_complex`` (it nests or chains too deeply for the engine's stack),
+    ``busy`` (no worker free in time), ``crashed`` (the worker died otherwise), ``unconfined`` (no worker could be
+    confined), ``stopped`` (the pool was closed while the query ran) or ``internal``."""
 
     def __init__(self, kind: str, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
@@ -173,8 +192,9 @@ def take(iterator, limit: int) -> tuple[list, bool]:
     return rows, False
 
 
-def _serve(requests: Connection, answers: Connection) -> None:
-    """The worker loop: a Job in, ("ok", Answer) or ("error", kind, message, line, column) out."""
+def _serve(requests: Connection, answers: Connection, confinement: Confinement | None = None) -> None:
+    """The worker loop: a Job in, ("ok", Answer) or ("error", kind, message, line, column) out; a ping (None) is
+    answered ("ok", confinement)."""
     while True:
         try:
             job = requests.recv()
@@ -187,9 +207,9 @@ def _serve(requests: Connection, answers: Connection) -> None:
             except Exception:  # the query that reads it will report what is wrong
                 pass
             continue
-        if job is None:  # a ping: the worker is up and has imported what it needs
+        if job is None:  # a ping: the worker is up, confined, and has imported what it needs
             try:
-                answers.send(("ok", None))
+                answers.send(("ok", confinement))
             except OSError:  # the caller is gone
                 return
             continue
@@ -198,6 +218,13 @@ def _serve(requests: Connection, answers: Connection) -> None:
         except SyntaxError as exc:
             line, column, text = syntax_error(str(exc))
             message = ("error", "syntax", text, line, column)
+        except MemoryError:  # Python's side ran out (Oxigraph's side aborts the process: see _Worker.diagnosis)
+            message = ("error", "memory", "the worker's memory limit was reached", None, None)
+        except RecursionError:
+            message = ("error", "too_complex", "the query nests too deeply", None, None)
+        except PermissionError as exc:  # what the confinement answers a SERVICE or LOAD (cnkg.confinement)
+            message = ("error", "evaluation", f"{exc}: query workers cannot open network connections or start "
+                       "programs", None, None)
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             message = ("error", "evaluation", f"{type(exc).__name__}: {exc}", None, None)
         except Exception as exc:  # report, never die silently
@@ -319,26 +346,50 @@ def write_graph(triples: list, fmt: str) -> bytes:
 # ---------------------------------------------------------------------------------------------- the pool
 
 class _Worker:
-    """One worker process and the two ends of its pipes (pickled messages, framed by ``multiprocessing``)."""
+    """One worker process and the two ends of its pipes (pickled messages, framed by ``multiprocessing``). What it
+    writes to standard error is passed on to ours, its last lines kept to tell why it died (:meth:`diagnosis`)."""
 
-    def __init__(self):
+    def __init__(self, memory: int | None = DEFAULT_WORKER_MEMORY, network: bool = True):
         # (not ``-m cnkg.sandbox``: that runs this module twice, as __main__ and as itself, ~7 ms more per start)
-        self.process = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        code = f"from {__name__} import main; main({memory!r}, {network!r})"  # (an int or None, a bool)
+        env = {**os.environ, "RUST_BACKTRACE": "0"}  # a crash's last lines say why, not where
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, close_fds=True, env=env)
         self.send_end = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.recv_end = Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()
         self.process.stdout.close()
         self.idle_since = time.monotonic()
+        self.confinement: Confinement | None = None
+        self._last_lines: deque[bytes] = deque(maxlen=8)
+        self._stderr = threading.Thread(target=self._pass_on_stderr, daemon=True, name="cnkg-sandbox-stderr")
+        self._stderr.start()
+
+    def _pass_on_stderr(self) -> None:
+        out = getattr(sys.stderr, "buffer", None)
+        with self.process.stderr as lines:
+            for line in lines:
+                self._last_lines.append(line[:500])
+                try:
+                    if out is not None:
+                        out.write(line)
+                        out.flush()
+                    else:
+                        sys.stderr.write(line.decode("utf-8", "replace"))
+                except (OSError, ValueError):  # our own standard error is gone: keep draining the pipe
+                    pass
 
     def send(self, job: Job | Warm | None) -> None:
         self.send_end.send(job)
 
     def ready(self, timeout: float = 30.0) -> bool:
-        """Wait until the worker answers a ping (it has started and imported what it needs)."""
+        """Wait until the worker answers a ping (it has started, confined itself and imported what it needs)."""
         try:
             self.send(None)
-            return self.poll(timeout) and self.recv() == ("ok", None)
+            if not self.poll(timeout):
+                return False
+            status, self.confinement = self.recv()
+            return status == "ok"
         except (EOFError, OSError):
             return False
 
@@ -347,6 +398,24 @@ class _Worker:
 
     def recv(self):
         return self.recv_end.recv()
+
+    def diagnosis(self) -> tuple[str, str]:
+        """Why the worker died (call once it has): (kind, message), kind as in :class:`SandboxError`."""
+        try:
+            code = self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            return "crashed", "the query worker stopped answering"
+        self._stderr.join(1)  # its last words, written just before it died
+        said = b"".join(self._last_lines).decode("utf-8", "replace")
+        if "memory allocation of" in said or "MemoryError" in said:
+            return "memory", "the query needed more memory than a query worker may use"
+        if code == -signal.SIGSEGV or "overflowed its stack" in said:
+            return "too_complex", ("the query nests or chains too deeply for the engine (its parser ran out of "
+                                   "stack); split it, or nest less")
+        if code == EXIT_UNCONFINED:
+            last = said.strip().splitlines()[-1] if said.strip() else "no reason given"
+            return "unconfined", last
+        return "crashed", f"the query worker died before answering (exit status {code})"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -359,11 +428,15 @@ class _Worker:
 class Sandbox:
     """Up to ``workers`` worker processes, ``warm`` of them kept running; :meth:`run` evaluates a :class:`Job` in
     one of them within ``timeout``. A query that finds every worker busy starts another (up to ``workers``); a
-    worker beyond the warm ones is stopped once idle for ``retire_after`` seconds."""
+    worker beyond the warm ones is stopped once idle for ``retire_after`` seconds. Each worker may use ``memory``
+    bytes of data and, unless ``network`` is False (tests of the confinement itself), no network."""
 
     def __init__(self, workers: int = 4, timeout: float = 10.0, warm: int = DEFAULT_WARM_WORKERS,
-                 retire_after: float = DEFAULT_RETIRE_AFTER):
+                 retire_after: float = DEFAULT_RETIRE_AFTER, memory: int | None = DEFAULT_WORKER_MEMORY,
+                 network: bool = True):
         self.timeout = timeout
+        self.memory, self.network = memory, network
+        self._refusal: str | None = None       # why workers cannot confine themselves (then every query fails)
         self.size = max(1, workers)            # the most workers
         self.warm = max(1, min(warm, self.size))  # kept running when idle
         self.retire_after = retire_after
@@ -378,7 +451,8 @@ class Sandbox:
         self._closed = False
         self._turns = threading.Condition()
         self._busy: dict[str, int] = {}  # client -> queries running
-        first = _Worker()  # one worker now; the other warm ones one after another in the background, each once the
+        self._running_clients_queries = 0  # their sum
+        first = self._new_worker()  # one worker now; the other warm ones one after another in the background, each once the
         with self._lock:   # previous is up, so that starting them does not compete with the caller's own start
             self._all.add(first)
             self._idle.append(first)
@@ -387,6 +461,25 @@ class Sandbox:
             threading.Thread(target=self._ramp_up, args=(self._starting,), daemon=True,
                              name="cnkg-sandbox-start").start()
         threading.Thread(target=self._retire_idle, daemon=True, name="cnkg-sandbox-retire").start()
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self.memory, self.network)
+
+    def confinement(self, timeout: float = 30.0) -> Confinement:
+        """What the workers gave up (asked of an idle one, waiting for one to start if need be); ConfinementError
+        when they cannot confine themselves. Servers call it at start, to fail there rather than on each query."""
+        deadline = time.monotonic() + timeout
+        worker = self._take(deadline, timeout)
+        try:
+            if worker.ready(max(0.0, deadline - time.monotonic())):
+                return worker.confinement
+            kind, message = worker.diagnosis()
+            self._replace(worker)
+            worker = None
+            raise ConfinementError(message if kind == "unconfined" else f"the query worker did not start: {message}")
+        finally:
+            if worker is not None:
+                self._give_back(worker)
 
     def _ramp_up(self, count: int) -> None:
         for _ in range(count):
@@ -397,7 +490,7 @@ class Sandbox:
         current snapshot already open."""
         worker = None
         try:
-            worker = _Worker()
+            worker = self._new_worker()
             with self._lock:
                 store = self._store
             if store is not None:
@@ -405,6 +498,10 @@ class Sandbox:
             ok = worker.ready()
         except OSError:
             ok = False
+        if not ok and worker is not None:
+            kind, message = worker.diagnosis() if worker.process.poll() is not None else ("", "")
+            if kind == "unconfined":
+                self._refusal = message
         with self._lock:
             self._starting -= 1
             if ok and not self._closed:
@@ -436,6 +533,9 @@ class Sandbox:
             self._top_up()
             while not self._idle:
                 remaining = deadline - time.monotonic()
+                if self._refusal is not None:
+                    self._wanted -= 1
+                    raise SandboxError("unconfined", f"no query worker could be started: {self._refusal}")
                 if self._closed or remaining <= 0:
                     self._wanted -= 1
                     if self._closed:
@@ -500,29 +600,34 @@ class Sandbox:
                     pass
 
     def _enter(self, client: str | None, deadline: float) -> None:
-        """Take one of ``client``'s slots: a client may hold all workers but one, so another client's query always
-        finds a worker (running, or started for it), however many slow queries one client sends."""
+        """Take one of ``client``'s turns. A client with a query running already may start another only while a
+        worker stays free for a client with none: however many slow queries some clients send (two clients were
+        enough to keep a third waiting ~9 s when each could hold all workers but one), a newcomer's query finds a
+        worker (running, or started for it)."""
         if client is None:
             return
         with self._turns:
-            while self._busy.get(client, 0) >= max(1, self.size - 1):
+            while self._busy.get(client, 0) and self._running_clients_queries + 1 >= self.size:
                 if not self._turns.wait(max(0.0, deadline - time.monotonic())):
-                    raise SandboxError("busy", f"this client already has {self._busy[client]} queries running; "
-                                               "wait for one to finish")
+                    raise SandboxError("busy", f"this client already has {self._busy[client]} queries running "
+                                               "and the other workers are kept for other clients; wait for one to "
+                                               "finish")
             self._busy[client] = self._busy.get(client, 0) + 1
+            self._running_clients_queries += 1
 
     def _leave(self, client: str | None) -> None:
         if client is None:
             return
         with self._turns:
             self._busy[client] -= 1
+            self._running_clients_queries -= 1
             if not self._busy[client]:
                 del self._busy[client]
             self._turns.notify_all()
 
     def run(self, job: Job, timeout: float | None = None, client: str | None = None) -> Answer:
         """The serialised answer, or :class:`SandboxError`. The deadline covers waiting for a worker, parsing and
-        evaluation. ``client`` (e.g. the address a request came from) may hold all workers but one at a time."""
+        evaluation. ``client`` (e.g. the address a request came from) shares the workers as :meth:`_enter` says."""
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         self._enter(client, deadline)
@@ -541,13 +646,15 @@ class Sandbox:
                 raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
             status, *payload = worker.recv()
         except (EOFError, OSError, BrokenPipeError):
-            if worker is not None:
-                self._replace(worker)
-                worker = None
             if self._closed:
                 raise SandboxError("stopped", "the query workers were stopped (the server is shutting down) "
                                               "before the query finished") from None
-            raise SandboxError("crashed", "the query worker died before answering") from None
+            died, worker = worker, None
+            kind, message = died.diagnosis()  # (before _replace kills it: how it ended tells why)
+            if kind == "memory" and self.memory:
+                message += f" ({self.memory / 2**20:g} MiB)"
+            self._replace(died)
+            raise SandboxError(kind, message) from None
         finally:
             if worker is not None:
                 self._give_back(worker)
@@ -596,13 +703,14 @@ class Sandbox:
             return cls._shared is not None and not cls._shared._closed
 
     @classmethod
-    def shared(cls, workers: int, warm: int | None = None, retire_after: float | None = None) -> Sandbox:
+    def shared(cls, workers: int, warm: int | None = None, retire_after: float | None = None,
+               memory: int | None = DEFAULT_WORKER_MEMORY) -> Sandbox:
         """The process-wide pool (workers are not tied to a store: each job names its own), with at least
         ``workers`` workers at most and ``warm`` kept running. Every app in a process uses it, so tests creating
         many apps start no more workers."""
         with cls._shared_lock:
             if cls._shared is None or cls._shared._closed:
-                cls._shared = cls(workers, warm=DEFAULT_WARM_WORKERS if warm is None else warm,
+                cls._shared = cls(workers, warm=DEFAULT_WARM_WORKERS if warm is None else warm, memory=memory,
                                   retire_after=DEFAULT_RETIRE_AFTER if retire_after is None else retire_after)
             else:
                 cls._shared.grow(workers, warm, retire_after)
@@ -629,8 +737,9 @@ __all__ = ["Job", "Answer", "Warm", "Sandbox", "SandboxError", "evaluate", "writ
            "RESULT_FORMATS", "RDF_FORMATS"]
 
 
-def main() -> None:
-    """``python -m cnkg.sandbox``: serve jobs from standard input, answers to standard output (anything else the
+def main(memory: int | None = DEFAULT_WORKER_MEMORY, network: bool = True) -> None:
+    """``python -m cnkg.sandbox``: confine this process (no network unless ``network`` is False, at most
+    ``memory`` bytes of data), then serve jobs from standard input, answers to standard output (anything else the
     process prints goes to standard error, so it cannot corrupt the answers)."""
     # The server stops its workers itself (it kills them, or they read the end of their input when it is gone).
     # A terminal's Ctrl-C, or a service manager signalling the whole process group, must not kill a worker in the
@@ -641,7 +750,16 @@ def main() -> None:
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    _serve(requests, answers)
+    tokens("")  # compile the lexer before the memory limit applies: its ~8 ms of compiling belongs to start-up
+    try:
+        confinement = confine(memory, network=network)
+    except ConfinementError as exc:
+        print(f"cnkg query worker: cannot confine itself: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_UNCONFINED)
+    threading.stack_size(WORKER_STACK)
+    loop = threading.Thread(target=_serve, args=(requests, answers, confinement), name="cnkg-worker")
+    loop.start()
+    loop.join()
 
 
 if __name__ == "__main__":

@@ -49,11 +49,15 @@ _CHAR_COLON = _char_class("_", "-", ":", *_DIGITS, *_PN_CHARS_EXTRA)
 _CHAR_DOT_COLON = _char_class("_", "-", ".", ":", *_DIGITS, *_PN_CHARS_EXTRA)
 _LOCAL_START = _char_class("_", ":", *_DIGITS)             # PN_LOCAL's first character (without PLX)
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_IRI_CHARS = r"[^<>\"{}|^`\\\x00-\x20]"
+_UCHAR = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})"
 
 _TOKEN_PATTERN = (
     r"(?P<ws>\s+)"
     r"|(?P<comment>#[^\n\r]*)"
-    r"|(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)"
+    # IRIREF, with the \u and \U escapes Oxigraph decodes inside it (as Turtle does: SPARQL 1.1 §19.2); written
+    # as an unrolled loop, so that a long IRI is matched in linear time
+    rf"|(?P<iri><{_IRI_CHARS}*(?:{_UCHAR}{_IRI_CHARS}*)*>)"
     r"|(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^\"\\]|\\.|\"(?!\"\"))*\"\"\""
     r"|'(?:[^'\\\n\r]|\\.)*'|\"(?:[^\"\\\n\r]|\\.)*\")"
     rf"|(?P<var>[?$]{_START_U_DIGIT}{_VAR_CHAR}*)"
@@ -91,10 +95,40 @@ def _token_re() -> re.Pattern:
     return re.compile(_TOKEN_PATTERN, re.S)  # compiled on first use (~8 ms: see _char_class)
 
 
-@lru_cache(maxsize=16)
+# Texts up to this many characters have their tokens remembered (the last 16 of them, a few MB at most): one request
+# asks several questions of the same text. Of longer texts only the last one is kept, until the request is over
+# (forget_large), so that distinct large queries cannot grow the server's memory (16 of 1 MiB each held ~1.7 GB).
+CACHED_TEXT_LENGTH = 16 * 1024
+
+
+_large: tuple[str, tuple[Token, ...]] | None = None  # the last longer text and its tokens (see forget_large)
+
+
 def tokens(text: str) -> tuple[Token, ...]:
-    """The significant tokens of ``text`` (no whitespace, no comments); the last few texts are remembered, since
-    one request asks several questions of the same text."""
+    """The significant tokens of ``text`` (no whitespace, no comments)."""
+    global _large
+    if len(text) <= CACHED_TEXT_LENGTH:
+        return _remembered_tokens(text)
+    last = _large
+    if last is not None and last[0] == text:
+        return last[1]
+    found = _tokens(text)
+    _large = (text, found)
+    return found
+
+
+def forget_large() -> None:
+    """Drop the one longer text kept (a server calls this after each request, so none outlives its request)."""
+    global _large
+    _large = None
+
+
+@lru_cache(maxsize=16)
+def _remembered_tokens(text: str) -> tuple[Token, ...]:
+    return _tokens(text)
+
+
+def _tokens(text: str) -> tuple[Token, ...]:
     found = []
     for match in _token_re().finditer(text):
         kind = match.lastgroup
@@ -122,9 +156,9 @@ def prologue(toks) -> Prologue:
     while i < len(toks):
         word = toks[i].keyword
         if word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
-            base, i = toks[i + 1].text[1:-1], i + 2
+            base, i = iri_text(toks[i + 1]), i + 2
         elif word == "PREFIX" and i + 2 < len(toks) and toks[i + 1].kind == "pname" and toks[i + 2].kind == "iri":
-            prefixes[toks[i + 1].text[:-1]] = toks[i + 2].text[1:-1]
+            prefixes[toks[i + 1].text[:-1]] = iri_text(toks[i + 2])
             i += 3
         else:
             break
@@ -146,11 +180,38 @@ def query_form(text: str) -> str | None:
     return None
 
 
+_UCHAR_RE = re.compile(r"\\u(?P<u>[0-9A-Fa-f]{4})|\\U(?P<U>[0-9A-Fa-f]{8})")
+
+
+def _decode(match: re.Match) -> str:
+    code = int(match.group("u") or match.group("U"), 16)
+    return chr(code) if code <= 0x10FFFF else match.group()  # (not a character: left for the engine to refuse)
+
+
+def iri_text(token: Token) -> str:
+    """The IRI an ``iri`` token writes, its ``\\u`` / ``\\U`` escapes decoded (``<urn:\\u0061>`` is ``urn:a``)."""
+    inner = token.text[1:-1]
+    return _UCHAR_RE.sub(_decode, inner) if "\\" in inner else inner
+
+
+def nesting_depth(toks) -> int:
+    """How deeply the brackets of a text nest (``{``, ``(`` and ``[``, whichever kind)."""
+    depth = deepest = 0
+    for token in toks:
+        if token.kind == "punct":
+            if token.text in "{([":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token.text in "})]":
+                depth -= 1
+    return deepest
+
+
 def resolve(token: Token, prologue_: Prologue, prefixes: dict[str, str] | None = None) -> str | None:
     """The absolute IRI an ``iri`` or ``pname`` token names (relative IRIs against BASE), or None when a prefix is
     undeclared."""
     if token.kind == "iri":
-        iri = token.text[1:-1]
+        iri = iri_text(token)
         return urljoin(prologue_.base, iri) if prologue_.base and not _ABSOLUTE.match(iri) else iri
     if token.kind == "pname":
         prefix, _, local = token.text.partition(":")
@@ -233,6 +294,6 @@ def substitute_variables(text: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-__all__ = ["Token", "tokens", "position", "Prologue", "prologue", "query_form", "substitute_variables", "resolve",
+__all__ = ["Token", "tokens", "forget_large", "iri_text", "nesting_depth", "position", "Prologue", "prologue", "query_form", "substitute_variables", "resolve",
            "DatasetClauses", "dataset_clauses", "undeclared_prefixes", "matching_brace",
            "QUERY_FORMS", "UPDATE_KEYWORDS"]

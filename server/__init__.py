@@ -26,7 +26,8 @@ from rdflib import URIRef
 
 from ..api import KnowledgeGraph, load
 from ..errors import InvalidInput
-from ..sandbox import DEFAULT_RETIRE_AFTER, DEFAULT_WARM_WORKERS, DEFAULT_WORKERS, Sandbox
+from ..sparql_text import forget_large
+from ..sandbox import DEFAULT_RETIRE_AFTER, DEFAULT_WARM_WORKERS, DEFAULT_WORKER_MEMORY_MIB, DEFAULT_WORKERS, Sandbox
 
 from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
 from .result_cache import ResultCache
@@ -46,6 +47,9 @@ SETTINGS = {
                      "query finds every worker busy, up to MAX_CONCURRENT_QUERIES"),
     "WORKER_RETIRE_SECONDS": (DEFAULT_RETIRE_AFTER, "a query worker beyond the warm ones is stopped once it has "
                               "been idle this long"),
+    "WORKER_MEMORY_MIB": (DEFAULT_WORKER_MEMORY_MIB, "memory (MiB of data: heap and stacks) one query worker may "
+                          "use; a query needing more is stopped and answered 503 (reason memory). Workers are also "
+                          "denied network access and programs by the kernel (seccomp)"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
@@ -206,8 +210,10 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
         else:  # updates go to a private on-disk copy (published by checkpoint), made now
             graph.store = graph.store.on_disk_copy(snapshots / "primary")
     app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
-                                   None if remote else Sandbox.shared(slots, int(app.config["WARM_WORKERS"]),
-                                                                      float(app.config["WORKER_RETIRE_SECONDS"])),
+                                   None if remote else Sandbox.shared(
+                                       slots, int(app.config["WARM_WORKERS"]),
+                                       float(app.config["WORKER_RETIRE_SECONDS"]),
+                                       memory=int(app.config["WORKER_MEMORY_MIB"]) * 2**20),
                                    snapshots,
                                    remote_slots=threading.BoundedSemaphore(slots) if remote else None)
 
@@ -215,6 +221,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     CORS(app, origins="*", send_wildcard=True, supports_credentials=False,
          expose_headers=["X-Result-Truncated", "X-Result-Rows", "X-Result-Limit", "X-Cache"])
     errors.init_app(app)
+    app.teardown_request(lambda _exc: forget_large())  # no query text's tokens outlive its request
     app.register_blueprint(protocol.bp)
     ops.init_app(app)        # metrics, access log, /healthz, /metrics, /-/versions
     ratelimit.init_app(app)  # after ops, so rate-limited requests are timed, counted and logged too

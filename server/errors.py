@@ -124,6 +124,16 @@ class Timeout(ApiError):
     status, reason, rejection = 503, "timeout", False
 
 
+class OverMemory(ApiError):
+    """The query needed more memory than a query worker may use; the worker was stopped."""
+    status, reason, rejection = 503, "memory", False
+
+
+class TooComplex(ApiError):
+    """The query nests or chains too deeply for the engine's parser."""
+    status, reason = 400, "too_complex"
+
+
 class Busy(ApiError):
     status, reason, rejection = 503, "busy", False
 

@@ -14,8 +14,8 @@ from rdflib import BNode, Literal, URIRef
 from ..errors import RemoteError
 from ..sandbox import Job, SandboxError, take, write_boolean, write_graph, write_solutions
 
-from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, Stopping, Timeout,
-                     remote_api_error)
+from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, OverMemory, Stopping,
+                     Timeout, TooComplex, remote_api_error)
 
 
 @dataclass
@@ -96,6 +96,12 @@ def http_error(exc: SandboxError, timeout: float, what: str = "query") -> ApiErr
     if exc.kind == "timeout":
         return Timeout(f"{what} timed out: it did not finish within {timeout:g} s, so it was stopped. Narrow it "
                        "(more specific patterns, LIMIT) and try again", headers={"Retry-After": "1"})
+    if exc.kind == "memory":
+        return OverMemory(f"{what} stopped: {exc.message}. Narrow it (ORDER BY and GROUP BY hold every solution "
+                          "in memory, whatever the LIMIT); the server's WORKER_MEMORY_MIB (cnkg serve "
+                          "--worker-memory) sets the limit")
+    if exc.kind == "too_complex":
+        return TooComplex(f"{what} refused: {exc.message}")
     if exc.kind == "busy":
         return Busy(f"the server is busy: no query slot was free within {timeout:g} s; retry later",
                     headers={"Retry-After": "5"})

@@ -18,7 +18,7 @@ from . import errors, evaluation, ops
 from .description import service_description
 from .errors import BadRequest, MalformedQuery, NotSupported, ReadOnly, UnsupportedMediaType, WrongMethod
 from .formats import RDF_FORMATS, RESULT_FORMATS, Format, formats_for, negotiate
-from .safety import READ_ONLY, check, check_graphs, refuse_service
+from .safety import READ_ONLY, check, check_graphs, refuse_deep_nesting, refuse_service
 
 bp = Blueprint("protocol", __name__)
 
@@ -98,6 +98,7 @@ def _update(req: ProtocolRequest):
     state = current_app.extensions["cnkg"]
     authorize()
     refuse_service(req.update)  # before anything reads the update further: Oxigraph would call the service
+    refuse_deep_nesting(req.update, "update")
     with state.writer:  # one update at a time: the change is computed against the graph it is applied to
         try:
             computed = change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from rdflib import URIRef
 
 from ..namespaces import PREFIXES
-from ..sparql_text import dataset_clauses, position, prologue, query_form, tokens, undeclared_prefixes
-from .errors import MalformedQuery, ReadOnly, RefusedDataset, RefusedService
+from ..sparql_text import dataset_clauses, nesting_depth, position, prologue, query_form, tokens, undeclared_prefixes
+from .errors import MalformedQuery, ReadOnly, RefusedDataset, RefusedService, TooComplex
 
 READ_ONLY = "read-only endpoint: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, ...) is not accepted"
 _PREFIXES = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+# Deepest bracket nesting accepted: real queries nest a few levels; Oxigraph's parser recurses once per level.
+MAX_NESTING = 500
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ def check(text: str, our_graphs: set[URIRef]) -> CheckedQuery:
     kind = query_form(text)
     if kind == "Update":
         raise ReadOnly(READ_ONLY)
+    refuse_deep_nesting(text)
     refuse_service(text)
     refuse_unknown_prefixes(text)
     clauses = dataset_clauses(text, _PREFIXES)
@@ -49,6 +52,15 @@ def refuse_unknown_prefixes(text: str) -> None:
         raise MalformedQuery(f"malformed SPARQL query at line {line}, column {column}: the prefix '{prefix}:' is not "
                              f"declared; add PREFIX {prefix}: <...> (predeclared here: "
                              f"{', '.join(sorted(_PREFIXES))})")
+
+
+def refuse_deep_nesting(text: str, what: str = "query") -> None:
+    """Refuse brackets nested deeper than :data:`MAX_NESTING` before the engine's parser recurses into them. (The
+    engine's stack is the backstop for what the lexer does not count, such as thousands of chained operators: the
+    worker's crash is answered with the same 400; see cnkg.sandbox.)"""
+    depth = nesting_depth(tokens(text))
+    if depth > MAX_NESTING:
+        raise TooComplex(f"{what} refused: its brackets nest {depth} levels deep; at most {MAX_NESTING} are accepted")
 
 
 def refuse_service(text: str) -> None:
