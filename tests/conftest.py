@@ -46,6 +46,10 @@ def graph() -> cnkg.KnowledgeGraph:
 @pytest.fixture
 def private_graph(graph) -> cnkg.KnowledgeGraph:
     """A copy of the minimal graph that a test may change (SPARQL updates)."""
+    return _copy(graph)
+
+
+def _copy(graph: cnkg.KnowledgeGraph) -> cnkg.KnowledgeGraph:
     dataset = Dataset(default_union=True)
     dataset.addN(graph.dataset.quads((None, None, None, None)))
     for prefix, namespace in graph.dataset.namespaces():
@@ -59,7 +63,9 @@ def make_app(graph):
     test settings plus ``config``."""
 
     def make(config: dict | None = None, graph: cnkg.KnowledgeGraph | None = None):
-        return create_app({**TEST_CONFIG, **(config or {})}, graph=graph if graph is not None else default)
+        if graph is None:  # an app that allows updates takes its graph's store over: never the shared one
+            graph = _copy(default) if (config or {}).get("ALLOW_UPDATE") else default
+        return create_app({**TEST_CONFIG, **(config or {})}, graph=graph)
 
     default = graph
     return make
