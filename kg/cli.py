@@ -102,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                           "provenance) and their union to a Graph Store Protocol endpoint, one PUT per graph (a "
                           "re-run replaces, never duplicates), then check every graph's triple count. Credentials "
                           "come from the environment only: CNKG_REMOTE_TOKEN (bearer), or CNKG_REMOTE_USER and "
-                          "CNKG_REMOTE_PASSWORD (Basic, or Digest when the store asks for it).")
+                          "CNKG_REMOTE_PASSWORD (Basic, or Digest when the store asks for it), never from the URL; "
+                          "they go over https, or over plain http to a loopback address only unless "
+                          "CNKG_REMOTE_ALLOW_CLEARTEXT=1, and never follow a redirect to another host.")
     push.add_argument("gsp_url", metavar="GSP_URL",
                       help="the Graph Store endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph server)")
     push.add_argument("--query-url", metavar="URL",
@@ -149,7 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--sparql-url", metavar="QUERY_URL",
                        help="serve a dataset sent with cnkg push from this SPARQL query endpoint (e.g. "
                             "http://127.0.0.1:7878/query) instead of the embedded store; credentials from "
-                            "CNKG_REMOTE_TOKEN or CNKG_REMOTE_USER/CNKG_REMOTE_PASSWORD")
+                            "CNKG_REMOTE_TOKEN or CNKG_REMOTE_USER/CNKG_REMOTE_PASSWORD (never in the URL), sent "
+                            "over https, or over http to a loopback address only unless CNKG_REMOTE_ALLOW_CLEARTEXT=1")
     serve.add_argument("--update-url", metavar="URL",
                        help="with --sparql-url and --allow-update: the remote store's SPARQL Update endpoint, where "
                             "updates go with their inferred delta")
@@ -481,12 +484,6 @@ def _serve(args) -> int:
         raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
     if args.sparql_url and args.allow_update and not args.update_url:
         raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
-    # the structured access log: one JSON line per request on standard error
-    access = logging.getLogger("cnkg.access")
-    access.setLevel(logging.INFO)
-    if not access.handlers:
-        access.addHandler(logging.StreamHandler(sys.stderr))
-    access.propagate = False  # one line per request: not again through the root logger's handlers
     config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
               "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
               "UPDATE_TOKEN": token if args.allow_update else None}
@@ -504,6 +501,12 @@ def _serve(args) -> int:
         graph = KnowledgeGraph(RemoteStore(args.sparql_url, args.update_url, timeout=max(args.timeout, 30.0)))
     else:
         graph = _graph(args)
+    # the structured access log: one JSON line per request on standard error (set once the graph is loaded)
+    access = logging.getLogger("cnkg.access")
+    access.setLevel(logging.INFO)
+    if not access.handlers:
+        access.addHandler(logging.StreamHandler(sys.stderr))
+    access.propagate = False  # one line per request: not again through the root logger's handlers
     app = create_app(config, graph=graph)
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
     logging.basicConfig()  # waitress's own warnings (connection limit, queue depth) on standard error
@@ -531,8 +534,11 @@ def _serve(args) -> int:
 def cmd_push(args) -> int:
     from . import remote
 
-    graph = _graph(args)
     client = remote.Client(remote.Credentials.from_env(), timeout=args.timeout, retries=max(0, args.retries))
+    for url, what in ((args.gsp_url, "Graph Store URL"), (args.query_url, "query URL")):
+        if url:  # before the build: a URL cnkg will not send to is known now
+            (remote.check_url if args.dry_run else client.check)(url, what)
+    graph = _graph(args)
     report = remote.push(graph.store, args.gsp_url, client=client, chunk=args.chunk or remote.DEFAULT_CHUNK,
                          query_url=args.query_url, dry_run=args.dry_run)
     if args.dry_run:

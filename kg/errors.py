@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -48,13 +49,24 @@ class RemoteError(CnkgError):
 
     ``kind``: ``unreachable``, ``refused`` (401, 403), ``not_found`` (404), ``rejected`` (another 4xx; ``syntax``
     when it is a 400 for a query), ``failed`` (5xx), ``timeout``, ``malformed`` (an answer cnkg cannot read) or
-    ``incomplete`` (a push that did not finish). Exit code 1."""
+    ``incomplete`` (a push that did not finish) or ``unsafe`` (a redirect to another origin, which cnkg does not
+    follow so that credentials stay with the store). Exit code 1."""
 
     exit_code = 1
 
     def __init__(self, kind: str, message: str, status: int | None = None, detail: str = ""):
+        message, detail = scrub_userinfo(message), scrub_userinfo(detail)  # a URL's password is never repeated
         super().__init__(message)
         self.kind, self.message, self.status, self.detail = kind, message, status, detail
+
+
+# the user information of any URL in a text (the authority's part up to its last @)
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
+
+
+def scrub_userinfo(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
 class OutputError(CnkgError):

@@ -15,11 +15,19 @@ interface as the embedded store, over the SPARQL 1.1 Protocol.
 Blank node labels are scoped to one document, so a graph holding blank nodes is sent in one request (the built
 data has none). HTTP is the standard library's; credentials come from the environment only
 (:meth:`Credentials.from_env`).
+
+**Credentials stay with the store.** They go only to the origin (scheme, host, port) of the URL a request was made
+to: a redirect to another origin is refused (``unsafe``), never followed; a challenge is answered only for an origin
+cnkg was asked to reach; over plain ``http://`` they go only to a loopback address unless
+``CNKG_REMOTE_ALLOW_CLEARTEXT=1``. A store URL carrying a user or password is refused, and error messages never
+repeat a URL's user information, the token or the password.
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import io
+import ipaddress
 import os
 import re
 import socket
@@ -36,7 +44,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.query import Result
 
-from .errors import InvalidInput, RemoteError
+from .errors import InvalidInput, RemoteError, scrub_userinfo
 from .iris import PREFIX_IRIS
 from .namespaces import GRAPH
 from .sparql_text import dataset_clauses, query_form
@@ -60,21 +68,41 @@ DEFAULT_CHUNK = 50_000
 
 # ---------------------------------------------------------------------------------------------- HTTP
 
+ALLOW_CLEARTEXT = "CNKG_REMOTE_ALLOW_CLEARTEXT"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What to authenticate with: a bearer token, or a user and password (HTTP Basic, or Digest when the store
-    asks for it, as Virtuoso does)."""
+    asks for it, as Virtuoso does). ``allow_cleartext``: send them over plain ``http://`` to a host that is not a
+    loopback address too (where the network between cnkg and the store is trusted)."""
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    allow_cleartext: bool = False
+
+    @property
+    def present(self) -> bool:
+        return bool(self.token or self.user)
+
+    def secrets(self) -> list[str]:
+        """What must never appear in a message: the token, the password and the Basic header they make."""
+        found = [self.token, self.password]
+        if self.user:
+            found.append(base64.b64encode(f"{self.user}:{self.password or ''}".encode()).decode("ascii"))
+        return [s for s in found if s and len(s) >= 4]  # (shorter ones would blank out ordinary words)
 
     @classmethod
     def from_env(cls, environ=None) -> Credentials:
         """``CNKG_REMOTE_TOKEN`` (bearer), or ``CNKG_REMOTE_USER`` and ``CNKG_REMOTE_PASSWORD``; never from the
-        command line, where other users of the machine could read them."""
+        command line, where other users of the machine could read them, nor from a URL.
+        ``CNKG_REMOTE_ALLOW_CLEARTEXT=1`` lets them travel over plain http to a host that is not a loopback address."""
         env = os.environ if environ is None else environ
-        token = env.get("CNKG_REMOTE_TOKEN") or None
+        token = (env.get("CNKG_REMOTE_TOKEN") or "").strip() or None  # a secret file's trailing newline
+        if token and any(c.isspace() or not c.isprintable() for c in token):
+            raise InvalidInput("CNKG_REMOTE_TOKEN holds a space or a control character: a bearer token is one word")
         user, password = env.get("CNKG_REMOTE_USER") or None, env.get("CNKG_REMOTE_PASSWORD")
         if user and password is None:
             raise InvalidInput("CNKG_REMOTE_USER is set but CNKG_REMOTE_PASSWORD is not: set both (or "
@@ -82,7 +110,57 @@ class Credentials:
         if token and user:
             raise InvalidInput("set either CNKG_REMOTE_TOKEN (bearer) or CNKG_REMOTE_USER/CNKG_REMOTE_PASSWORD, "
                                "not both")
-        return cls(token, user, password)
+        cleartext = env.get(ALLOW_CLEARTEXT, "").strip().lower()
+        if cleartext not in _TRUE | _FALSE:
+            raise InvalidInput(f"{ALLOW_CLEARTEXT} is {cleartext!r}: set it to 1 to allow credentials over plain "
+                               "http to a host that is not a loopback address, or leave it unset")
+        return cls(token, user, password, cleartext in _TRUE)
+
+
+# ---------------------------------------------------------------------------------------------- store URLs
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one when the URL names none): where credentials may go."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def redacted(url: str) -> str:
+    """``url`` with any user information replaced by ``***``."""
+    return scrub_userinfo(url)
+
+
+def check_url(url: str, what: str = "store URL") -> str:
+    """``url`` if cnkg may send requests to it: http or https, a host, no user information (a password in a URL
+    would show in logs, in ``ps`` and in error messages). :class:`cnkg.InvalidInput` otherwise."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        raise InvalidInput(f"the {what} {redacted(url)} carries a user or password: cnkg never takes credentials "
+                           "from a URL. Remove them from it and set CNKG_REMOTE_USER and CNKG_REMOTE_PASSWORD (or "
+                           "CNKG_REMOTE_TOKEN, a bearer token) in the environment")
+    try:
+        parts.port
+    except ValueError:
+        raise InvalidInput(f"the {what} {url} has an invalid port") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"the {what} {url} is not an http:// or https:// URL with a host")
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    """A name or address of this machine that never leaves it (no DNS lookup: a name's address may change)."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -92,16 +170,22 @@ def _retryable(exc: BaseException) -> bool:
 
 class Client:
     """HTTP requests to one remote store, with credentials, a timeout and retries with back-off for what may pass
-    (a refused connection, a reset, 5xx, 429); never for 4xx, which another try would not change."""
+    (a refused connection, a reset, 5xx, 429); never for 4xx, which another try would not change.
+
+    Credentials go only to the origins this client was asked to open: a redirect to another origin is refused
+    (``unsafe``), a challenge is answered only for those origins, and over plain http only to loopback unless the
+    credentials allow cleartext. Error messages are scrubbed of the token and password."""
 
     def __init__(self, credentials: Credentials | None = None, *, timeout: float = 60.0, retries: int = 4,
                  backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep):
         self.credentials = credentials or Credentials()
         self.timeout, self.retries, self.backoff, self.sleep = timeout, retries, backoff, sleep
-        handlers = [urllib.request.ProxyHandler({})]  # a store is addressed directly, never through a proxy
+        self.origins: set[tuple] = set()  # where requests were made: the only origins a challenge is answered for
+        # a store is addressed directly, never through a proxy; redirects stay on the request's origin
+        handlers = [urllib.request.ProxyHandler({}), _SameOriginRedirects()]
         if self.credentials.user:
             # Digest or Basic, whichever the store's challenge names (Digest is tried first)
-            passwords = _Passwords(self.credentials)
+            passwords = _Passwords(self.credentials, self.origins)
             handlers += [urllib.request.HTTPDigestAuthHandler(passwords), urllib.request.HTTPBasicAuthHandler(passwords)]
         self.opener = urllib.request.build_opener(*handlers)
 
@@ -110,9 +194,23 @@ class Client:
             return {"Authorization": f"Bearer {self.credentials.token}"}
         return {}  # a user and password answer the store's challenge (401), by the handlers above
 
+    def check(self, url: str, what: str = "store URL") -> str:
+        """``url`` if this client may send to it (:func:`check_url`, and credentials over plain http only to a
+        loopback address unless allowed): :class:`cnkg.InvalidInput` otherwise."""
+        check_url(url, what)
+        scheme, host, _ = origin(url)
+        if self.credentials.present and scheme == "http" and not is_loopback(host) \
+                and not self.credentials.allow_cleartext:
+            raise InvalidInput(f"the {what} {url} is plain http to a host that is not a loopback address, and "
+                               "cnkg would send it credentials that anyone on the way could read: use https://, or "
+                               f"set {ALLOW_CLEARTEXT}=1 where the network to the store is trusted")
+        return url
+
     def open(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
              timeout: float | None = None, retry: bool = True, what: str = "request"):
         """The open response to ``method url`` (2xx), after the retries; a :class:`RemoteError` otherwise."""
+        self.check(url)
+        self.origins.add(origin(url))
         attempts = 1 + (self.retries if retry else 0)
         for attempt in range(attempts):
             try:
@@ -127,6 +225,19 @@ class Client:
         raise AssertionError("unreachable")
 
     def _open_once(self, method, url, body, headers, timeout, what):
+        try:
+            return self._attempt(method, url, body, headers, timeout, what)
+        except RemoteError as exc:
+            raise self._scrubbed(exc) from None
+
+    def _scrubbed(self, exc: RemoteError) -> RemoteError:
+        """``exc`` with the credentials taken out of its message and detail (a store may echo what it was sent)."""
+        message, detail = exc.message, exc.detail
+        for secret in self.credentials.secrets():
+            message, detail = message.replace(secret, "***"), detail.replace(secret, "***")
+        return RemoteError(exc.kind, message, exc.status, detail)
+
+    def _attempt(self, method, url, body, headers, timeout, what):
         request = urllib.request.Request(url, data=body, method=method, headers={**self.headers(), **(headers or {})})
         try:
             return self.opener.open(request, timeout=timeout or self.timeout)
@@ -145,6 +256,8 @@ class Client:
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             raise RemoteError("unreachable", f"{what}: the connection to {_where(url)} failed: "
                               f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # urllib's: a challenge in a scheme it cannot answer (Bearer, Negotiate) ...
+            raise RemoteError("rejected", f"{what}: {_where(url)}: {exc}") from None
 
     def send(self, method: str, url: str, body: bytes | None = None, headers=None, what: str = "request",
              ok_statuses=()) -> int:
@@ -161,19 +274,44 @@ class Client:
 
 
 class _Passwords(urllib.request.HTTPPasswordMgr):
-    """The one user and password, for whatever realm the store names (a client talks to one store)."""
+    """The one user and password, for whatever realm the store names, but only for the origins the client was
+    asked to reach: never for another host that challenges."""
 
-    def __init__(self, credentials: Credentials):
+    def __init__(self, credentials: Credentials, origins: set):
         super().__init__()
-        self.credentials = credentials
+        self.credentials, self.origins = credentials, origins
 
     def find_user_password(self, realm, authuri):
+        if origin(authuri) not in self.origins:
+            return None, None
         return self.credentials.user, self.credentials.password or ""
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects followed only within the origin of the request (scheme, host, port), where its credentials
+    belong; 307 and 308 keep the method and the body (RFC 9110 §15.4.8), 301-303 are followed by GET and HEAD
+    only (turning a POST into a GET would drop the query or the data it carries)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        method, where, there = req.get_method(), _where(req.full_url), _where(newurl)
+        if origin(newurl) != origin(req.full_url) or "@" in urllib.parse.urlsplit(newurl).netloc:
+            fp.close()
+            raise RemoteError("unsafe", f"{where} redirected the {method} ({code}) to {there}, another origin: cnkg "
+                              "follows redirects only within the store's scheme, host and port, so that its "
+                              "credentials never go elsewhere. If the store moved, give cnkg its new URL", code)
+        if code in (307, 308):
+            return urllib.request.Request(newurl, data=req.data, method=method, headers=dict(req.headers),
+                                          origin_req_host=req.origin_req_host, unverifiable=True)
+        if method not in ("GET", "HEAD"):
+            fp.close()
+            raise RemoteError("rejected", f"{where} redirected the {method} ({code}) to {there}; following it would "
+                              "send a GET without the request's body: give cnkg that URL instead", code)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _where(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _http_error(exc: urllib.error.HTTPError, method: str, url: str, what: str) -> RemoteError:
@@ -316,8 +454,9 @@ class RemoteStore(TripleReads):
 
     def __init__(self, query_url: str, update_url: str | None = None, *, client: Client | None = None,
                  timeout: float = 60.0):
-        self.query_url, self.update_url = query_url, update_url
         self.client = client or Client(Credentials.from_env(), timeout=timeout)
+        self.query_url = self.client.check(query_url, "query URL")
+        self.update_url = self.client.check(update_url, "update URL") if update_url else None
         self.timeout = timeout
         self._lock = threading.Lock()
         self._names = self._catalogue()
@@ -622,11 +761,17 @@ def push(store, gsp_url: str, *, client: Client | None = None, chunk: int = DEFA
     not send whole."""
     if chunk < 1:
         raise InvalidInput(f"the chunk size must be at least 1 triple, not {chunk}")
+    check_url(gsp_url, "Graph Store URL")
+    if query_url:
+        check_url(query_url, "query URL")
     plans = plan(store, chunk)
     report = PushReport(plans, sum(p.triples for p in plans), dry_run=dry_run)
     if dry_run:
         return report
     client = client or Client(Credentials.from_env())
+    for url, what in ((gsp_url, "Graph Store URL"), (query_url, "query URL")):
+        if url:
+            client.check(url, what)
     from .progress import wanted
     from tqdm import tqdm
 

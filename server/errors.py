@@ -6,14 +6,18 @@ JSON unless the client accepts text/plain but not JSON (a CSV-only client still 
 from __future__ import annotations
 
 import json
+import logging
 import re
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..errors import RemoteError
 from . import ops
 from .negotiation import choose
+
+# a remote store's failures in full (its URL, its status, what it said), for the operator only
+log = logging.getLogger("cnkg.remote")
 
 
 class ApiError(Exception):
@@ -187,9 +191,17 @@ def init_app(app: Flask) -> None:
         return error_response(exc.code or 500, message, headers)
 
 
+# what a public client is told when the remote store fails: the kind of failure, never the store's URL or the
+# text it answered (the server's log has those)
+_UPSTREAM = {"unreachable": "could not be reached", "refused": "refused cnkg's credentials",
+             "not_found": "answered 404 not found", "failed": "failed", "malformed": "answered something cnkg "
+             "cannot read", "unsafe": "redirected the request to another host, which cnkg does not follow"}
+
+
 def remote_api_error(exc: RemoteError, timeout: float | None = None, what: str = "query") -> ApiError:
     """A remote store's failure as the server's error: its timeout as ours (503), a query it could not parse as
-    400, anything else (unreachable, refused cnkg's credentials, failed, an unreadable answer) as 502."""
+    400, anything else (unreachable, refused cnkg's credentials, failed, an unreadable answer) as 502. The client
+    gets a summary; the store's URL and its own words go to the ``cnkg.remote`` log."""
     if exc.kind == "timeout":
         limit = f" within {timeout:g} s" if timeout is not None else " in time"
         return Timeout(f"{what} timed out: the remote store did not answer{limit}, so cnkg stopped waiting. Narrow "
@@ -199,7 +211,23 @@ def remote_api_error(exc: RemoteError, timeout: float | None = None, what: str =
 
         said = exc.detail or exc.message
         line, column = syntax_position(said)
-        where = f" at line {line}" + (f", column {column}" if column else "") if line else ""
-        said = re.sub(r"^error at \d+:\d+: ", "", said)  # Oxigraph's position, given above in the query's terms
-        return MalformedQuery(f"malformed SPARQL {what}{where}: {said}", detail=said, line=line, column=column)
-    return Upstream(f"the remote store could not answer: {exc.message}")
+        if line is not None:  # a parser's message about the client's own query, located in it
+            said = re.sub(r"^error at \d+:\d+: ", "", said)  # Oxigraph's position, given below in the query's terms
+            where = f" at line {line}" + (f", column {column}" if column else "")
+            return MalformedQuery(f"malformed SPARQL {what}{where}: {said}", detail=said, line=line, column=column)
+        log.warning("%s refused by the remote store %s (400): %s", what, _store(), exc.message)
+        return MalformedQuery(f"malformed SPARQL {what}: the remote store refused it (400); the server's log "
+                              "has its words")
+    log.warning("%s failed over the remote store %s (%s%s): %s", what, _store(), exc.kind,
+                f", {exc.status}" if exc.status else "", exc.message)
+    summary = _UPSTREAM.get(exc.kind) or (f"rejected the request ({exc.status})" if exc.status else "failed")
+    if exc.kind == "failed" and exc.status:
+        summary += f" ({exc.status})"
+    return Upstream(f"the remote store behind this endpoint {summary}, so the {what} could not be answered; the "
+                    "server's log has the details")
+
+
+def _store() -> str:
+    """The remote store's query URL, for the log."""
+    store = current_app.extensions["cnkg"].remote
+    return store.query_url if store is not None else "(none)"

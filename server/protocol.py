@@ -77,7 +77,7 @@ def sparql():
         payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
                                  graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
                                  default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update")
+                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="query")
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
