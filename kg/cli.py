@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
                             "(default 30)")
     serve.add_argument("--result-cache", type=int, default=256, metavar="ENTRIES",
                        help="answers of repeated queries kept in memory (0: off)")
+    serve.add_argument("--result-cache-mib", type=int, default=64, metavar="MIB",
+                       help="memory the result cache may hold, answers and query texts (default 64; 0: off)")
     serve.add_argument("--allow-update", action="store_true",
                        help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
                             "(changes stay in memory; the inferred graph is not recomputed)")
@@ -488,7 +490,8 @@ def _serve(args) -> int:
         access.addHandler(logging.StreamHandler(sys.stderr))
     access.propagate = False  # one line per request: not again through the root logger's handlers
     config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
-              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
+              "RESULT_CACHE_SIZE": args.result_cache,
+              "RESULT_CACHE_MIB": args.result_cache_mib, "ALLOW_UPDATE": args.allow_update,
               "UPDATE_TOKEN": token if args.allow_update else None}
     if args.workers:
         config["MAX_CONCURRENT_QUERIES"] = args.workers

@@ -51,6 +51,8 @@ SETTINGS = {
                           "use; a query needing more is stopped and answered 503 (reason memory). Workers are also "
                           "denied network access and programs by the kernel (seccomp)"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
+    "RESULT_CACHE_MIB": (64, "memory (MiB) the result cache may hold: answers and the query texts keying them; "
+                             "the least recently used go first; 0 disables the cache"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
     "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
@@ -209,7 +211,8 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
             graph.store.writable()
         else:  # updates go to a private on-disk copy (published by checkpoint), made now
             graph.store = graph.store.on_disk_copy(snapshots / "primary")
-    app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
+    app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"]),
+                                                       int(float(app.config["RESULT_CACHE_MIB"]) * 2**20)),
                                    None if remote else Sandbox.shared(
                                        slots, int(app.config["WARM_WORKERS"]),
                                        float(app.config["WORKER_RETIRE_SECONDS"]),

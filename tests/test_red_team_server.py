@@ -113,3 +113,48 @@ def test_hostile_accept_and_methods_are_never_a_500(hostile_client):
         _no_500(hostile_client.get("/search?q=jae", headers={"Accept": header}), f"Accept {header!r}")
     for method in ["PUT", "DELETE", "PATCH", "TRACE", "PROPFIND", "X" * 300]:
         _no_500(hostile_client.open("/id/jaeger", method=method), method[:20])
+
+
+# ------------------------------------------------------------------------------------------------ result cache
+
+def test_result_cache_of_many_large_answers_stays_under_its_byte_bound(make_app):
+    """Regression: the cache was bounded by entries only, so 256 answers of 1 MiB to 1 MiB queries held ~500 MB.
+    Measured with tracemalloc: what the cache retains after 200 such answers, not what it says it holds."""
+    import gc
+    import tracemalloc
+
+    from cnkg.server.evaluation import Payload
+
+    app = make_app({"RESULT_CACHE_MIB": 16})
+    cache = app.extensions["cnkg"].results
+    assert cache.size == 256 and cache.max_bytes == 16 * 2**20
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(200):
+            query = f"# {n}\n" + "SELECT * { ?s ?p ?o }" + " " * (512 * 1024)   # a key as /sparql makes it
+            key = (query, "http://localhost/sparql", None, None, "json", 10000, 0)
+            cache.put(key, Payload(bytes([n % 256]) * (1024 * 1024 - 100), 1, False))
+            del query, key
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.bytes <= 16 * 2**20
+    assert 8 <= len(cache) <= 11  # ~1.5 MiB an entry: the newest ten or so, not 200
+    assert retained < 17 * 2**20, f"the cache retains {retained / 2**20:.1f} MiB, over its 16 MiB bound"
+    newest = ("# 199\n" + "SELECT * { ?s ?p ?o }" + " " * (512 * 1024), "http://localhost/sparql", None, None,
+              "json", 10000, 0)
+    assert cache.get(newest) is not None
+
+
+def test_result_cache_mib_zero_disables_it_and_the_cli_passes_the_setting(make_app):
+    from cnkg.cli import _parser
+    from cnkg.server.evaluation import Payload
+
+    cache = make_app({"RESULT_CACHE_MIB": 0}).extensions["cnkg"].results
+    cache.put("k", Payload(b"x", 1, False))
+    assert cache.get("k") is None and len(cache) == 0
+    args = _parser().parse_args(["serve", "--result-cache-mib", "8"])
+    assert args.result_cache_mib == 8
