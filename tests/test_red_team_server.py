@@ -158,3 +158,27 @@ def test_result_cache_mib_zero_disables_it_and_the_cli_passes_the_setting(make_a
     assert cache.get("k") is None and len(cache) == 0
     args = _parser().parse_args(["serve", "--result-cache-mib", "8"])
     assert args.result_cache_mib == 8
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+def _series(client, name: str) -> list[str]:
+    text = client.get("/metrics").get_data(as_text=True)
+    return [line for line in text.splitlines() if line.startswith(name + "{")]
+
+
+def test_metrics_series_do_not_grow_with_client_chosen_methods_and_paths(client):
+    """Regression: every method a client invented was a new label value, so a loop of requests grew /metrics (and
+    the server's memory) without bound. Methods outside the standard ones count as "other", paths as their route."""
+    for n in range(200):
+        client.open("/healthz", method=f"M{n}")
+        client.open(f"/no/such/path/{n}", method=f"X{n}")
+        client.get(f"/id/entity-{n}")
+        client.get(f"/queries/no-such-query-{n}")
+    series = _series(client, "cnkg_http_requests_total")
+    assert len(series) <= 12, "\n".join(series)
+    assert any('method="other"' in s for s in series)
+    assert all("M1" not in s and "/no/such" not in s and "entity-1" not in s for s in series)
+    latency = {line.split('route="')[1].split('"')[0]
+               for line in _series(client, "cnkg_http_request_duration_seconds_bucket")}
+    assert latency <= {"/healthz", "(unmatched)", "/id/<path:slug>", "/queries/<name>", "/metrics"}
