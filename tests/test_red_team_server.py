@@ -3,7 +3,10 @@ bounded in bytes, metric labels that a client cannot multiply, connections that 
 token with surrounding whitespace. Each failed on the code before its fix."""
 from __future__ import annotations
 
+import os
 import re
+import socket
+import time
 
 import pytest
 
@@ -182,3 +185,107 @@ def test_metrics_series_do_not_grow_with_client_chosen_methods_and_paths(client)
     latency = {line.split('route="')[1].split('"')[0]
                for line in _series(client, "cnkg_http_request_duration_seconds_bucket")}
     assert latency <= {"/healthz", "(unmatched)", "/id/<path:slug>", "/queries/<name>", "/metrics"}
+
+
+# ------------------------------------------------------------------------------------------------ slow senders
+
+@pytest.fixture
+def graceful(graph, make_app):
+    """``graceful(**options)``: the app under cnkg's own waitress server (server/serve.py, as `cnkg serve` runs it)
+    on an ephemeral loopback port, in a thread; yields the port and stops the server afterwards."""
+    import threading
+    from contextlib import contextmanager
+
+    from cnkg.server.serve import GracefulServer
+
+    @contextmanager
+    def start(**options):
+        server = GracefulServer(make_app(), grace=1.0, log=open(os.devnull, "w"), stop_workers=False,
+                                host="127.0.0.1", port=0, threads=4, **options)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield server.effective_port
+        finally:
+            server.stop()
+            thread.join(10)
+
+    return start
+
+
+def _trickle(port: int, chunks: list[bytes], every: float, give_up: float) -> tuple[float, bytes]:
+    """Send ``chunks`` one every ``every`` seconds; the seconds until the server closed the connection (or
+    ``give_up``), and what it answered."""
+    started = time.monotonic()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=give_up) as sock:
+        sock.settimeout(every)
+        for chunk in chunks:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # closed by the server
+                return time.monotonic() - started, answer
+            try:
+                data = sock.recv(4096)
+            except socket.timeout:
+                data = None
+            except OSError:
+                return time.monotonic() - started, answer
+            if data == b"":
+                return time.monotonic() - started, answer
+            answer += data or b""
+            if time.monotonic() - started > give_up:
+                break
+    return time.monotonic() - started, answer
+
+
+def test_a_client_trickling_header_bytes_is_dropped_after_the_header_timeout(graceful):
+    """Regression: each byte reset waitress's idle timer, so one header byte every few seconds held a connection
+    (and a place under the connection limit) for ever. Sent one byte every 0.2 s (well inside the 30 s idle
+    timeout), the request is dropped after the 1 s header timeout plus at most two clean-ups."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 400 + b"\r\n\r\n"
+    with graceful(header_timeout=1.0, channel_timeout=30) as port:
+        seconds, answer = _trickle(port, [request[i:i + 1] for i in range(len(request))], every=0.2, give_up=20)
+        assert seconds < 5, f"still connected after {seconds:.1f} s"
+        assert answer == b""  # dropped, never answered
+        # a client sending its request at once is served as before
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_trickled_below_the_minimum_rate_is_dropped(graceful):
+    head = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: 4000\r\n\r\n"
+    with graceful(header_timeout=1.0, channel_timeout=30) as port:
+        seconds, answer = _trickle(port, [head] + [b"S"] * 4000, every=0.2, give_up=20)
+        assert seconds < 6 and answer == b"", (seconds, answer[:100])
+
+
+def test_oversized_headers_are_refused_by_waitress_not_buffered(graceful):
+    with graceful(header_timeout=5.0) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (70 * 1024) + b"\r\n\r\n")
+            assert b" 431 Request Header Fields Too Large" in sock.recv(4096)
+
+
+# ------------------------------------------------------------------------------------------------ update token
+
+def test_an_update_token_with_a_trailing_newline_still_accepts_updates(make_app, private_graph):
+    """Regression: a token read from a file or a Kubernetes secret ends with a newline, which no client sends: every
+    update got 401. Surrounding whitespace is dropped when the token is read."""
+    client = make_app({"ALLOW_UPDATE": True, "UPDATE_TOKEN": "s3cret-token\n"}, graph=private_graph).test_client()
+    response = client.post("/sparql", data="INSERT DATA { <urn:x-test:a> <urn:x-test:b> <urn:x-test:c> }",
+                           content_type="application/sparql-update",
+                           headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 200, response.data
+
+
+@pytest.mark.parametrize("token", ["", "  \n", "\t\r\n", "two\nlines"])
+def test_a_blank_or_multiline_update_token_is_refused_at_start(make_app, private_graph, cli, monkeypatch, token):
+    from cnkg.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="update token"):
+        make_app({"ALLOW_UPDATE": True, "UPDATE_TOKEN": token}, graph=private_graph)
+    monkeypatch.setenv("CNKG_UPDATE_TOKEN", token)
+    result = cli("serve", "--allow-update", "--port", "0")
+    assert result.code == 1 and "update token" in result.err, result.err
