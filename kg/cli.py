@@ -128,8 +128,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=int, default=30, metavar="SECONDS",
                        help="close a connection that sends nothing for this long, half-sent requests included "
                             "(default 30)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection whose request line and headers have not all arrived this long after "
+                            "their first byte, however steadily they trickle in (default 10); a body must then "
+                            "average 500 bytes a second")
     serve.add_argument("--result-cache", type=int, default=256, metavar="ENTRIES",
                        help="answers of repeated queries kept in memory (0: off)")
+    serve.add_argument("--result-cache-mib", type=int, default=64, metavar="MIB",
+                       help="memory the result cache may hold, answers and query texts (default 64; 0: off)")
     serve.add_argument("--allow-update", action="store_true",
                        help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
                             "(changes stay in memory; the inferred graph is not recomputed)")
@@ -475,18 +481,20 @@ def cmd_serve(args) -> int:
 def _serve(args) -> int:
     import os
 
-    from .server import check_settings, create_app
+    from .server import check_settings, create_app, update_token
     from .server.serve import GracefulServer
 
-    token = args.update_token or os.environ.get("CNKG_UPDATE_TOKEN") or None
+    token = args.update_token if args.update_token is not None else os.environ.get("CNKG_UPDATE_TOKEN")
     check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
+    token = update_token(token) if args.allow_update else None  # "secret\n" from a file or secret: "secret"
     if args.update_url and not args.sparql_url:
         raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
     if args.sparql_url and args.allow_update and not args.update_url:
         raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
-              "RESULT_CACHE_SIZE": args.result_cache, "ALLOW_UPDATE": args.allow_update,
-              "UPDATE_TOKEN": token if args.allow_update else None}
+              "RESULT_CACHE_SIZE": args.result_cache,
+              "RESULT_CACHE_MIB": args.result_cache_mib, "ALLOW_UPDATE": args.allow_update,
+              "UPDATE_TOKEN": token}
     if args.workers:
         config["MAX_CONCURRENT_QUERIES"] = args.workers
     if args.warm_workers:
@@ -514,7 +522,8 @@ def _serve(args) -> int:
     # oversize body gets the app's JSON 413; past the cap waitress can only drop the connection
     server = GracefulServer(app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
                             max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
-                            connection_limit=args.connection_limit, channel_timeout=args.idle_timeout)
+                            connection_limit=args.connection_limit, channel_timeout=args.idle_timeout,
+                            header_timeout=args.header_timeout)
     over = f", over {args.sparql_url}" if args.sparql_url else ""
     sandbox = app.extensions["cnkg"].sandbox
     if sandbox is not None:  # fail here, not on every query, when the workers cannot be confined

@@ -101,6 +101,9 @@ def check_query(text: str, limit: int = DEFAULT_LIMIT) -> tuple[str, int]:
                                     f"{MAX_QUERY} are searched for")])
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput([Problem("search", None, f"limit {limit!r} is not a number from 1 to {MAX_LIMIT}")])
+    if "\x00" in text:  # SQLite ends a string at NUL: FTS5 would read an unterminated phrase
+        raise InvalidInput([Problem("search", None, "the search text contains a NUL character (U+0000); "
+                                    "remove it")])
     folded = fold(text)
     if not folded:
         raise InvalidInput([Problem("search", None, f"{text!r} has no letters or digits to search for")])

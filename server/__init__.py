@@ -51,6 +51,8 @@ SETTINGS = {
                           "use; a query needing more is stopped and answered 503 (reason memory). Workers are also "
                           "denied network access and programs by the kernel (seccomp)"),
     "RESULT_CACHE_SIZE": (256, "answers kept for repeated queries (cleared by every applied update); 0 disables"),
+    "RESULT_CACHE_MIB": (64, "memory (MiB) the result cache may hold: answers and the query texts keying them; "
+                             "the least recently used go first; 0 disables the cache"),
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
     "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
@@ -64,9 +66,27 @@ SETTINGS = {
 }
 
 
+def update_token(token: str | None) -> str | None:
+    """The bearer token as clients can send it: surrounding whitespace dropped (a token read from a file or a
+    Kubernetes secret usually ends with a newline, which no client sends, so every update was refused). None for
+    no token; ``InvalidInput`` for one given but blank, or holding a character no header can carry."""
+    if token is None:
+        return None
+    stripped = token.strip()
+    if not stripped:
+        raise InvalidInput("the update token (--update-token or CNKG_UPDATE_TOKEN) is empty or only whitespace: "
+                           "give a real token, e.g. $(openssl rand -hex 16)")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in stripped):
+        raise InvalidInput("the update token (--update-token or CNKG_UPDATE_TOKEN) contains a control character "
+                           "(a line break inside it?): no client can send it in an Authorization header")
+    return stripped
+
+
 def check_settings(allow: bool, token: str | None) -> None:
-    """Refuse a configuration that would accept updates from anyone (``cnkg.errors.InvalidInput``: exit code 1)."""
-    if allow and not (token or "").strip():
+    """Refuse a configuration that would accept updates from anyone, or from no one (``cnkg.errors.InvalidInput``:
+    exit code 1)."""
+    token = update_token(token) if allow else token
+    if allow and not token:
         raise InvalidInput("--allow-update needs a bearer token: give --update-token TOKEN or set the environment "
                            "variable CNKG_UPDATE_TOKEN (clients then send 'Authorization: Bearer TOKEN')")
 
@@ -197,6 +217,8 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.config.update(config or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]  # werkzeug raises 413 past this
     check_settings(bool(app.config["ALLOW_UPDATE"]), app.config["UPDATE_TOKEN"])
+    if app.config["ALLOW_UPDATE"]:
+        app.config["UPDATE_TOKEN"] = update_token(app.config["UPDATE_TOKEN"])
     app.json.sort_keys = False
 
     graph = graph if graph is not None else load(reasoner=str(app.config["REASONER"]))
@@ -209,7 +231,8 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
             graph.store.writable()
         else:  # updates go to a private on-disk copy (published by checkpoint), made now
             graph.store = graph.store.on_disk_copy(snapshots / "primary")
-    app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"])),
+    app.extensions["cnkg"] = State(graph, ResultCache(int(app.config["RESULT_CACHE_SIZE"]),
+                                                       int(float(app.config["RESULT_CACHE_MIB"]) * 2**20)),
                                    None if remote else Sandbox.shared(
                                        slots, int(app.config["WARM_WORKERS"]),
                                        float(app.config["WORKER_RETIRE_SECONDS"]),
@@ -278,4 +301,4 @@ def _stats(graph: KnowledgeGraph) -> Stats:
                  entities=graph.store.count("SELECT DISTINCT ?e { ?e a cnkg:Entity }"), graphs=sizes)
 
 
-__all__ = ["create_app", "SETTINGS", "check_settings"]
+__all__ = ["create_app", "SETTINGS", "check_settings", "update_token"]

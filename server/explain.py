@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from rdflib import Literal, URIRef
 
 from ..explain import RULES
+from ..store import to_ox
 from .errors import BadRequest, NotFound
 from .formats import HTML_PAGE, JSON, negotiate
 
@@ -18,9 +19,22 @@ def _iri_param(name: str) -> URIRef:
         raise BadRequest(f"missing parameter {name!r}: give the triple as s=<IRI>&p=<IRI>&o=<IRI> "
                             "(e.g. /explain?s=https://w3id.org/cnkg/id/jaeger&p=https://w3id.org/cnkg/ontology"
                             "%23hasAncestor&o=https://w3id.org/cnkg/id/dapper)")
-    if ":" not in value or any(c in value for c in " <>\"{}|\\^`"):
-        raise BadRequest(f"parameter {name!r} must be an absolute IRI; got {value!r}")
-    return URIRef(value)
+    iri = URIRef(value)
+    if ":" not in value or not _engine_accepts(iri):  # the engine's own IRI rules: no NUL, space, bad %-escape ...
+        raise BadRequest(f"parameter {name!r} must be an absolute IRI; got {_shown(value)}")
+    return iri
+
+
+def _engine_accepts(term) -> bool:
+    try:
+        to_ox(term)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 200 else repr(value[:200]) + f" ... ({len(value)} characters)"
 
 
 def _object_param():
@@ -29,7 +43,14 @@ def _object_param():
     if "o_datatype" in args:
         return Literal(args.get("o", ""), datatype=_iri_param("o_datatype"))
     if "o_lang" in args:
-        return Literal(args.get("o", ""), lang=args["o_lang"] or None)
+        lang = args["o_lang"].strip()
+        try:  # rdflib and the engine each check the tag: either may refuse it
+            literal = Literal(args.get("o", ""), lang=lang or None)
+        except ValueError:
+            literal = None
+        if literal is None or lang and not _engine_accepts(literal):
+            raise BadRequest(f"o_lang must be a language tag (BCP 47, e.g. en or en-GB); got {_shown(lang)}")
+        return literal
     if "o_literal" in args:
         return Literal(args.get("o", ""))
     return _iri_param("o")

@@ -27,6 +27,17 @@ access_log = logging.getLogger("cnkg.access")
 
 # Seconds; SPARQL answers range from a millisecond (ASK) to the query timeout.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Label values come from these sets only: a client choosing a method (any token is one) or a path must not create
+# series; anything else is "other", a path no route matches "(unmatched)".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else "other"
 
 
 class Metrics:
@@ -95,7 +106,7 @@ def _finish(response: Response) -> Response:
     # the route pattern (/id/<slug>), not the path, keeps the label set small
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
     if (m := _metrics()) is not None:
-        m.requests.labels(route, request.method, str(response.status_code)).inc()
+        m.requests.labels(route, method_label(request.method), status_label(response.status_code)).inc()
         m.latency.labels(route).observe(duration)
     entry = {
         "method": request.method,

@@ -18,6 +18,7 @@ from rdflib.namespace import DCTERMS
 from ..errors import closest
 from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
+from ..store import to_ox
 
 from .errors import ApiError, NotFound
 from .explain import explain_query
@@ -175,9 +176,21 @@ def _not_found(slug: str):
     raise NotFound(message)
 
 
+def valid_iri(iri: URIRef) -> bool:
+    """Whether the store's engine accepts ``iri`` (an id with a space, a quote, a NUL ... is no IRI it holds)."""
+    try:
+        to_ox(iri)
+    except ValueError:
+        return False
+    return True
+
+
 @bp.route("/id/<path:slug>")
 def entity(slug: str):
     iri = ID[slug]
+    if not valid_iri(iri):  # no entity can have it: a 404 that says why, without asking the store
+        raise NotFound(f"no entity has the id {slug[:200]!r}: it is not a valid IRI path (ids have no spaces, "
+                       "quotes, control characters or bad %-escapes)")
     if not entity_exists(iri):
         return _not_found(slug)
     path = url_for("pages.entity", slug=slug)

@@ -13,6 +13,12 @@ first SIGTERM or SIGINT:
 
 A second signal ends the wait at once. The signal handlers only set a flag and wake the event loop (through
 waitress's own trigger pipe); all the work is done by the loop in the main thread, never inside a handler.
+
+Slow senders: waitress closes a connection only when it has sent nothing for ``channel_timeout`` seconds, so a
+client sending one header byte every few seconds kept its connection (and a slot under the connection limit) for
+ever. Here a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its
+body at least ``MIN_BODY_RATE`` bytes a second on average after that (as Apache's mod_reqtimeout does); a
+connection that falls behind is closed at the next clean-up (every ``cleanup_interval`` seconds).
 """
 from __future__ import annotations
 
@@ -31,6 +37,43 @@ from waitress.server import BaseWSGIServer
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # after the grace period: how long requests cut off (their query workers stopped) may take to write their 503
 FINAL_WRITE_SECONDS = 1.0
+# seconds a request's line and headers may take to arrive, from its first byte
+DEFAULT_HEADER_TIMEOUT = 10.0
+# bytes a second a request body must average once its headers are in (beyond the header timeout's allowance)
+MIN_BODY_RATE = 500
+# the largest request line and headers (a GET query travels in the line): 64 KiB (waitress: 256 KiB), so the
+# connection limit's worth of half-sent headers holds at most 64 MB; larger gets waitress's 431
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class DeadlineChannel(HTTPChannel):
+    """A waitress channel that remembers when the request it is receiving began, and how many bytes it has."""
+
+    request_started: float | None = None  # time.monotonic() of the first byte of the request being received
+    request_bytes = 0
+
+    def received(self, data):
+        result = super().received(data)
+        if self.request is None:  # every request received so far is complete
+            self.request_started, self.request_bytes = None, 0
+        else:
+            if self.request_started is None:
+                self.request_started = time.monotonic()
+            self.request_bytes += len(data)
+        return result
+
+    def overdue(self, now: float, header_timeout: float) -> bool:
+        """Whether the request being received has fallen behind its deadline (see the module's docstring)."""
+        if self.requests:  # one is in service: the next waits unread, and its clock starts again afterwards
+            if self.request_started is not None:
+                self.request_started = now
+            return False
+        if self.request is None or self.request_started is None:
+            return False
+        elapsed = now - self.request_started
+        if not self.request.headers_finished:
+            return elapsed > header_timeout
+        return elapsed > header_timeout + self.request_bytes / MIN_BODY_RATE
 
 
 class GracefulServer:
@@ -38,17 +81,38 @@ class GracefulServer:
     then draining for up to ``grace`` seconds. ``stop_workers``: stop the app's query worker pool at the end (the
     process-wide pool: right for ``cnkg serve``, whose process ends then)."""
 
-    def __init__(self, app: Flask, grace: float = 10.0, log=sys.stderr, stop_workers: bool = True, **options):
+    def __init__(self, app: Flask, grace: float = 10.0, log=sys.stderr, stop_workers: bool = True,
+                 header_timeout: float = DEFAULT_HEADER_TIMEOUT, **options):
         self.app = app
         self.stop_workers = stop_workers
         self.grace = grace
         self.log = log
+        self.header_timeout = header_timeout
         self._map: dict = {}
+        options.setdefault("max_request_header_size", MAX_HEADER_BYTES)
+        # waitress looks for idle connections every 30 s by default: often enough for neither deadline
+        shortest = min(header_timeout, options.get("channel_timeout", 120))
+        options.setdefault("cleanup_interval", max(1, int(shortest / 4)))
         self.server = waitress.create_server(app, map=self._map, **options)
+        for listener in self.listeners:
+            listener.channel_class = DeadlineChannel
+            listener.maintenance = self._maintenance_of(listener)
         self._signals: list[int] = []
         self._pid = os.getpid()
         self._loop_timeout = self.server.adj.asyncore_loop_timeout
         self._use_poll = self.server.adj.asyncore_use_poll
+
+    def _maintenance_of(self, listener: BaseWSGIServer):
+        idle = listener.maintenance  # waitress's own: closes connections idle past channel_timeout
+
+        def maintenance(now: float) -> None:
+            idle(now)
+            clock = time.monotonic()
+            for channel in list(listener.active_channels.values()):
+                if isinstance(channel, DeadlineChannel) and channel.overdue(clock, self.header_timeout):
+                    channel.will_close = True
+
+        return maintenance
 
     @property
     def listeners(self) -> list[BaseWSGIServer]:

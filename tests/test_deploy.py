@@ -131,3 +131,34 @@ def test_the_deployment_mounts_writable_volumes_for_everything_it_writes():
     # the update token is optional: the pod starts without the secret
     (env,) = [e for e in container["env"] if e["name"] == "CNKG_UPDATE_TOKEN"]
     assert env["valueFrom"]["secretKeyRef"]["optional"] is True
+
+
+def _mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return float(quantity[:-len(suffix)]) * factor
+    return float(quantity) / 2**20
+
+
+def test_the_pod_limit_covers_the_server_and_every_worker_at_its_memory_limit():
+    """Each query worker is held to --worker-memory by the kernel; the pod's limit must hold all of them plus the
+    server (~200 MB measured, 256 MiB allowed), or a legitimate query load gets the pod OOM-killed instead of a 503."""
+    (container,) = _deployment()["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    workers, memory = int(args[args.index("--workers") + 1]), int(args[args.index("--worker-memory") + 1])
+    limit = _mebibytes(container["resources"]["limits"]["memory"])
+    assert limit >= 256 + workers * memory
+    assert memory >= 300  # the heaviest named query peaks at 266 MB in a worker
+
+
+def test_the_network_policy_admits_the_server_port_only_and_allows_no_egress():
+    policy = yaml.safe_load((MANIFESTS / "networkpolicy.yaml").read_text())
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "cnkg"}
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    assert spec["egress"] == []
+    (rule,) = spec["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    (container,) = _deployment()["spec"]["template"]["spec"]["containers"]
+    assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
