@@ -107,3 +107,93 @@ def test_the_linear_splitter_still_reads_real_lists():
                                                          "tuf"}
     assert normal_url("https://www.github.com/x/y.git///") == "github.com/x/y"
     assert normal_url("https://github.com/x/.git/y") == "github.com/x/.git/y"
+
+
+# A file every check of the reader passes, but not the shapes: a CNCF member named like one of the article's
+# projects. Members are never merged with the article's software (a company is not its project), so the member
+# gets an entity of its own, and the name "Kubernetes" would name two entities (shape:UniqueNames).
+NAME_CLASH = landscape_text({}, None).replace('name: Observability and Analysis', 'name: CNCF Members') \
+    .replace('"name": "Hostile"', '"name": "Kubernetes"').replace('name: "Hostile"', 'name: "Kubernetes"')
+NAME_CLASH_LINE = 8          # the line of the member's entry
+
+
+def _clash(tmp_path: Path) -> Path:
+    path = tmp_path / "landscape.yml"
+    path.write_text(NAME_CLASH, encoding="utf-8")
+    assert path.read_text().splitlines()[NAME_CLASH_LINE - 1].strip() == "- item:"
+    return path
+
+
+def _imported_names() -> list[str]:
+    from cnkg import imports
+
+    return sorted(p.stem for p in imports.landscapes_dir().glob("*.json"))
+
+
+def test_a_file_that_fails_the_shapes_is_refused_whole(tmp_path, cli):
+    path = _clash(tmp_path)
+    result = cli("import-landscape", path, "--date", "2026-08-07")
+    assert result.code == 1
+    assert f"{path}: not imported: the graph built with this file fails the checks every build makes" in result.err
+    # which item, which field (its line), what was expected
+    assert f"{path}:{NAME_CLASH_LINE}: item 'Kubernetes' name: This name is the label or altLabel of more " \
+           "than one resource: names must identify one entity." in result.err
+    assert _imported_names() == []                  # nothing kept: the service still starts
+    assert cli("validate").code == 0
+
+
+def test_check_builds_the_file_too(tmp_path, cli):
+    path = _clash(tmp_path)
+    result = cli("import-landscape", path, "--date", "2026-08-07", "--check")
+    assert result.code == 1
+    assert f"{path}:{NAME_CLASH_LINE}: item 'Kubernetes' name:" in result.err
+
+
+def test_a_refused_replacement_leaves_the_earlier_snapshot_untouched(tmp_path, cli):
+    good = tmp_path / "good.yml"
+    good.write_text(landscape_text({}, None), encoding="utf-8")
+    assert cli("import-landscape", good, "--date", "2026-08-07", "--name", "now", "--no-build").code == 0
+    from cnkg import imports
+
+    before = {p.name: p.read_bytes() for p in imports.landscapes_dir().iterdir()}
+    result = cli("import-landscape", _clash(tmp_path), "--date", "2026-08-07", "--name", "now", "--replace")
+    assert result.code == 1
+    assert "the snapshot 'now' imported before is unchanged" in result.err
+    assert {p.name: p.read_bytes() for p in imports.landscapes_dir().iterdir()} == before
+    assert cli("query", "projects").code == 0
+
+
+def test_the_library_import_refuses_it_too(tmp_path):
+    from cnkg import imports
+    from cnkg.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        imports.import_landscape(_clash(tmp_path), imports.snapshot_info(None, "2026-08-07", None, None,
+                                                                         "landscape.yml"))
+    assert any(p.line == NAME_CLASH_LINE and "item 'Kubernetes' name" in p.message
+               for p in refused.value.problems)
+    assert _imported_names() == []
+
+
+def test_a_bad_snapshot_already_imported_names_its_file_and_how_to_remove_it(tmp_path, cli):
+    """A snapshot kept by an earlier version (which did not build the file before keeping it): serve, query and
+    build say which file and item fail, and the command that gets the service back."""
+    import hashlib
+
+    from cnkg import imports
+
+    target = imports.landscapes_dir()
+    target.mkdir(parents=True)
+    payload = NAME_CLASH.encode()
+    (target / "old.yml").write_bytes(payload)
+    (target / "old.json").write_text(json.dumps({
+        "name": "old", "date": "2026-08-07", "commit": None, "url": imports.LANDSCAPE_REPOSITORY,
+        "file_name": "landscape.yml", "sha256": hashlib.sha256(payload).hexdigest(), "items": 2, "projects": 0,
+        "schema": "current"}))
+    for command in (["query", "projects"], ["build"], ["serve", "--port", "0"]):
+        result = cli(*command)
+        assert result.code == 1, command
+        assert f"{target / 'old.yml'}:{NAME_CLASH_LINE}: item 'Kubernetes' name:" in result.err
+        assert "remove it with 'cnkg landscapes --remove old' (or run with --no-landscapes)" in result.err
+    assert cli("landscapes", "--remove", "old").code == 0
+    assert cli("query", "projects").code == 0
