@@ -45,20 +45,35 @@ def normal(name: str) -> str:
 def name_forms(name: str) -> set[str]:
     """The whole name, and its two halves when the parenthesis holds the initials of the rest."""
     forms = {normal(name)}
-    found = re.fullmatch(r"(.+?)\s*\(([^()]+)\)", name.strip())
+    found = trailing_parenthesis(name.strip())
     if found:
-        base, alias = found.group(1), found.group(2)
+        base, alias = found
         initials = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", base)).lower()
         if initials == alias.strip().lower().replace(" ", ""):
             forms |= {normal(base), normal(alias)}
     return forms
 
 
+def trailing_parenthesis(text: str, empty: bool = False) -> tuple[str, str] | None:
+    """(base, inside) when ``text`` is "base (inside)" with nothing after the parenthesis, else None; ``empty``:
+    accept "base ()". Plain code, linear in the text: names are written by hand and may be hostile (a regular
+    expression doing this backtracked quadratically on a long run of spaces)."""
+    if not text.endswith(")"):
+        return None
+    opening = text.rfind("(", 0, len(text) - 1)
+    inside = text[opening + 1:-1]
+    if opening < 0 or ")" in inside or not (inside or empty):
+        return None
+    base = text[:opening].rstrip() or text[:opening][:1]      # at least one character, as "(.+?)\s*" took
+    return (base, inside) if base and "\n" not in base else None
+
+
 def normal_url(url: str | None) -> str | None:
     if not url:
         return None
     text = re.sub(r"^https?://(www\.)?", "", url.strip().lower())
-    return re.sub(r"(\.git)?/*$", "", text)
+    text = text.rstrip("/")               # plain code: a regular expression here was quadratic in a run of "/"
+    return text[:-4] if text.endswith(".git") else text
 
 
 def slugify(name: str) -> str:
@@ -308,9 +323,9 @@ class NameResolver:
         for form in name_forms(text):
             found |= self.by_key.get(mention_key(form), set())
         if not found:
-            remark = re.fullmatch(r"(.+?)\s*\([^()]*\)", text.strip())
+            remark = trailing_parenthesis(text.strip(), empty=True)
             if remark:
-                found = self.candidates(remark.group(1))
+                found = self.candidates(remark[0])
         return found
 
     def resolve(self, text: str, kinds: tuple[URIRef, ...] = ()) -> tuple[URIRef | None, str | None]:

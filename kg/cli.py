@@ -80,8 +80,11 @@ def _parser() -> argparse.ArgumentParser:
                           "memory grows with the file (the synthetic 10x landscape, 10 MB, builds in about 450 MB; "
                           "the 100x, 99 MB, in 4 GB). "
                           "Builds read the imported copy at the size it was checked")
-    imp.add_argument("--check", action="store_true", help="check and report only; import nothing")
-    imp.add_argument("--no-build", action="store_true", help="import without building the combined graph now")
+    imp.add_argument("--check", action="store_true",
+                     help="check and report only (the file is read, and built with the other imports); import nothing")
+    imp.add_argument("--no-build", action="store_true",
+                     help="import without caching the combined graph (it is still built, in memory, to check the "
+                          "file) or listing the alignment")
 
     scapes = sub.add_parser("landscapes", help="list the imported landscape snapshots (or remove one)")
     scapes.add_argument("--remove", metavar="NAME", help="forget the imported snapshot NAME")
@@ -246,13 +249,22 @@ def print_mentions(alignment, snapshot: str, out=None) -> None:
 def cmd_import_landscape(args) -> int:
     info = imports.snapshot_info(args.name, args.date, args.commit, args.url, args.path.name)
     max_bytes = None if args.max_size is None else args.max_size << 20
+    payload, landscape = imports.check(args.path, info, force=args.force, max_bytes=max_bytes)
+    if not args.check:
+        imports.refuse_existing(args.path, info, None, args.replace)
+    # the file is built into the graph with the other imports and checked as every build checks it (SHACL
+    # included) before it is kept: a snapshot that fails there would stop every later build, query and serve
+    options = {"facts_dir": args.facts, "ontology_dir": args.ontology, "reasoner": args.reasoner}
+    cache_to = None if args.check or args.no_build else \
+        (lambda snapshots: cache.writable_path(cache.fingerprint(args.facts, args.ontology, snapshots,
+                                                                 reasoner=args.reasoner)))
+    report = imports.check_build(args.path, payload, info, replace=args.check or args.replace,
+                                 build_options=options, store_path=cache_to)
     if args.check:
-        _, landscape = imports.check(args.path, info, force=args.force, max_bytes=max_bytes)
         print(f"{args.path}: valid landscape.yml ({landscape.schema} schema): {len(landscape.items)} items, "
-              f"{len(landscape.projects)} CNCF projects; nothing imported")
+              f"{len(landscape.projects)} CNCF projects; builds and passes the shapes; nothing imported")
     else:
-        snapshot, landscape = imports.import_landscape(args.path, info, replace=args.replace, force=args.force,
-                                                       max_bytes=max_bytes)
+        imports.store(payload, landscape, info)
         print(f"imported {args.path} as snapshot {info.name!r} ({landscape.schema} schema): "
               f"{len(landscape.items)} items, {len(landscape.projects)} CNCF projects, "
               f"{len(landscape.categories)} categories")
@@ -260,14 +272,10 @@ def cmd_import_landscape(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.check or args.no_build:
         return 0
-    snapshots = imports.imported()
-    key = cache.fingerprint(args.facts, args.ontology, snapshots, reasoner=args.reasoner)
-    report = build(args.facts, args.ontology, landscapes=snapshots, reasoner=args.reasoner,
-                   store_path=cache.writable_path(key))
     print_alignment(report.alignment, info.name)
     c = KnowledgeGraph(report.store).counts()
     print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
-          f"entities, {c.projects} projects, {len(snapshots)} landscape snapshot(s)")
+          f"entities, {c.projects} projects, {len(report.landscapes)} landscape snapshot(s)")
     return 0
 
 

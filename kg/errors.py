@@ -78,7 +78,12 @@ class ReasoningError(InvalidInput):
 
 
 class ShapeViolation(InvalidInput):
-    """The built graph does not conform to the SHACL shapes."""
+    """The built graph does not conform to the SHACL shapes. ``violations``: the validation results
+    (``cnkg.shacl_sparql.Violation``), from which the problems were written."""
+
+    def __init__(self, problems: Iterable[Problem] | str, violations: Iterable = ()):
+        super().__init__(problems)
+        self.violations = list(violations)
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str | None:

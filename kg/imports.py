@@ -1,8 +1,10 @@
 """The user's imported landscape snapshots: checked copies of landscape.yml files in the cnkg data directory.
 
 ``cnkg import-landscape PATH --date D`` reads the file once and checks it completely first (and against the
-previous import of the same source: far fewer items need ``--force``); only a clean file is stored, exactly the
-bytes that were checked, with a small JSON record of where it came from (date, commit, repository). Both are
+previous import of the same source: far fewer items need ``--force``), then builds it into the graph with the other
+imports and checks that as every build does, SHACL shapes included (:func:`check_build`): a snapshot kept that
+would fail there would stop every later build, query and serve. Only a clean file is stored, exactly the bytes that
+were checked, with a small JSON record of where it came from (date, commit, repository). Both are
 written to temporary files and renamed into place, record last, so an interrupted or failed import leaves no half-import: a snapshot counts
 only when its record exists and the copy's hash matches it. Every later ``cnkg build`` / ``serve`` / ``query``
 includes the imported snapshots (``--no-landscapes`` leaves them out).
@@ -21,30 +23,12 @@ from typing import TYPE_CHECKING
 
 from .errors import InvalidInput, Problem
 from .export import write_atomically
+from .snapshots import LANDSCAPE_REPOSITORY, SnapshotInfo
 
 if TYPE_CHECKING:
     from .landscape import Landscape
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
-LANDSCAPE_REPOSITORY = "https://github.com/cncf/landscape"
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """Where a landscape file came from: given by the user at import, stored with the import. (Defined here, not
-    beside the graph it becomes in cnkg.landscape_graph: every cnkg serve and query reads the imports' records, and
-    need not import the landscape reader, PyYAML and the alignment code to do it, ~30 ms of the start.)"""
-
-    name: str
-    date: dt.date
-    commit: str | None = None
-    url: str = LANDSCAPE_REPOSITORY
-    file_name: str = "landscape.yml"
-
-    @property
-    def title(self) -> str:
-        commit = f", commit {self.commit[:12]}" if self.commit else ""
-        return f"CNCF landscape.yml of {self.date.isoformat()}{commit}"
 
 
 def data_dir() -> Path:
@@ -131,19 +115,67 @@ def _previous_import(info: SnapshotInfo, directory: Path | None) -> tuple[str, s
     return None if best is None else (best[1], best[0].isoformat(), best[2])
 
 
+def check_build(path: Path, payload: bytes, info: SnapshotInfo, directory: Path | None = None,
+                replace: bool = False, build_options: dict | None = None, store_path=None):
+    """Build the graph the next build will build (the imported snapshots, with ``payload`` as snapshot
+    ``info.name``) and check it as every build does: OWL 2 RL consistency and the SHACL shapes. A file that passes
+    the reader's checks can still fail these (a member named like one of the article's projects: one name, two
+    entities), and a snapshot kept that way would stop every later build, query and serve. Raises
+    ``InvalidInput`` naming, for each problem the file causes, the item, the field with its line in ``path``, and
+    what was expected. Returns the ``pipeline.BuildReport``. ``build_options``: passed on to
+    ``pipeline.build`` (``facts_dir``, ``ontology_dir``, ``reasoner``); ``store_path``: a function of the
+    snapshots built giving where to write the store (the cache), or None to build in memory."""
+    import tempfile
+
+    from .errors import CnkgError
+    from .pipeline import build  # the build pipeline only when an import is checked
+
+    earlier = imported(directory)
+    others = [s for s in earlier if s.info.name != info.name or not replace]
+    with tempfile.TemporaryDirectory(prefix="cnkg-import-") as scratch:
+        copy = Path(scratch) / f"{info.name}.yml"
+        copy.write_bytes(payload)
+        candidate = Snapshot(info, copy, _digest(payload), len(payload))
+        snapshots = sorted([*others, candidate], key=lambda s: (s.info.date, s.info.name), reverse=True)
+        try:
+            return build(landscapes=snapshots, progress=False, **(build_options or {}),
+                         store_path=store_path(snapshots) if store_path else None)
+        except CnkgError as exc:
+            problems = getattr(exc, "problems", None) or [Problem(str(path), None, str(exc))]
+            mine = [Problem(str(path), p.line, p.message, p.suggestion) if p.file == str(copy) else p
+                    for p in problems]
+            kept = f"; the snapshot {info.name!r} imported before is unchanged" \
+                if any(s.info.name == info.name for s in earlier) else ""
+            head = Problem(str(path), None, "not imported: the graph built with this file fails the checks every "
+                           f"build makes, so every later build, query and serve would fail{kept}")
+            raise InvalidInput([head, *mine]) from None
+
+
 def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = None,
                      replace: bool = False, force: bool = False,
-                     max_bytes: int | None = None) -> tuple[Snapshot, Landscape]:
-    """Check ``path`` completely, then store exactly the bytes checked as snapshot ``info.name``; raises
-    ``InvalidInput`` first. ``force``: import even with far fewer items than the previous import. ``max_bytes``:
-    refuse a larger file (default ``landscape.MAX_BYTES``); builds read the stored copy whatever its size."""
+                     max_bytes: int | None = None, build_options: dict | None = None) -> tuple[Snapshot, Landscape]:
+    """Check ``path`` completely — read, and built into the graph with the other imports as every build will
+    build it (:func:`check_build`) — then store exactly the bytes checked as snapshot ``info.name``; raises
+    ``InvalidInput`` first, leaving any earlier import untouched. ``force``: import even with far fewer items than
+    the previous import. ``max_bytes``: refuse a larger file (default ``landscape.MAX_BYTES``); builds read the
+    stored copy whatever its size. ``build_options``: for :func:`check_build`."""
     path = Path(path)
-    target = landscapes_dir(directory)
-    record_path = target / f"{info.name}.json"
     payload, landscape = check(path, info, directory, force, max_bytes)
-    if record_path.exists() and not replace:
+    refuse_existing(path, info, directory, replace)
+    check_build(path, payload, info, directory, replace, build_options)
+    return store(payload, landscape, info, directory), landscape
+
+
+def refuse_existing(path: Path, info: SnapshotInfo, directory: Path | None, replace: bool) -> None:
+    if (landscapes_dir(directory) / f"{info.name}.json").exists() and not replace:
         raise InvalidInput([Problem(str(path), None, f"a snapshot named {info.name!r} is already imported; give "
                                     "--name for another one, or --replace to overwrite it")])
+
+
+def store(payload: bytes, landscape: Landscape, info: SnapshotInfo, directory: Path | None = None) -> Snapshot:
+    """Keep ``payload``, checked, as snapshot ``info.name``: the copy, then its record (what makes it count)."""
+    target = landscapes_dir(directory)
+    record_path = target / f"{info.name}.json"
     digest = _digest(payload)
     copy = target / f"{info.name}.yml"
     record = {"name": info.name, "date": info.date.isoformat(), "commit": info.commit, "url": info.url,
@@ -152,7 +184,7 @@ def import_landscape(path: Path, info: SnapshotInfo, directory: Path | None = No
     target.mkdir(parents=True, exist_ok=True)
     write_atomically(copy, payload)
     write_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
-    return Snapshot(info, copy, digest, len(payload)), landscape
+    return Snapshot(info, copy, digest, len(payload))
 
 
 def imported(directory: Path | None = None) -> list[Snapshot]:

@@ -166,18 +166,96 @@ def _clean(value: Any) -> Any:
 # "OpenTelemetry and Prometheus (metrics and tracing)", "Gateway API + standard service meshes", one per line
 # with a heading ("Big-data: Numpy, Pandas"), or Markdown links. Separators inside parentheses or brackets do not
 # split ("Prometheus (metrics and tracing)" stays one name).
-_SEPARATOR = re.compile(r"\s*[,\uff0c;\n]\s*|\s+(?:and|&|\+)\s+")
-_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+#
+# Every value is written by hand and may be hostile: the splitting is plain code, linear in the length of the
+# text. (It was a set of regular expressions, one of which backtracked cubically on a long run of spaces: a 3 KB
+# file held the import for minutes.) The regular expressions left are anchored or end in their only quantifier,
+# so none backtracks more than a bounded distance.
+_SEPARATOR_CHARS = ",\uff0c;\n"
+_JOINING_WORDS = ("and", "&", "+")
 _BARE_URL = re.compile(r"https?://\S+")
-_ETC = re.compile(r"(?:^|\s+|,)\s*(?:etc\.?|and (?:many )?more\.?|e\.g\.)\s*$", re.IGNORECASE)
 _HEADING = re.compile(r"^[A-Z][\w -]{0,30}:\s+(?=\S)")
+_TRAILING = ("etc.", "etc", "and many more.", "and many more", "and more.", "and more", "e.g.")
+_DANGLING = ("and", "plus", "&")
+
+
+def _unlink(text: str) -> str:
+    """``[text](target)`` Markdown links replaced by their text. Every ``[`` before the first ``]`` after it
+    reaches that same ``]``, so a failed link is skipped whole: each character is looked at a bounded number of
+    times."""
+    out, start, position = [], 0, 0
+    while True:
+        opening = text.find("[", position)
+        closing = text.find("]", opening + 1) if opening >= 0 else -1
+        if closing < 0:
+            break
+        if text.startswith("(", closing + 1):
+            end = text.find(")", closing + 2)
+            if end < 0:                       # no ")" left: no later link can close either
+                break
+            out += [text[start:opening], text[opening + 1:closing]]
+            start = position = end + 1
+        else:
+            position = closing + 1
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _space_end(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
+
+
+def _separator_end(text: str, position: int, space_end: int) -> int | None:
+    """Where a separator starting at ``position`` ends (the spaces around it included), or None. ``space_end``:
+    the end of the run of spaces starting there. A run of spaces followed by no separator holds none anywhere in
+    it, so the caller skips the whole run."""
+    if space_end < len(text) and text[space_end] in ",\uff0c;":
+        return _space_end(text, space_end + 1)
+    if "\n" in text[position:space_end]:         # a line break between names
+        return space_end
+    if space_end > position:                      # " and ", " & ", " + "
+        for word in _JOINING_WORDS:
+            after = space_end + len(word)
+            if text.startswith(word, space_end) and after < len(text) and text[after].isspace():
+                return _space_end(text, after)
+    return None
+
+
+def _ends_with(text: str, word: str) -> bool:
+    return len(text) >= len(word) and text[len(text) - len(word):].lower() == word
+
+
+def _drop_trailing(part: str) -> str:
+    """``part`` (trimmed) without a final "etc.", "and more", "e.g." standing as a word of its own."""
+    for word in _TRAILING:
+        if _ends_with(part, word):
+            head = part[:len(part) - len(word)]
+            rest = head.rstrip()
+            if not head or rest != head or rest.endswith(","):
+                return rest[:-1] if rest.endswith(",") else rest
+    return part
+
+
+def _drop_dangling(part: str) -> str:
+    """``part`` without a final " and", " plus" or " &" left by a list cut at a line break (before one final
+    line break too, as a regular expression's ``$`` allowed: the caller trims it)."""
+    if part.endswith("\n"):
+        part = part[:-1]
+    for word in _DANGLING:
+        if _ends_with(part, word):
+            head = part[:len(part) - len(word)]
+            if head and head[-1].isspace():
+                return head.rstrip()
+    return part
 
 
 def split_names(text: str) -> list[str]:
     """The names in a free-text list, in order, without "etc.", "and more", links' targets or bare URLs."""
-    text = _MARKDOWN_LINK.sub(lambda m: m.group(1), text)
+    text = _unlink(text)
     text = _BARE_URL.sub(" ", text)
-    lines = [_HEADING.sub("", line.strip()) for line in text.splitlines()]
+    lines = [_HEADING.sub("", line.strip(), count=1) for line in text.splitlines()]
     text = "\n".join(lines)
     parts, depth, start = [], 0, 0
     position = 0
@@ -187,22 +265,31 @@ def split_names(text: str) -> list[str]:
             depth += 1
         elif char in ")]":
             depth = max(0, depth - 1)
-        elif depth == 0:
-            found = _SEPARATOR.match(text, position)
-            if found and found.end() > position:
+        elif depth == 0 and (char.isspace() or char in _SEPARATOR_CHARS):
+            space_end = _space_end(text, position)
+            end = _separator_end(text, position, space_end)
+            if end is not None:
                 parts.append(text[start:position])
-                start = position = found.end()
+                start = position = end
                 continue
+            position = max(space_end, position + 1)
+            continue
         position += 1
     parts.append(text[start:])
     names = []
     for part in parts:
-        part = _ETC.sub("", part.strip()).strip(" .:;\u00a0")
-        part = re.sub(r"^(?:and|e\.g\.|see)\s+", "", part, flags=re.IGNORECASE)
-        part = re.sub(r"\s+(?:and|plus|&)$", "", part, flags=re.IGNORECASE).strip()
-        if part and part.lower() not in ("etc", "etc.") and not re.match(r"(?:many )?more\b", part, re.IGNORECASE):
+        part = _drop_trailing(part.strip()).strip(" .:;\u00a0")
+        for word in ("and", "e.g.", "see"):
+            if _ends_with(part[:len(word)], word) and part[len(word):len(word) + 1].isspace():
+                part = part[len(word):].lstrip()
+                break
+        part = _drop_dangling(part).strip()
+        if part and part.lower() not in ("etc", "etc.") and not _MORE.match(part):
             names.append(part)
     return names
+
+
+_MORE = re.compile(r"(?:many )?more\b", re.IGNORECASE)   # anchored by match(): linear
 
 
 def _show(value: Any, width: int = 60) -> str:

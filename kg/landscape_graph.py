@@ -18,10 +18,11 @@ from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from .align import Alignment, Mention, NameResolver, crunchbase_slug, slugify
-from .imports import SnapshotInfo
+from .errors import Problem
 from .landscape import Item, Landscape
 from .namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from .quadset import QuadSet
+from .snapshots import SnapshotInfo
 
 CATEGORY_SCHEME = ID["landscape-category"]
 TAG_SCHEME = ID["landscape-tags"]
@@ -344,3 +345,73 @@ def add_statements(quads: QuadSet, article: Dataset, info: SnapshotInfo, landsca
     for position, item in enumerate(landscape.items):
         statements.item(item, alignment.item_iris[(info.name, position)])
     statements.finish()
+
+
+# The landscape key each property of a snapshot's graph comes from: a SHACL result is reported as the file's field.
+FIELDS = {
+    RDFS.label: "name", SKOS.altLabel: "name", CNKG.description: "description", CNKG.homepage: "homepage_url",
+    CNKG.repository: "repo_url", CNKG.inLandscapeCategory: "second_path", CNKG.hasStage: "project",
+    CNKG.memberSince: "joined", CNKG.listedOrganization: "crunchbase",
+    CNKG.integratesWith: "extra.summary_integrations", CNKG.subprojectOf: "extra.parent_project", CNKG.writtenIn: "extra.summary_languages",
+    CNKG.landscapeTag: "extra.summary_tags", CNKG.persona: "extra.summary_personas",
+    CNKG.useCase: "extra.summary_use_case", CNKG.businessUseCase: "extra.summary_business_use_case",
+    CNKG.releaseRate: "extra.summary_release_rate", CNKG.cloMonitorName: "extra.clomonitor_name",
+    CNKG.annualReview: "extra.annual_review_url", CNKG.devStats: "extra.dev_stats_url",
+    CNKG.annualReviewDate: "extra.annual_review_date", CNKG.additionalRepository: "additional_repos",
+    CNKG.audit: "extra.audits", CNKG.auditDate: "extra.audits", CNKG.auditReport: "extra.audits",
+    CNKG.auditVendor: "extra.audits", CNKG.auditType: "extra.audits", CNKG.lifecycleEvent: "extra",
+}
+
+
+def blame(violations: list, snapshots: list, landscapes: list[Landscape],
+          alignment: Alignment) -> tuple[list[Problem], set[str], list]:
+    """The SHACL results that concern an item of a snapshot, as problems in the snapshot's file (the item, the
+    field and its line, what the shape expects); the names of the snapshots concerned; the results concerning
+    none. A result's focus is the item's IRI, a node minted under it (its events, audits, use cases), one of the
+    snapshot's source lines, or a name the item gives."""
+    by_iri: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    by_line: dict[tuple[str, int], list] = {}
+    for snapshot, landscape in zip(snapshots, landscapes):
+        name = snapshot.info.name
+        for position, item in enumerate(landscape.items):
+            entry = (snapshot, item)
+            by_iri.setdefault(str(alignment.item_iris[(name, position)]), []).append(entry)
+            by_name.setdefault(item.name, []).append(entry)
+            for line in {item.line, *item.lines.values(), *(audit.line for audit in item.audits)}:
+                by_line.setdefault((name, line), []).append(entry)
+    problems, concerned, rest = [], set(), []
+    lines_base = str(SOURCE["landscape/"])
+    for violation in violations:
+        focus = violation.focus
+        found = []
+        if isinstance(focus, Literal):
+            found = by_name.get(str(focus), [])
+        elif isinstance(focus, URIRef):
+            text = str(focus)
+            found = by_iri.get(text) or []
+            if not found and text.startswith(str(ID)):        # a node minted under an item: <item>/audit/...
+                cut = text.rfind("/")
+                while cut > len(str(ID)) and not found:
+                    found = by_iri.get(text[:cut]) or []
+                    cut = text.rfind("/", 0, cut)
+            if not found and text.startswith(lines_base):     # <snapshot>/line/<n>[/name/<k>]
+                parts = text[len(lines_base):].split("/")
+                if len(parts) >= 3 and parts[1] == "line" and parts[2].isdigit():
+                    found = by_line.get((parts[0], int(parts[2])), [])
+        if not found:
+            rest.append(violation)
+            continue
+        field = FIELDS.get(violation.path, "name" if isinstance(focus, Literal) else None)
+        value = "" if violation.value is None or violation.value == focus else f" (value {_short(violation.value)})"
+        for snapshot, item in found:
+            concerned.add(snapshot.info.name)
+            where = f" {field}" if field else ""
+            line = item.lines.get(field, item.line) if field else item.line
+            problems.append(Problem(str(snapshot.path), line, f"item {item.name!r}{where}: {violation.message}{value}"))
+    return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message)), concerned, rest
+
+
+def _short(value, width: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -11,7 +11,8 @@ from rdflib import Dataset, URIRef
 from .align import Alignment, align
 from .build import build_dataset
 from .landscape import Landscape, read_landscape
-from .landscape_graph import add_snapshot
+from .landscape_graph import add_snapshot, blame
+from .errors import InvalidInput, Problem, ShapeViolation
 from .namespaces import FACTS_DIR, META_GRAPH, ONTOLOGY_DIR
 from .vocabulary import Vocabulary, read_ontology
 from .progress import Steps
@@ -93,21 +94,55 @@ def build(facts_dir: Path = FACTS_DIR, ontology_dir: Path = ONTOLOGY_DIR, valida
 
         steps.begin("reason")
         start = time.perf_counter()
-        reason_quads(quads, reasoner)
-        seconds["reason"] = time.perf_counter() - start
+        try:
+            reason_quads(quads, reasoner)
+            seconds["reason"] = time.perf_counter() - start
 
-        # the shapes constrain the union of every graph but the build's own metadata: they are checked on the
-        # store being filled, when it holds just that, before the metadata goes in
-        steps.begin("store and shapes")
-        start = time.perf_counter()
-        shapes = read_shapes(ontology_dir) if validate_shapes else None
+            # the shapes constrain the union of every graph but the build's own metadata: they are checked on the
+            # store being filled, when it holds just that, before the metadata goes in
+            steps.begin("store and shapes")
+            start = time.perf_counter()
+            shapes = read_shapes(ontology_dir) if validate_shapes else None
 
-        def validate(store) -> None:
-            begun = time.perf_counter()
-            check_shapes(store, shapes, validator)
-            seconds["shapes"] = time.perf_counter() - begun
+            def validate(store) -> None:
+                begun = time.perf_counter()
+                check_shapes(store, shapes, validator)
+                seconds["shapes"] = time.perf_counter() - begun
 
-        store = TripleStore.from_dataset(quads, last=[META_GRAPH], between=validate if shapes else None,
-                                         path=store_path)
+            store = TripleStore.from_dataset(quads, last=[META_GRAPH], between=validate if shapes else None,
+                                             path=store_path)
+        except InvalidInput as exc:
+            if not snapshots:
+                raise
+            raise landscape_failure(exc, snapshots, read, alignment) from None
         seconds["store"] = time.perf_counter() - start - seconds.get("shapes", 0.0)
     return BuildReport(facts, store, seconds, list(zip(snapshots, read)), alignment)
+
+
+def landscape_failure(exc: InvalidInput, snapshots: list, landscapes: list[Landscape],
+                      alignment: Alignment) -> InvalidInput:
+    """``exc`` (the graph with landscape snapshots failed its checks) with every SHACL result that concerns a
+    snapshot's item written as a problem in that snapshot's file (item, field, line, what the shape expects), and,
+    for each imported snapshot concerned, how to get a working service back. The same class as ``exc``;
+    ``snapshots``: the names concerned (an import refuses its file whole when its name is among them)."""
+    violations = getattr(exc, "violations", [])
+    attributed, concerned, rest = blame(violations, snapshots, landscapes, alignment)
+    if concerned:
+        problems = attributed + [Problem("SHACL shapes", None, f"{v.focus}: {v.message}") for v in rest]
+    else:
+        problems = list(exc.problems)      # nothing names an item (e.g. a reasoning failure): as found
+    imported = [s.info.name for s in snapshots if s.path.with_suffix(".json").exists()]
+    for name in imported:
+        if name in concerned:
+            message = (f"this imported snapshot does not pass the build's checks (imported with an earlier version "
+                       f"of cnkg?): remove it with 'cnkg landscapes --remove {name}' (or run with --no-landscapes), "
+                       "then import the file again to see what to fix")
+        elif not concerned:
+            message = (f"the graph includes this imported snapshot: if the problems came with it, 'cnkg "
+                       f"--no-landscapes ...' runs without it and 'cnkg landscapes --remove {name}' removes it")
+        else:
+            continue
+        problems.append(Problem(f"landscape snapshot {name!r}", None, message))
+    failure = ShapeViolation(problems, violations) if isinstance(exc, ShapeViolation) else type(exc)(problems)
+    failure.snapshots = concerned
+    return failure

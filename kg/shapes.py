@@ -59,6 +59,11 @@ def shape_problems(data: Graph | ox.Store, shapes: Graph, core_targets: bool = T
     """Validate ``data`` (asserted + inferred, so class membership is already materialised): an rdflib graph, or
     an Oxigraph store whose default graph holds it. ``validator``: ``"sparql"`` (compiled, the default; pySHACL
     when a shape uses a construct it does not compile, with a warning naming it) or ``"pyshacl"``."""
+    return _problems(*_violations(data, shapes, core_targets, validator))
+
+
+def _violations(data: Graph | ox.Store, shapes: Graph, core_targets: bool, validator: str):
+    """The violations (a list) and a function giving a focus node's label."""
     if validator not in VALIDATORS:
         raise ValueError(f"unknown SHACL validator {validator!r}: expected one of {', '.join(VALIDATORS)}")
     if validator == "sparql":
@@ -68,10 +73,10 @@ def shape_problems(data: Graph | ox.Store, shapes: Graph, core_targets: bool = T
             log.warning("SHACL shapes checked with pySHACL: %s", error)
         else:
             store = data if isinstance(data, ox.Store) else as_store(data)
-            return _problems(violations(store, checks), lambda focus: _label(store, focus))
+            return list(violations(store, checks)), lambda focus: _label(store, focus)
     graph = data if isinstance(data, Graph) else _as_graph(data)
-    return _problems(pyshacl_violations(graph, shapes, core_targets),
-                     lambda focus: min(graph.objects(focus, RDFS.label), key=str, default=None))
+    return (pyshacl_violations(graph, shapes, core_targets),
+            lambda focus: min(graph.objects(focus, RDFS.label), key=str, default=None))
 
 
 def pyshacl_violations(data: Graph, shapes: Graph, core_targets: bool = True) -> list[Violation]:
@@ -126,6 +131,6 @@ def _label(store: ox.Store, focus):
 
 
 def check_shapes(data: Graph | ox.Store, shapes: Graph, validator: str = "sparql") -> None:
-    problems = shape_problems(data, shapes, validator=validator)
-    if problems:
-        raise ShapeViolation(problems)
+    found, label_of = _violations(data, shapes, True, validator)
+    if found:   # the violations themselves go with the problems: a landscape import names the item and field
+        raise ShapeViolation(_problems(found, label_of), violations=found)
