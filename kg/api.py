@@ -152,7 +152,8 @@ class KnowledgeGraph:
         change = Change(removed=sorted(removed, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_removed)],
                         added=sorted(added, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_added)],
                         inferred_added=len(inferred_added), inferred_removed=len(inferred_removed))
-        self._write(change.removed, change.added)
+        if change.removed or change.added:  # nothing changed: same version, caches kept
+            self._write(change.removed, change.added)
         return change
 
     def _holds(self, quad) -> bool:
