@@ -134,3 +134,13 @@ def test_copy_from_the_inferred_graph_only_reads_it(client):
     body = applied(post_update(client, f"COPY {INFERRED} TO <urn:x-test:copy>"))
     assert body["triples_added"] > 0
     assert ask(client, "GRAPH <urn:x-test:copy> { id:jaeger cnkg:hasAncestor id:dapper }")
+
+
+# ---------------------------------------------------------------------------------------------- any subject
+
+def test_inferences_for_a_subject_outside_the_id_namespace(client):
+    body = applied(post_update(client, "INSERT DATA { <https://example.org/tracer> cnkg:inspiredBy id:jaeger }"))
+    assert body["inferred_added"] > 0
+    assert ask(client, "<https://example.org/tracer> cnkg:hasAncestor id:dapper")
+    applied(post_update(client, "DELETE DATA { <https://example.org/tracer> cnkg:inspiredBy id:jaeger }"))
+    assert not ask(client, "<https://example.org/tracer> cnkg:hasAncestor id:dapper")
