@@ -144,3 +144,37 @@ def test_inferences_for_a_subject_outside_the_id_namespace(client):
     assert ask(client, "<https://example.org/tracer> cnkg:hasAncestor id:dapper")
     applied(post_update(client, "DELETE DATA { <https://example.org/tracer> cnkg:inspiredBy id:jaeger }"))
     assert not ask(client, "<https://example.org/tracer> cnkg:hasAncestor id:dapper")
+
+
+# ---------------------------------------------------------------------------------------------- pages of new entities
+
+NEW = 'INSERT DATA { id:newtrace a cnkg:Project ; rdfs:label "Newtrace" ; cnkg:inspiredBy id:jaeger }'
+
+
+def test_an_entity_added_by_update_has_its_page_diagram_and_lineage(client):
+    applied(post_update(client, NEW))
+    page = client.get("/id/newtrace", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"Newtrace" in page.data and b"<svg" in page.data
+    svg = client.get("/lineage/Newtrace.svg")
+    assert svg.status_code == 200 and b"Dapper" in svg.data
+    lineage = client.get("/queries/lineage", query_string={"project": "Newtrace"}, headers=SELECT)
+    assert lineage.status_code == 200, lineage.data
+    assert "Dapper" in {b.get("name", {}).get("value") for b in lineage.get_json()["results"]["bindings"]}
+    assert any(h["label"] == "Newtrace" for h in client.get("/search", query_string={"q": "newtr"},
+                                                                headers={"Accept": "application/json"})
+               .get_json()["hits"])
+
+
+def test_an_unnamed_entity_added_by_update_has_its_page(client):
+    applied(post_update(client, "INSERT DATA { id:unnamed cnkg:inspiredBy id:jaeger }"))
+    page = client.get("/id/unnamed", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"<svg" in page.data
+    assert client.get("/lineage/unnamed.svg").status_code == 200
+
+
+def test_a_removed_entity_is_gone_from_names(client):
+    applied(post_update(client, NEW))
+    assert client.get("/lineage/Newtrace.svg").status_code == 200
+    applied(post_update(client, NEW.replace("INSERT", "DELETE")))
+    assert client.get("/lineage/Newtrace.svg").status_code == 404
+    assert client.get("/id/newtrace", headers={"Accept": "text/html"}).status_code == 404
