@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import RDF, RDFS, SKOS, Dataset, Graph, Literal, URIRef
 from rdflib.query import Result
 
@@ -152,11 +153,20 @@ class KnowledgeGraph:
         change = Change(removed=sorted(removed, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_removed)],
                         added=sorted(added, key=str) + [(*t, INFERRED_GRAPH) for t in sorted(inferred_added)],
                         inferred_added=len(inferred_added), inferred_removed=len(inferred_removed))
-        self._write(change.removed, change.added)
+        if change.removed or change.added:  # nothing changed: same version, caches kept
+            self._write(change.removed, change.added)
         return change
 
     def _holds(self, quad) -> bool:
         return next(self.store.quads(quad), None) is not None
+
+    def _is_entity(self, slug: str) -> bool:
+        """Does ``id:slug`` state anything (in a graph other than the inferred or meta graph)?"""
+        try:
+            ox.NamedNode(str(ID) + slug)
+        except ValueError:  # not a valid IRI (a space, a quote): no entity has it
+            return False
+        return bool(slug) and any(g not in NOT_ASSERTED for *_, g in self.store.quads((ID[slug], None, None, None)))
 
     @property
     def materialisation(self):
@@ -181,17 +191,24 @@ class KnowledgeGraph:
 
     @cached_property
     def _names(self) -> dict[str, URIRef]:
-        """Lower-cased label, altLabel, notation and id slug -> IRI (labels win over altLabels)."""
+        """Lower-cased label, altLabel, notation and id slug -> IRI (labels win over altLabels), from every graph
+        that states facts (an entity added by an update is named too); the article's names win over the
+        landscapes', which win over any other graph's."""
+        def rank(graph) -> int:
+            return {ONTOLOGY_GRAPH: 3, CURATED_GRAPH: 2}.get(graph, 1 if is_landscape_graph(graph) else 0)
+
+        entity = str(ID)
+        found = []
+        for order, pred in enumerate((SKOS.altLabel, SKOS.notation, RDFS.label)):  # later ones override earlier ones
+            for subject, _, name, graph in self.store.quads((None, pred, None, None)):
+                if graph not in NOT_ASSERTED and isinstance(subject, URIRef) and str(subject).startswith(entity):
+                    found.append((rank(graph), order, str(graph), subject, name))
+        found.sort()
         names: dict[str, URIRef] = {}
-        landscapes = [g for g in self.store.graph_names() if is_landscape_graph(g)]
-        for graph_id in (*landscapes, CURATED_GRAPH, ONTOLOGY_GRAPH):  # the article's names win
-            for pred in (SKOS.altLabel, SKOS.notation, RDFS.label):  # later ones override earlier ones
-                for subject, _, name, _ in sorted(self.store.quads((None, pred, None, graph_id))):
-                    if str(subject).startswith(str(ID)):
-                        names[str(name).lower()] = subject
-        for graph_id in (CURATED_GRAPH, *landscapes):
-            for subject, *_ in sorted(self.store.quads((None, RDFS.label, None, graph_id))):
-                names.setdefault(str(subject)[len(str(ID)):], subject)
+        for *_, subject, name in found:
+            names[str(name).lower()] = subject
+        for *_, subject, _ in sorted(found, key=lambda f: (-f[0], str(f[3]))):  # slugs: the article's first
+            names.setdefault(str(subject)[len(entity):], subject)
         return names
 
     def label(self, iri) -> str:
@@ -206,6 +223,8 @@ class KnowledgeGraph:
         found = self._names.get(text.lower())
         if found is not None:
             return found
+        if self._is_entity(text):  # an entity without a name yet (an update's)
+            return ID[text]
         guess = closest(text, self._names, cutoff=0.6)
         suggestion = self.label(self._names[guess]) if guess else None
         raise InvalidInput([Problem("name", None, f"no entity is named {name!r}", suggestion)])

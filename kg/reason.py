@@ -5,8 +5,9 @@ rules, about 100x faster) and ``owlrl`` (the reference). When the input uses OWL
 implement, ``rules`` warns (``ReasonerFallback``) and owlrl runs instead.
 
 owlrl's raw closure is mostly noise for users: a reflexive owl:sameAs for every term, datatype and
-annotation typings, literal-subject triples, TBox entailments. We keep the triples about our own
-entities that say something (lineage chains, inverse and symmetric edges, typings, aligned properties).
+annotation typings, literal-subject triples, TBox entailments. We keep the triples about resources named by an
+IRI (any namespace but RDF's and OWL's own) that say something (lineage chains, inverse and symmetric edges,
+typings, aligned properties).
 owlrl reports inconsistencies by adding ``err:ErrorMessage`` nodes instead of raising: those become a
 ``ReasoningError`` naming the entities involved.
 """
@@ -21,7 +22,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, URIRef
 
 from .build import union_graph
 from .errors import Problem, ReasoningError
-from .namespaces import ERR, ID, INFERRED_GRAPH, META_GRAPH
+from .namespaces import ERR, INFERRED_GRAPH, META_GRAPH
 from .quadset import QuadSet
 from .rules import Materialisation, Unsupported, UnsupportedConstruct, inconsistency_problem, paused_gc
 
@@ -29,7 +30,7 @@ REASONERS = ("rules", "owlrl")
 NOT_SOURCE = (META_GRAPH, INFERRED_GRAPH)   # the graphs the reasoner does not read: provenance, and its own output
 
 _BUILTIN = (str(OWL), str(RDF), str(RDFS), str(XSD))
-_ENTITY, _SAME_AS, _TYPE = str(ID), OWL.sameAs, RDF.type   # looked up once: is_meaningful runs per triple
+_SAME_AS, _TYPE = OWL.sameAs, RDF.type   # looked up once: is_meaningful runs per triple
 
 
 def owl_rl_closure(graph: Graph) -> Graph:
@@ -47,9 +48,10 @@ def owl_rl_closure(graph: Graph) -> Graph:
 
 
 def is_meaningful(triple: tuple) -> bool:
-    """True for an inferred triple about one of our entities that a user would want to see."""
+    """True for an inferred triple that a user would want to see: about any resource named by an IRI (cnkg's
+    entities, or a subject an update brought in from another namespace), not about RDF's and OWL's own terms."""
     s, p, o = triple
-    if not isinstance(s, URIRef) or not str.startswith(s, _ENTITY) or isinstance(o, BNode):
+    if not isinstance(s, URIRef) or str.startswith(s, _BUILTIN) or isinstance(o, BNode):
         return False
     if not str.startswith(p, _BUILTIN):   # first: rdflib compares terms in Python, and most predicates are ours
         return True

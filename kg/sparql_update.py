@@ -10,17 +10,21 @@ deadline), over the store with the earlier operations' changes laid over it. Gra
 caller applies in one step together with its inferences.
 
 What the operations mean here (as for every update cnkg accepts): a triple inserted outside ``GRAPH`` goes into the
-updates graph; a triple deleted outside ``GRAPH`` leaves every graph that holds it; ``WITH <g>`` makes ``<g>`` the
-target of both.
+updates graph; a triple deleted outside ``GRAPH`` leaves every graph that states it; ``WITH <g>`` makes ``<g>`` the
+target of both. The inferred graph is the reasoner's: an operation naming it as a graph to change is refused
+(:class:`InferredGraphRefused`), and deletes without ``GRAPH``, ``ALL`` and ``NAMED`` leave it alone (the reasoner
+withdraws what is no longer entailed). Blank nodes of ``INSERT DATA`` are fresh in each request.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
 
 from .iris import PREFIX_IRIS
+from .namespaces import INFERRED_GRAPH
 from .sparql_text import matching_brace, position, prologue, resolve, tokens
 from .store import TripleStore, from_ox
 
@@ -234,36 +238,83 @@ def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, s
     if operations is None:
         return None
     pending = _Pending(store)
+    blanks: dict = {}  # this request's blank node labels: label -> (the data block using it, its fresh node)
     for operation in operations:
         if operation[0] == "graph":
             _, word, silent, names = operation
+            _refuse_inferred_target(word, names)
             _graph_operation(pending, word, silent, [n if n in ("NAMED", "ALL") else URIRef(n) for n in names])
         elif operation[0] == "data":
-            _data_operation(pending, text, *operation[1:], base_iri, updates_graph)
+            _data_operation(pending, text, *operation[1:], base_iri, updates_graph, blanks)
         else:
             _modify(pending, text, operation[1], base_iri, updates_graph, select, using, using_named)
     return pending.change(len(operations))
 
 
+INFERRED_REFUSED = (f"the inferred graph <{INFERRED_GRAPH}> is kept by the reasoner and cannot be written: state "
+                    "or delete the facts it follows from in another graph, and the inferences follow")
+
+
+class InferredGraphRefused(UpdateRefused):
+    """An operation that names the inferred graph as a graph to change."""
+
+    def __init__(self, what: str):
+        super().__init__(f"{what}: {INFERRED_REFUSED}")
+
+
+def _refuse_inferred_target(word: str, names: list[str]) -> None:
+    """CLEAR/DROP of the inferred graph, MOVE from it, and ADD/MOVE/COPY into it change it; COPY or ADD from it
+    only read it. CLEAR/DROP ALL and NAMED leave it to the reasoner (see _graph_operation)."""
+    changed = names if word in ("CLEAR", "DROP") else names[-1:] if word in ("ADD", "COPY") else names
+    if str(INFERRED_GRAPH) in changed:
+        raise InferredGraphRefused(word)
+
+
+def _asserted(quads: list[tuple]) -> list[tuple]:
+    """A triple deleted without a graph leaves every graph that states it; the inferred graph keeps it while
+    something else still entails it (the reasoner decides)."""
+    return [q for q in quads if q[3] != INFERRED_GRAPH]
+
+
 def _data_operation(pending: _Pending, text: str, keyword: str, prefixes: dict, base: str | None, start: int,
-                    end: int, base_iri: str | None, updates_graph) -> None:
+                    end: int, base_iri: str | None, updates_graph, blanks: dict) -> None:
+    """``blanks``: the request's labels so far. SPARQL 1.1 Update §3.1.1: the blank nodes of ``INSERT DATA`` are
+    fresh, never nodes already in the store (nor those of an earlier request with the same label); one label is
+    one node within its data block, and may not be used again in another block of the request (the grammar's
+    rule, W3C test syntax-update-54; Oxigraph refuses it too)."""
+    def term(t):
+        if not isinstance(t, ox.BlankNode):
+            return from_ox(t)
+        found = blanks.get(t.value)
+        if found is None:
+            found = blanks[t.value] = (start, BNode())
+        block, node = found
+        if block != start:
+            line, column = position(text, start)
+            raise UpdateSyntaxError(f"the blank node label _:{t.value} is used in two data blocks of one request; "
+                                    "a label names one new node within one INSERT DATA block", line, column)
+        return node
+
     for quad in _quads(text, start, end, prefixes, base or base_iri):
-        triple = (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object))
         named = not isinstance(quad.graph_name, ox.DefaultGraph)
+        graph = from_ox(quad.graph_name) if named else None
+        if graph == INFERRED_GRAPH:
+            raise InferredGraphRefused(f"{keyword} DATA")
         if keyword == "INSERT":
-            pending.add((*triple, from_ox(quad.graph_name) if named else updates_graph))
+            pending.add((term(quad.subject), term(quad.predicate), term(quad.object), graph or updates_graph))
             continue
         if any(isinstance(t, ox.BlankNode) for t in (quad.subject, quad.object)):
             line, column = position(text, start)
             raise UpdateSyntaxError("DELETE DATA cannot contain blank nodes (SPARQL 1.1 Update §3.1.2)",
                                     line, column)
-        for target in ([(*triple, from_ox(quad.graph_name))] if named else pending.holding(triple)):
+        triple = (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object))
+        for target in ([(*triple, graph)] if named else _asserted(pending.holding(triple))):
             pending.remove(target)
 
 
 def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) -> None:
     if word in ("CLEAR", "DROP"):
-        graphs = pending.graphs() if names[0] in ("NAMED", "ALL") else names
+        graphs = [g for g in pending.graphs() if g != INFERRED_GRAPH] if names[0] in ("NAMED", "ALL") else names
         for graph in graphs:
             for quad in pending.graph(graph):
                 pending.remove(quad)
@@ -286,9 +337,6 @@ def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) ->
 
 
 # ---------------------------------------------------------------------------------------------- one WHERE operation
-
-PLACEHOLDER = "urn:x-cnkg-variable:"
-
 
 def _modify_at(toks, i: int, pro) -> tuple[_Modify, int] | None:
     """The ``DELETE WHERE`` or ``[WITH] DELETE/INSERT ... WHERE`` operation starting at token ``i``, and the index of
@@ -353,13 +401,22 @@ class QuerySyntaxError(ValueError):
         self.message, self.line, self.column = message, line, column
 
 
-def _template(text: str, span: tuple[int, int], prefixes: dict, base: str | None) -> list[ox.Quad]:
-    """A template block as quads, each variable an IRI ``urn:x-cnkg-variable:NAME``."""
+def _template(text: str, span: tuple[int, int], prefixes: dict, base: str | None,
+              variables: dict) -> list[ox.Quad]:
+    """A template block as quads, each variable an IRI the TriG parser accepts where a variable may stand
+    (a predicate included): ``urn:uuid:`` and a UUID drawn for this request, recorded in ``variables`` (IRI ->
+    variable name). The UUIDs are made after the text was received, so no IRI written in it can be one of them:
+    every constant stays itself, whatever its scheme."""
+    names = {value: key for key, value in variables.items()}
     block = text[span[0]:span[1]]
     out, last = [], 0
     for token in tokens(block):
         if token.kind == "var":
-            out += [block[last:token.start], f"<{PLACEHOLDER}{token.text[1:]}>"]
+            name = token.text[1:]
+            if name not in names:
+                names[name] = f"urn:uuid:{uuid.uuid4()}"
+                variables[names[name]] = name
+            out += [block[last:token.start], f"<{names[name]}>"]
             last = token.start + len(token.text)
     out.append(block[last:])
     template = "".join(out)
@@ -396,8 +453,14 @@ def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, upd
     """One ``DELETE/INSERT ... WHERE``: the WHERE clause over the store as the operations before left it, then every
     deletion, then every insertion (SPARQL 1.1 Update §3.1.3)."""
     base = op.base or base_iri
-    delete = _template(text, op.delete, op.prefixes, base) if op.delete else []
-    insert = _template(text, op.insert, op.prefixes, base) if op.insert else []
+    variables: dict = {}  # placeholder IRI -> variable name, for this operation
+    delete = _template(text, op.delete, op.prefixes, base, variables) if op.delete else []
+    insert = _template(text, op.insert, op.prefixes, base, variables) if op.insert else []
+    inferred = ox.NamedNode(str(INFERRED_GRAPH))
+    for word, template in (("DELETE", delete), ("INSERT", insert)):  # refused even when WHERE matches nothing
+        if any(q.graph_name == inferred or (isinstance(q.graph_name, ox.DefaultGraph) and op.with_graph ==
+                                           str(INFERRED_GRAPH)) for q in template):
+            raise InferredGraphRefused(word)
     if any(isinstance(t, ox.BlankNode) for q in delete for t in (q.subject, q.object)):
         line, column = position(text, op.delete[0])
         raise UpdateSyntaxError("a DELETE template cannot contain blank nodes (SPARQL 1.1 Update §3.1.3)",
@@ -418,8 +481,8 @@ def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, upd
     target = URIRef(op.with_graph) if op.with_graph else None
 
     def fill(term, row, fresh):
-        if isinstance(term, URIRef) and str(term).startswith(PLACEHOLDER):
-            return row.get(str(term)[len(PLACEHOLDER):])
+        if isinstance(term, URIRef) and str(term) in variables:  # a URIRef is never equal to a str
+            return row.get(variables[str(term)])
         if isinstance(term, BNode):
             return fresh.setdefault(term, BNode())
         return term
@@ -439,8 +502,12 @@ def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, upd
     removals = []
     for triple, graph in instances(delete):
         graph = graph or target
-        removals += [(*triple, graph)] if graph is not None else pending.holding(triple)
+        if graph == INFERRED_GRAPH:
+            raise InferredGraphRefused("DELETE")
+        removals += [(*triple, graph)] if graph is not None else _asserted(pending.holding(triple))
     additions = [(*triple, graph or target or updates_graph) for triple, graph in instances(insert)]
+    if any(quad[3] == INFERRED_GRAPH for quad in additions):
+        raise InferredGraphRefused("INSERT")
     for quad in removals:
         pending.remove(quad)
     for quad in additions:
@@ -448,8 +515,8 @@ def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, upd
 
 
 __all__ = [
-    "PLACEHOLDER",
     "DataChange",
+    "InferredGraphRefused",
     "QuerySyntaxError",
     "RefusedLoad",
     "UpdateRefused",

@@ -117,8 +117,11 @@ def _update(req: ProtocolRequest):
                                "DROP, CREATE, ADD, MOVE and COPY operations")
         applied = commit(state, computed) if computed.added or computed.removed else None
     ops.record_update()
-    return jsonify(updated=True, operations=computed.operations, triples_added=len(computed.added),
-                   triples_removed=len(computed.removed),
+    # what the graph applied, not what the request asked for: a triple already there, or not there, counts 0
+    added = len(applied.added) - applied.inferred_added if applied else 0
+    removed = len(applied.removed) - applied.inferred_removed if applied else 0
+    return jsonify(updated=True, operations=computed.operations, triples_added=added,
+                   triples_removed=removed,
                    inferred_added=applied.inferred_added if applied else 0,
                    inferred_removed=applied.inferred_removed if applied else 0,
                    graph_version=state.version, default_graph=str(UPDATES_GRAPH), note=NOTE)

@@ -2,7 +2,8 @@
 :mod:`cnkg.sparql_update` with (it was the endpoint's update path before updates moved to Oxigraph).
 
 It runs a request against an rdflib ``Dataset`` and returns the net change; the meanings are cnkg's (triples
-inserted outside ``GRAPH`` go to the updates graph, triples deleted outside ``GRAPH`` leave every graph)."""
+inserted outside ``GRAPH`` go to the updates graph, triples deleted outside ``GRAPH`` leave every graph but the
+inferred one, which ``ALL`` and ``NAMED`` leave out too: the reasoner keeps it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import QueryContext, Update
 
-from cnkg.namespaces import PREFIXES
+from cnkg.namespaces import INFERRED_GRAPH, PREFIXES
 from cnkg.server.update import UPDATES_GRAPH
 
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False  # USING a graph the dataset lacks must never fetch it
@@ -114,13 +115,16 @@ class _Recorder:
             self.change.removed.add(quad)
 
     def remove_everywhere(self, triple) -> None:
-        """Delete from the (union) default graph: from every graph holding the triple."""
+        """Delete from the (union) default graph: from every graph stating the triple (the inferred graph is the
+        reasoner's: it keeps what it still derives)."""
         for *_, graph in list(self.dataset.quads((*triple, None))):
-            self.remove(triple, getattr(graph, "identifier", graph))
+            name = getattr(graph, "identifier", graph)
+            if name != INFERRED_GRAPH:
+                self.remove(triple, name)
 
     def graph_names(self, target) -> list:
-        if target in ("ALL", "NAMED"):
-            return [c.identifier for c in self.dataset.contexts()]
+        if target in ("ALL", "NAMED"):  # every graph but the reasoner's
+            return [c.identifier for c in self.dataset.contexts() if c.identifier != INFERRED_GRAPH]
         return [target]
 
     def clear(self, name) -> None:
