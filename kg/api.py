@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import types
 import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -138,9 +139,16 @@ class KnowledgeGraph:
             """The graphs that state ``triple`` (what the reasoner reads: not the inferred or meta graph)."""
             return {g for *_, g in self.store.quads(triple) if g not in NOT_ASSERTED}
 
+        # the graphs each triple leaves and enters, indexed once: a scan of the change per triple is quadratic
+        leaving, entering = defaultdict(set), defaultdict(set)
+        for *triple, graph in removed:
+            leaving[tuple(triple)].add(graph)
+        for *triple, graph in added:
+            if graph not in NOT_ASSERTED:
+                entering[tuple(triple)].add(graph)
+
         def asserted_after(triple) -> bool:
-            return bool((asserting(triple) - {q[3] for q in removed if q[:3] == triple})
-                        | {q[3] for q in added if q[:3] == triple and q[3] not in NOT_ASSERTED})
+            return bool((asserting(triple) - leaving[triple]) | entering[triple])
 
         appearing = {q[:3] for q in added if q[3] not in NOT_ASSERTED and not asserting(q[:3])}
         vanishing = {q[:3] for q in removed if q[3] not in NOT_ASSERTED and not asserted_after(q[:3])}
