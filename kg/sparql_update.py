@@ -177,6 +177,19 @@ class _Modify:
     where: tuple[int, int]            # the WHERE group, braces included
 
 
+class _Tail:
+    """``toks[start:]`` without the copy (a copy per operation makes reading a request quadratic)."""
+
+    def __init__(self, toks, start: int):
+        self.toks, self.start = toks, start
+
+    def __len__(self) -> int:
+        return len(self.toks) - self.start
+
+    def __getitem__(self, i: int):
+        return self.toks[self.start + i]
+
+
 def _operations(text: str):
     """Each operation of the request, in order: ``("data", keyword, prefixes, base, block start, block end)``,
     ``("graph", keyword, silent, graph names)`` or ``("modify", _Modify)``; None when the request is not a
@@ -190,7 +203,7 @@ def _operations(text: str):
                               "send the triples in INSERT DATA instead")
     prefixes, base, i, found = {}, None, 0, []
     while i < len(toks):
-        pro = prologue(toks[i:])
+        pro = prologue(_Tail(toks, i))
         prefixes.update(pro.prefixes)
         base = pro.base or base
         i += pro.end
