@@ -154,6 +154,8 @@ def _where_solutions(state, syntax_error, bounds, scratch):
     """Evaluate an update's WHERE clause in the sandbox, under the query timeout and the update's deadline: rows of
     rdflib terms. With ``overlay`` (what the request's earlier operations changed), over the request's scratch copy
     of the store brought up to date (:class:`cnkg.server.update.ScratchCopy`), never over a copy of the whole store."""
+    from ..sparql_update import UpdateTimeout
+
     def select(query: str, default, named, overlay) -> list[dict]:
         snapshot = None
         if overlay is not None:
@@ -162,12 +164,17 @@ def _where_solutions(state, syntax_error, bounds, scratch):
                                    "of the same request changed is not supported: send the operations as separate "
                                    "requests")
             snapshot = scratch.snapshot(overlay)
+        timeout = _remaining(bounds)
         try:
             payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
                                      default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                     timeout=_remaining(bounds), what="update", snapshot=snapshot)
+                                     timeout=timeout, what="update", snapshot=snapshot)
         except MalformedQuery as exc:
             raise syntax_error(exc.detail, exc.line, exc.column) from None
+        except errors.Timeout:
+            if timeout < float(current_app.config["QUERY_TIMEOUT"]):  # stopped by the update's own deadline
+                raise UpdateTimeout("the update did not finish within its deadline") from None
+            raise
         if payload.truncated:
             raise BadRequest(f"the update's WHERE clause matched more than {MAX_UPDATE_SOLUTIONS:,} solutions; "
                              "narrow it or split the update")
