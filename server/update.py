@@ -13,10 +13,12 @@
   (400): name the graph. ``CREATE`` is accepted; graphs exist as soon as they hold a triple.
 * **Evaluation.** :func:`cnkg.sparql_update.change` reads the request's operations and works out its net change:
   data blocks and templates by Oxigraph's TriG parser, ``WHERE`` clauses by Oxigraph in the query sandbox under the
-  query timeout (over the store as the request's earlier operations left it), a request that is not a sequence of
+  query timeout (over the store as the request's earlier operations left it: a :class:`ScratchCopy`), a request
+  that is not a sequence of
   operations it reads by Oxigraph's update parser, for the position of the syntax error. The change is then applied
   in one step under the write lock, serialised with every other update. A request is atomic: if any operation
-  fails, nothing is applied.
+  fails, or the request passes a bound (``UPDATE_TIMEOUT``: 503; ``UPDATE_MAX_OPERATIONS``, ``UPDATE_MAX_TRIPLES``:
+  413), nothing is applied.
 * **Inferences.** The inferred graph follows every update exactly (:meth:`cnkg.KnowledgeGraph.update`: the
   compiled reasoner's semi-naive insert and DRed delete); an update that would make the graph inconsistent, such
   as a lineage cycle, is refused with 409 and changes nothing. The inferred graph itself cannot be written (400).
