@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import types
 import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -132,16 +133,31 @@ class KnowledgeGraph:
         if any(q[3] == INFERRED_GRAPH for q in added):
             raise InvalidInput(f"the inferred graph <{INFERRED_GRAPH}> is kept by the reasoner; state the fact in "
                                "another graph and the inferences follow")
-        removed = {q for q in removed if self._holds(q)}
-        added = {q for q in added if not self._holds(q)} - removed
+        holding: dict = {}  # triple -> the graphs holding it now: one store read per triple of the change
+
+        def graphs_of(triple) -> set:
+            found = holding.get(triple)
+            if found is None:
+                found = holding[triple] = {g for *_, g in self.store.quads(triple)}
+            return found
+
+        removed = {q for q in removed if q[3] in graphs_of(q[:3])}
+        added = {q for q in added if q[3] not in graphs_of(q[:3])} - removed
 
         def asserting(triple) -> set:
             """The graphs that state ``triple`` (what the reasoner reads: not the inferred or meta graph)."""
-            return {g for *_, g in self.store.quads(triple) if g not in NOT_ASSERTED}
+            return {g for g in graphs_of(triple) if g not in NOT_ASSERTED}
+
+        # the graphs each triple leaves and enters, indexed once: a scan of the change per triple is quadratic
+        leaving, entering = defaultdict(set), defaultdict(set)
+        for *triple, graph in removed:
+            leaving[tuple(triple)].add(graph)
+        for *triple, graph in added:
+            if graph not in NOT_ASSERTED:
+                entering[tuple(triple)].add(graph)
 
         def asserted_after(triple) -> bool:
-            return bool((asserting(triple) - {q[3] for q in removed if q[:3] == triple})
-                        | {q[3] for q in added if q[:3] == triple and q[3] not in NOT_ASSERTED})
+            return bool((asserting(triple) - leaving[triple]) | entering[triple])
 
         appearing = {q[:3] for q in added if q[3] not in NOT_ASSERTED and not asserting(q[:3])}
         vanishing = {q[:3] for q in removed if q[3] not in NOT_ASSERTED and not asserted_after(q[:3])}

@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from .confinement import Confinement, ConfinementError, confine
-from .engine import apply_change, open_snapshot, run_query, syntax_error
+from .engine import open_snapshot, run_query, syntax_error
 from .iris import PREFIX_IRIS
 from .sparql_text import tokens
 
@@ -90,9 +90,6 @@ class Job:
     default_graph: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
-    # N-Quads of quads to take out of / put into the snapshot for this query only: the changes the earlier
-    # operations of an update request made, seen by its later WHERE clauses
-    overlay: tuple[bytes, bytes] | None = None
     # "query", or "check-update": parse ``query`` as a SPARQL update (an empty answer, or a syntax error)
     kind: str = "query"
 
@@ -137,17 +134,6 @@ def _store(path: str) -> ox.Store:
     return _open_store[path]
 
 
-def _overlaid(store: ox.Store, overlay: tuple[bytes, bytes]) -> ox.Store:
-    """An in-memory copy of ``store`` with the overlay's removals and additions applied."""
-    removed, added = overlay
-    copy = ox.Store()
-    for graph in store.named_graphs():
-        copy.add_graph(graph)
-    copy.bulk_extend(store.quads_for_pattern(None, None, None, None))
-    apply_change(copy, ox.parse(removed, format=ox.RdfFormat.N_QUADS), ox.parse(added, format=ox.RdfFormat.N_QUADS))
-    return copy
-
-
 def _check_update(text: str, base_iri: str | None) -> None:
     """Raise Oxigraph's SyntaxError (with its line and column) if ``text`` is not a SPARQL update. pyoxigraph parses
     only to run, so it runs on an empty store of its own: a failure that is not about syntax does not matter here.
@@ -166,8 +152,6 @@ def evaluate(job: Job) -> Answer:
         _check_update(job.query, job.base_iri)
         return Answer(b"", "UPDATE", "", 0, False)
     store = _store(job.store)
-    if job.overlay is not None:
-        store = _overlaid(store, job.overlay)
     answer = run_query(store, job.query, base_iri=job.base_iri,
                        default_graph=None if job.default_graph is None else list(job.default_graph),
                        named_graphs=None if job.named_graphs is None else list(job.named_graphs))

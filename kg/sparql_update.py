@@ -17,8 +17,11 @@ withdraws what is no longer entailed). Blank nodes of ``INSERT DATA`` are fresh 
 """
 from __future__ import annotations
 
+import time
 import uuid
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
@@ -48,40 +51,111 @@ class DataChange:
     added: list[tuple] = field(default_factory=list)
 
 
-class _Pending:
-    """The store as the operations of one request have left it so far: removals and additions over it."""
+class UpdateTooLarge(UpdateRefused):
+    """An update past one of the endpoint's bounds (``setting`` names it: more operations, or more triples to
+    change, than it allows)."""
 
-    def __init__(self, store: TripleStore):
-        self.store = store
+    def __init__(self, message: str, setting: str):
+        super().__init__(message)
+        self.setting = setting
+
+
+class UpdateTimeout(Exception):
+    """An update that did not finish computing its change before its deadline (nothing was applied)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one update request may do: ``max_operations`` operations, ``max_triples`` triples added or removed
+    (counted as its templates are filled, before they are built), finished by ``deadline`` (``time.monotonic()``).
+    None: no bound."""
+    max_operations: int | None = None
+    max_triples: int | None = None
+    deadline: float | None = None
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise UpdateTimeout("the update did not finish within its deadline")
+
+    def check_triples(self, count: int, what: str) -> None:
+        if self.max_triples is not None and count > self.max_triples:
+            raise UpdateTooLarge(f"{what} {count:,} triples; one update may change at most {self.max_triples:,} "
+                                 "(setting UPDATE_MAX_TRIPLES): split it into smaller requests", "UPDATE_MAX_TRIPLES")
+
+
+class _Pending:
+    """The store as the operations of one request have left it so far: removals and additions over it, indexed by
+    graph and by triple so that every step costs in proportion to what it touches, not to what is pending."""
+
+    def __init__(self, store: TripleStore, bounds: Bounds = Bounds()):
+        self.store, self.bounds = store, bounds
         self.added: dict[tuple, None] = {}
         self.removed: dict[tuple, None] = {}
+        self._added_in: dict = {}        # graph -> {quad: None} of self.added
+        self._added_as: dict = {}        # triple -> {quad: None} of self.added
+        self._dirty: dict[tuple, None] = {}  # quads changed since the last sync()
+        self._steps = 0
 
     def has(self, quad) -> bool:
-        return quad in self.added or (quad not in self.removed and next(self.store.quads(quad), None) is not None)
+        return quad in self.added or (quad not in self.removed and self._stored(quad))
+
+    def _stored(self, quad) -> bool:
+        return next(self.store.quads(quad), None) is not None
 
     def graph(self, name) -> list[tuple]:
         stored = [q for q in self.store.quads((None, None, None, name)) if q not in self.removed]
-        return stored + [q for q in self.added if q[3] == name]
+        return stored + list(self._added_in.get(name, ()))
 
     def graphs(self) -> list:
-        names = set(self.store.graph_names()) | {q[3] for q in self.added}
-        return sorted(g for g in names if self.graph(g))
+        names = set(self.store.graph_names()) | set(self._added_in)
+        return sorted(g for g in names if self._holds_any(g))
+
+    def _holds_any(self, name) -> bool:
+        return bool(self._added_in.get(name)) or \
+            any(q not in self.removed for q in self.store.quads((None, None, None, name)))
 
     def holding(self, triple) -> list[tuple]:
-        return [q for q in self.store.quads(triple) if q not in self.removed] + \
-            [q for q in self.added if q[:3] == tuple(triple)]
+        triple = tuple(triple)
+        return [q for q in self.store.quads(triple) if q not in self.removed] + list(self._added_as.get(triple, ()))
 
     def add(self, quad) -> None:
+        self._step()
         if quad in self.removed:
             del self.removed[quad]
-        elif not self.has(quad):
+        elif quad not in self.added and not self._stored(quad):
             self.added[quad] = None
+            self._added_in.setdefault(quad[3], {})[quad] = None
+            self._added_as.setdefault(quad[:3], {})[quad] = None
+            self.bounds.check_triples(len(self.added) + len(self.removed), "the update changes")
+        else:
+            return
+        self._dirty[quad] = None
 
-    def remove(self, quad) -> None:
+    def remove(self, quad, stored: bool = False) -> None:
+        """Remove ``quad`` (``stored``: the caller just read it from the store, and it is not removed yet)."""
+        self._step()
         if quad in self.added:
             del self.added[quad]
-        elif self.has(quad):
+            del self._added_in[quad[3]][quad]
+            del self._added_as[quad[:3]][quad]
+        elif stored or (quad not in self.removed and self._stored(quad)):
             self.removed[quad] = None
+            self.bounds.check_triples(len(self.added) + len(self.removed), "the update changes")
+        else:
+            return
+        self._dirty[quad] = None
+
+    def _step(self) -> None:
+        self._steps += 1
+        if not self._steps % 4096:
+            self.bounds.check_time()
+
+    def sync(self, copy: TripleStore) -> None:
+        """Bring ``copy`` (a private copy of the store, as this request found it, kept by the caller across its
+        ``WHERE`` clauses) up to the state so far: only the quads changed since the last call are written."""
+        present = {q: self.has(q) for q in self._dirty}
+        self._dirty = {}
+        copy.apply([q for q, there in present.items() if not there], [q for q, there in present.items() if there])
 
     def change(self, operations: int) -> DataChange:
         return DataChange(operations, list(self.removed), list(self.added))
@@ -107,6 +181,19 @@ class _Modify:
     where: tuple[int, int]            # the WHERE group, braces included
 
 
+class _Tail:
+    """``toks[start:]`` without the copy (a copy per operation makes reading a request quadratic)."""
+
+    def __init__(self, toks, start: int):
+        self.toks, self.start = toks, start
+
+    def __len__(self) -> int:
+        return len(self.toks) - self.start
+
+    def __getitem__(self, i: int):
+        return self.toks[self.start + i]
+
+
 def _operations(text: str):
     """Each operation of the request, in order: ``("data", keyword, prefixes, base, block start, block end)``,
     ``("graph", keyword, silent, graph names)`` or ``("modify", _Modify)``; None when the request is not a
@@ -120,7 +207,7 @@ def _operations(text: str):
                               "send the triples in INSERT DATA instead")
     prefixes, base, i, found = {}, None, 0, []
     while i < len(toks):
-        pro = prologue(toks[i:])
+        pro = prologue(_Tail(toks, i))
         prefixes.update(pro.prefixes)
         base = pro.base or base
         i += pro.end
@@ -174,10 +261,14 @@ def _operations(text: str):
     return found or None
 
 
+_start = attrgetter("start")
+
+
 def _as_trig(text: str, start: int, end: int) -> str:
     """A SPARQL data block as TriG, on the same lines: the triples outside ``GRAPH`` blocks go inside ``{ }`` (TriG
     wants a final dot at its top level, SPARQL does not) and the dots between blocks go."""
-    toks = [t for t in tokens(text) if start <= t.start < end]
+    every = tokens(text)  # cached for the request: slice by position, not by a scan (one scan per operation is
+    toks = every[bisect_left(every, start, key=_start):bisect_left(every, end, key=_start)]  # quadratic)
     pieces, cursor, i, open_segment = [], start, 0, False
     while i < len(toks):
         tok = toks[i]
@@ -220,26 +311,36 @@ def _quads(text: str, start: int, end: int, prefixes: dict, base: str | None) ->
 
 
 def change(text: str, base_iri: str | None, store: TripleStore, updates_graph, select,
-           using: list[str] = (), using_named: list[str] = ()) -> DataChange | None:
+           using: list[str] = (), using_named: list[str] = (), bounds: Bounds = Bounds()) -> DataChange | None:
     """The change the update request ``text`` makes to ``store``: its operations applied in order, each seeing what
     the ones before it did. None when the request is not a sequence of operations this module reads (the caller asks
     Oxigraph's parser what is wrong with it).
 
     ``select(query, default_graphs, named_graphs, overlay)`` evaluates a ``WHERE`` clause (in the caller's sandbox,
-    under its deadline) and returns rows as dicts of variable name to rdflib term; ``overlay`` is None, or
-    ``(removed, added)`` quads the operations before it changed, to be seen by the evaluation. It raises
+    under its deadline) and returns rows as dicts of variable name to rdflib term; ``overlay`` is None, or what the
+    operations before it changed, to be seen by the evaluation: its ``removed`` and ``added`` quads, and
+    ``overlay.sync(copy)``, which brings a private copy of ``store`` that the caller keeps for the request up to
+    date by writing only what changed since the last call (so no clause copies the whole store). It raises
     :class:`QuerySyntaxError` for a clause that does not parse. ``using`` / ``using_named`` are the protocol's
     ``using-graph-uri`` / ``using-named-graph-uri``.
 
     Raises :class:`UpdateSyntaxError` (a data block, template or clause that does not parse, or blank nodes where
     SPARQL 1.1 Update §3.1.2–3 forbids them) and :class:`UpdateRefused` (``LOAD``, ``DEFAULT`` as a
-    graph-management target, ``CREATE`` of a graph that exists, ``USING`` with ``using-graph-uri``)."""
+    graph-management target, ``CREATE`` of a graph that exists, ``USING`` with ``using-graph-uri``);
+    :class:`UpdateTooLarge` past ``bounds`` (more operations, or more triples changed or instantiated, than they
+    allow) and :class:`UpdateTimeout` past its deadline. Either way nothing is applied: the caller applies the
+    returned change whole or not at all."""
     operations = _operations(text)
     if operations is None:
         return None
-    pending = _Pending(store)
+    if bounds.max_operations is not None and len(operations) > bounds.max_operations:
+        raise UpdateTooLarge(f"the update has {len(operations):,} operations; one update may have at most "
+                             f"{bounds.max_operations:,} (setting UPDATE_MAX_OPERATIONS): split it into smaller "
+                             "requests", "UPDATE_MAX_OPERATIONS")
+    pending = _Pending(store, bounds)
     blanks: dict = {}  # this request's blank node labels: label -> (the data block using it, its fresh node)
     for operation in operations:
+        bounds.check_time()
         if operation[0] == "graph":
             _, word, silent, names = operation
             _refuse_inferred_target(word, names)
@@ -317,7 +418,7 @@ def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) ->
         graphs = [g for g in pending.graphs() if g != INFERRED_GRAPH] if names[0] in ("NAMED", "ALL") else names
         for graph in graphs:
             for quad in pending.graph(graph):
-                pending.remove(quad)
+                pending.remove(quad, stored=quad not in pending.added)
     elif word == "CREATE":
         if pending.graph(names[0]) and not silent:
             raise UpdateRefused(f"CREATE GRAPH <{names[0]}>: the graph already exists (use CREATE SILENT)")
@@ -328,12 +429,12 @@ def _graph_operation(pending: _Pending, word: str, silent: bool, names: list) ->
         quads = pending.graph(source)
         if word != "ADD":
             for quad in pending.graph(target):
-                pending.remove(quad)
+                pending.remove(quad, stored=quad not in pending.added)
         for s, p, o, _ in quads:
             pending.add((s, p, o, target))
         if word == "MOVE":
             for quad in quads:
-                pending.remove(quad)
+                pending.remove(quad, stored=quad not in pending.added)
 
 
 # ---------------------------------------------------------------------------------------------- one WHERE operation
@@ -476,8 +577,11 @@ def _modify(pending: _Pending, text: str, op: _Modify, base_iri: str | None, upd
         default, named = [op.with_graph], [str(g) for g in pending.graphs()]
     else:
         default = named = None
-    overlay = (list(pending.removed), list(pending.added)) if pending.removed or pending.added else None
+    overlay = pending if pending.removed or pending.added else None
     rows = _where(text, op, select, default, named, overlay, base)
+    pending.bounds.check_time()
+    # every row instantiates every template quad: refuse an expansion past the bound before building any of it
+    pending.bounds.check_triples(len(rows) * (len(delete) + len(insert)), "the update's templates would expand to")
     target = URIRef(op.with_graph) if op.with_graph else None
 
     def fill(term, row, fresh):
@@ -519,7 +623,10 @@ __all__ = [
     "InferredGraphRefused",
     "QuerySyntaxError",
     "RefusedLoad",
+    "Bounds",
     "UpdateRefused",
     "UpdateSyntaxError",
+    "UpdateTimeout",
+    "UpdateTooLarge",
     "change",
 ]

@@ -273,6 +273,17 @@ class TripleStore(TripleReads):
         store.flush()
         return TripleStore(store, directory=Path(directory))
 
+    def scratch_copy(self, directory: Path) -> TripleStore:
+        """A private, writable copy of this store to try changes on, in ``directory`` (which must not exist): for a
+        private on-disk store, a RocksDB checkpoint opened for writing (hard links: milliseconds whatever its size;
+        RocksDB never rewrites a file in place, so writes to the copy leave this store alone); otherwise an
+        in-memory copy."""
+        if self.directory is None:
+            return TripleStore(self._copy_into(ox.Store()))
+        self.ox.flush()
+        self.ox.backup(str(directory))
+        return TripleStore(ox.Store(str(directory)), directory=Path(directory))
+
     def _copy_into(self, store: ox.Store, bulk: bool = False) -> ox.Store:
         """``store`` holding every quad of this one (the union default graph included) and its empty graphs."""
         quads = self.ox.quads_for_pattern(None, None, None, None)

@@ -61,6 +61,11 @@ SETTINGS = {
                           "(the reference); cnkg serve passes the graph built with --reasoner"),
     "UI_EDITOR": ("yasgui", "the web UI's query editor: yasgui (when the package carries its files; otherwise the "
                             "plain editor, with a note saying how to get YASGUI) or textarea (the plain editor)"),
+    "UPDATE_TIMEOUT": (30.0, "seconds an update may take, waiting for the update before it and its WHERE clauses "
+                             "included; past it the update is answered 503 (reason timeout) and nothing is changed"),
+    "UPDATE_MAX_OPERATIONS": (20_000, "operations one update request may hold; more gives 413 and nothing is changed"),
+    "UPDATE_MAX_TRIPLES": (250_000, "triples one update request may add or remove, and its templates may expand to "
+                                    "(solutions times template triples); more gives 413 and nothing is changed"),
     "UPDATE_TOKEN": (None, "the bearer token an update must carry (Authorization: Bearer ...); required with "
                            "ALLOW_UPDATE; compared in constant time"),
 }
@@ -280,12 +285,15 @@ def _security_headers(app: Flask) -> None:
 def _guard_readers(app: Flask) -> None:
     """With updates on, every request that reads the graph in this process holds the read side of the graph lock,
     so an update is never applied while a page iterates the store. /sparql does not: its queries run in the
-    sandbox over a published snapshot, which an update never changes."""
+    sandbox over a published snapshot, which an update never changes. Nor do the liveness and metrics endpoints:
+    a probe queued behind a long update would take a server thread and get the pod restarted (their sizes are
+    each read in one consistent Oxigraph read, and recomputed after the update)."""
     lock = app.extensions["cnkg"].lock
+    unlocked = {"protocol.sparql", "ops.healthz", "ops.metrics"}
 
     @app.before_request
     def _read_lock():
-        if request.endpoint != "protocol.sparql":
+        if request.endpoint not in unlocked:
             lock.acquire_read()
             g.cnkg_read_lock = True
 

@@ -14,7 +14,7 @@ from rdflib import BNode, Literal, URIRef
 from ..errors import RemoteError
 from ..sandbox import Job, SandboxError, take, write_boolean, write_graph, write_solutions
 
-from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, NotSupported, OverMemory, Stopping,
+from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, OverMemory, Stopping,
                      Timeout, TooComplex, remote_api_error)
 
 
@@ -29,19 +29,20 @@ class Payload:
 
 def run(state, text: str, *, result_format: str = "json", graph_format: str = "turtle", max_rows: int,
         default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float,
-        what: str = "query", overlay: tuple[bytes, bytes] | None = None, kind: str = "query") -> Payload:
-    """Evaluate ``text`` over the served graph's published snapshot within ``timeout`` seconds (see
-    :class:`cnkg.sandbox.Job` for ``overlay`` and ``kind``). Over a remote store, the query is forwarded to it
-    (:func:`run_remote`)."""
+        what: str = "query", snapshot=None, kind: str = "query") -> Payload:
+    """Evaluate ``text`` over the served graph's published snapshot (or over ``snapshot``, another published store:
+    an update's changes so far) within ``timeout`` seconds (see :class:`cnkg.sandbox.Job` for ``kind``). Over a
+    remote store, the query is forwarded to it (:func:`run_remote`)."""
     if state.remote is not None:
         return run_remote(state, text, result_format=result_format, graph_format=graph_format, max_rows=max_rows,
                           default_graphs=default_graphs, named_graphs=named_graphs, base_iri=base_iri,
-                          timeout=timeout, what=what, overlay=overlay, kind=kind)
-    with state.current_snapshot() as snapshot:
+                          timeout=timeout, what=what, kind=kind)
+    with state.current_snapshot() as current:
+        snapshot = current if snapshot is None else snapshot
         job = Job(text, str(snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
                   default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
                   named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
-                  base_iri=base_iri, overlay=overlay, kind=kind)
+                  base_iri=base_iri, kind=kind)
         try:
             answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
         except SandboxError as exc:
@@ -50,7 +51,7 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
 
 
 def run_remote(state, text: str, *, result_format: str, graph_format: str, max_rows: int, default_graphs,
-               named_graphs, base_iri: str | None, timeout: float, what: str, overlay, kind: str) -> Payload:
+               named_graphs, base_iri: str | None, timeout: float, what: str, kind: str) -> Payload:
     """Forward ``text`` (already through cnkg's safety checks) to the remote store with cnkg's dataset, under the
     deadline, and write its answer the way the embedded store's is written: the same serialisers, the same row
     limit (the rest of the remote's answer is not read)."""
@@ -58,9 +59,6 @@ def run_remote(state, text: str, *, result_format: str, graph_format: str, max_r
         raise MalformedQuery(f"malformed SPARQL {what}, or a form this endpoint does not run: send a sequence of "
                              "INSERT DATA, DELETE DATA, DELETE/INSERT ... WHERE, DELETE WHERE, CLEAR, DROP, CREATE, "
                              "ADD, MOVE and COPY operations")
-    if overlay is not None and any(overlay):
-        raise NotSupported(f"over a remote store, an {what} whose WHERE clause reads what an earlier operation of the "
-                           "same request changed is not supported: send the operations as separate requests")
     from ..remote import guarded  # (imported already: the remote store is one of its objects)
 
     deadline = time.monotonic() + timeout

@@ -7,13 +7,12 @@ be refused is refused before any evaluation starts. A GET without ``query`` retu
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-import pyoxigraph as ox
 from rdflib import URIRef
 
-from ..store import to_ox
 from . import errors, evaluation, ops
 from .description import service_description
 from .errors import BadRequest, MalformedQuery, NotSupported, ReadOnly, UnsupportedMediaType, WrongMethod
@@ -90,32 +89,51 @@ def sparql():
 
 
 def _update(req: ProtocolRequest):
-    """The update operation: authorise, check, compute the change (WHERE clauses in the sandbox), apply it."""
-    from ..sparql_update import QuerySyntaxError, RefusedLoad, UpdateRefused, UpdateSyntaxError, change
-    from .update import NOTE, UPDATES_GRAPH, authorize, commit
+    """The update operation: authorise, check, compute the change (WHERE clauses in the sandbox), apply it; all
+    within the request's bounds (UPDATE_TIMEOUT, UPDATE_MAX_OPERATIONS, UPDATE_MAX_TRIPLES)."""
+    from ..sparql_update import (Bounds, QuerySyntaxError, RefusedLoad, UpdateRefused, UpdateSyntaxError,
+                                 UpdateTimeout, UpdateTooLarge, change)
+    from .update import NOTE, UPDATES_GRAPH, ScratchCopy, authorize, commit, timed_out
 
     g.cnkg_query = req.update  # for the access log (hashed there)
     state = current_app.extensions["cnkg"]
+    config = current_app.config
     authorize()
     refuse_service(req.update)  # before anything reads the update further: Oxigraph would call the service
     refuse_deep_nesting(req.update, "update")
-    with state.writer:  # one update at a time: the change is computed against the graph it is applied to
-        try:
-            computed = change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,
-                              _where_solutions(state, QuerySyntaxError), req.using_graphs, req.using_named_graphs)
-        except UpdateSyntaxError as exc:
-            raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
-                                 f"{exc.message}") from None
-        except RefusedLoad as exc:
-            raise errors.RefusedLoad(str(exc)) from None
-        except UpdateRefused as exc:
-            raise BadRequest(str(exc)) from None
+    limit = float(config["UPDATE_TIMEOUT"])
+    bounds = Bounds(max_operations=int(config["UPDATE_MAX_OPERATIONS"]),
+                    max_triples=int(config["UPDATE_MAX_TRIPLES"]), deadline=time.monotonic() + limit)
+    # one update at a time: the change is computed against the graph it is applied to; waiting counts too
+    if not state.writer.acquire(timeout=limit):
+        raise timed_out(limit, "waiting for the update before it")
+    try:
+        with ScratchCopy(state) as scratch:
+            try:
+                computed = change(req.update, request.base_url, state.graph.store, UPDATES_GRAPH,
+                                  _where_solutions(state, QuerySyntaxError, bounds, scratch), req.using_graphs,
+                                  req.using_named_graphs, bounds)
+            except UpdateSyntaxError as exc:
+                raise MalformedQuery(f"malformed SPARQL update at line {exc.line}, column {exc.column}: "
+                                     f"{exc.message}") from None
+            except RefusedLoad as exc:
+                raise errors.RefusedLoad(str(exc)) from None
+            except UpdateTooLarge as exc:
+                raise errors.TooLarge(f"{exc}; nothing was changed") from None
+            except UpdateRefused as exc:
+                raise BadRequest(str(exc)) from None
+            except UpdateTimeout:
+                raise timed_out(limit, "computing its change") from None
         if computed is None:
-            _check_update_syntax(state, req.update)  # raises with the position Oxigraph's parser gives
+            _check_update_syntax(state, req.update, bounds)  # raises with the position Oxigraph's parser gives
             raise NotSupported("this update is valid SPARQL 1.1 but is not a form this endpoint runs: send a "
                                "sequence of INSERT DATA, DELETE DATA, DELETE/INSERT ... WHERE, DELETE WHERE, CLEAR, "
                                "DROP, CREATE, ADD, MOVE and COPY operations")
+        if time.monotonic() > bounds.deadline:  # the last chance to stop with nothing applied
+            raise timed_out(limit, "computing its change")
         applied = commit(state, computed) if computed.added or computed.removed else None
+    finally:
+        state.writer.release()
     ops.record_update()
     # what the graph applied, not what the request asked for: a triple already there, or not there, counts 0
     added = len(applied.added) - applied.inferred_added if applied else 0
@@ -130,19 +148,36 @@ def _update(req: ProtocolRequest):
 MAX_UPDATE_SOLUTIONS = 100_000
 
 
-def _where_solutions(state, syntax_error):
-    """Evaluate an update's WHERE clause in the sandbox, under the query timeout: rows of rdflib terms.
-    ``overlay`` (removed quads, added quads) is what the request's earlier operations changed."""
+def _remaining(bounds) -> float:
+    """Seconds a WHERE clause may run: the query timeout, or what is left of the update's deadline if less."""
+    return max(0.001, min(float(current_app.config["QUERY_TIMEOUT"]), bounds.deadline - time.monotonic()))
+
+
+def _where_solutions(state, syntax_error, bounds, scratch):
+    """Evaluate an update's WHERE clause in the sandbox, under the query timeout and the update's deadline: rows of
+    rdflib terms. With ``overlay`` (what the request's earlier operations changed), over the request's scratch copy
+    of the store brought up to date (:class:`cnkg.server.update.ScratchCopy`), never over a copy of the whole store."""
+    from ..sparql_update import UpdateTimeout
+
     def select(query: str, default, named, overlay) -> list[dict]:
+        snapshot = None
         if overlay is not None:
-            overlay = tuple(_nquads(quads) for quads in overlay)
+            if state.remote is not None:
+                raise NotSupported("over a remote store, an update whose WHERE clause reads what an earlier operation "
+                                   "of the same request changed is not supported: send the operations as separate "
+                                   "requests")
+            snapshot = scratch.snapshot(overlay)
+        timeout = _remaining(bounds)
         try:
             payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
                                      default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                     timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update",
-                                     overlay=overlay)
+                                     timeout=timeout, what="update", snapshot=snapshot)
         except MalformedQuery as exc:
             raise syntax_error(exc.detail, exc.line, exc.column) from None
+        except errors.Timeout:
+            if timeout < float(current_app.config["QUERY_TIMEOUT"]):  # stopped by the update's own deadline
+                raise UpdateTimeout("the update did not finish within its deadline") from None
+            raise
         if payload.truncated:
             raise BadRequest(f"the update's WHERE clause matched more than {MAX_UPDATE_SOLUTIONS:,} solutions; "
                              "narrow it or split the update")
@@ -152,14 +187,10 @@ def _where_solutions(state, syntax_error):
     return select
 
 
-def _nquads(quads) -> bytes:
-    return ox.serialize((ox.Quad(*(to_ox(t) for t in quad)) for quad in quads), format=ox.RdfFormat.N_QUADS)
-
-
-def _check_update_syntax(state, text: str) -> None:
+def _check_update_syntax(state, text: str, bounds) -> None:
     """Ask Oxigraph's update parser (in the sandbox, under the deadline) what is wrong with ``text``."""
-    evaluation.run(state, text, max_rows=0, base_iri=request.base_url,
-                   timeout=float(current_app.config["QUERY_TIMEOUT"]), what="update", kind="check-update")
+    evaluation.run(state, text, max_rows=0, base_iri=request.base_url, timeout=_remaining(bounds), what="update",
+                   kind="check-update")
 
 
 def _frozen(graphs) -> tuple | None:

@@ -13,10 +13,12 @@
   (400): name the graph. ``CREATE`` is accepted; graphs exist as soon as they hold a triple.
 * **Evaluation.** :func:`cnkg.sparql_update.change` reads the request's operations and works out its net change:
   data blocks and templates by Oxigraph's TriG parser, ``WHERE`` clauses by Oxigraph in the query sandbox under the
-  query timeout (over the store as the request's earlier operations left it), a request that is not a sequence of
+  query timeout (over the store as the request's earlier operations left it: a :class:`ScratchCopy`), a request
+  that is not a sequence of
   operations it reads by Oxigraph's update parser, for the position of the syntax error. The change is then applied
   in one step under the write lock, serialised with every other update. A request is atomic: if any operation
-  fails, nothing is applied.
+  fails, or the request passes a bound (``UPDATE_TIMEOUT``: 503; ``UPDATE_MAX_OPERATIONS``, ``UPDATE_MAX_TRIPLES``:
+  413), nothing is applied.
 * **Inferences.** The inferred graph follows every update exactly (:meth:`cnkg.KnowledgeGraph.update`: the
   compiled reasoner's semi-naive insert and DRed delete); an update that would make the graph inconsistent, such
   as a lineage cycle, is refused with 409 and changes nothing. The inferred graph itself cannot be written (400).
@@ -25,7 +27,11 @@
 """
 from __future__ import annotations
 
+import gc
 import hmac
+import shutil
+import tempfile
+from pathlib import Path
 
 from flask import current_app, request
 
@@ -33,7 +39,7 @@ from ..errors import InvalidInput, ReasoningError
 from ..namespaces import GRAPH
 from ..rules import UnsupportedConstruct
 from ..sparql_update import DataChange
-from .errors import BadRequest, Conflict, ReadOnly, Unauthorized
+from .errors import BadRequest, Conflict, ReadOnly, Timeout, Unauthorized
 from .safety import READ_ONLY
 
 UPDATES_GRAPH = GRAPH["updates"]
@@ -79,3 +85,43 @@ def commit(state, change: DataChange):
                              f"changed: {exc}") from None
         except InvalidInput as exc:
             raise BadRequest("; ".join(p.message for p in exc.problems)) from None
+
+
+# ---------------------------------------------------------------------------------------------- bounds
+
+def timed_out(limit: float, doing: str) -> Timeout:
+    """The 503 (reason ``timeout``) for an update stopped at its deadline, before anything was applied."""
+    return Timeout(f"the update did not finish within {limit:g} s (setting UPDATE_TIMEOUT; it ran out while "
+                   f"{doing}), so nothing was changed; split it into smaller requests",
+                   headers={"Retry-After": "5"})
+
+
+class ScratchCopy:
+    """The store as one update request's earlier operations left it, for its later ``WHERE`` clauses: made on the
+    first clause that needs it (a checkpoint of the private on-disk store, :meth:`cnkg.store.TripleStore.scratch_copy`:
+    milliseconds whatever the graph's size), then brought up to date with only what changed since the clause before
+    (:meth:`cnkg.sparql_update._Pending.sync`) and published for the workers as a checkpoint of its own. The
+    served graph is never touched; everything is deleted when the request ends."""
+
+    def __init__(self, state):
+        self.state = state
+        self.directory: Path | None = None
+        self.store = None
+        self.published = 0
+
+    def __enter__(self) -> ScratchCopy:
+        return self
+
+    def snapshot(self, pending) -> Path:
+        if self.store is None:
+            self.directory = Path(tempfile.mkdtemp(prefix="update-", dir=self.state.snapshots))
+            self.store = self.state.graph.store.scratch_copy(self.directory / "store")
+        pending.sync(self.store)
+        self.published += 1
+        return self.store.publish(self.directory / f"where-{self.published}")
+
+    def __exit__(self, *_exc) -> None:
+        self.store = None
+        gc.collect()  # the RocksDB handle closes when the last reference goes
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)

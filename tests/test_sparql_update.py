@@ -58,7 +58,7 @@ def rows(graph):
         if overlay is not None:
             store = TripleStore(ox.Store())
             store.ox.bulk_extend(graph.store.ox.quads_for_pattern(None, None, None, None))
-            store.apply(*overlay)
+            store.apply(overlay.removed, overlay.added)
         result = store.select(query, default_graph=None if default is None else [URIRef(g) for g in default],
                               named_graphs=None if named is None else [URIRef(g) for g in named])
         return [{str(k): v for k, v in row.items()} for row in result.bindings]
