@@ -59,7 +59,9 @@ DEFAULT_WARM_WORKERS = 1
 # Seconds a worker beyond the warm ones may stay idle before it is stopped.
 DEFAULT_RETIRE_AFTER = 30.0
 # Bytes of data (heap, anonymous mappings, thread stacks) one worker may use: its store open and idle it uses
-# ~90 MB at 1x, the named queries at most ~TODO MB at 10x (bench/results/load.md); a query needing more is stopped.
+# ~150 MB (the 64 MiB evaluation stack included); every named query peaks under 180 MB even at 10x, and only the
+# heaviest text anyone may post (all facts of all entities, ordered) takes 267 MB at 1x and 806 MB at 10x
+# (bench/results/worker-memory.md); a query needing more is stopped.
 DEFAULT_WORKER_MEMORY_MIB = 1024
 DEFAULT_WORKER_MEMORY = DEFAULT_WORKER_MEMORY_MIB * 2**20
 # The stack of the thread evaluating queries (part of the memory above). Oxigraph's parser and evaluator recurse
