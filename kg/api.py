@@ -352,10 +352,11 @@ class KnowledgeGraph:
 
     def lineage_frame(self, name: str | None = None):
         """The lineage chains of ``name`` (every chain in the graph when None) as a DataFrame with the columns
-        descendant, ancestor, path (oldest first), hops, relations and sources; one row per distinct path."""
+        descendant, ancestor, path (oldest first), hops, relations, sources (with their confidence) and
+        source_urls; one row per distinct path."""
         from .frames import lineage_frame
 
-        return lineage_frame(self._chains(name), self.label)
+        return lineage_frame(self._chains(name), self.label, self.lineage_index.citation)
 
     def lineage_digraph(self, name: str | None = None):
         """The lineage of ``name`` (the whole lineage when None) as a networkx DiGraph: nodes keyed by IRI string

@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="text or json; svg or png draw the lineage diagram")
     lineage.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
+    cover = sub.add_parser("coverage", help="how many CNCF projects have a sourced origin and lineage, per stage")
+    cover.add_argument("--format", "-f", choices=("text", "json"), default="text")
+
     export = sub.add_parser("export", help="write the graph as RDF (default: everything, Turtle, to stdout)")
     export.add_argument("--format", "-f", choices=tuple(FORMATS), default="turtle")
     export.add_argument("--asserted-only", action="store_true", help="leave out the inferred graph")
@@ -391,14 +394,16 @@ def cmd_queries(args) -> int:
 
 
 def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
-    """The lineage report of ``name`` as text or JSON."""
+    """The lineage report of ``name`` as text or JSON, each step with its sources (title, URL, confidence)."""
     report = graph.lineage(name)
     label = graph.label
+    index = graph.lineage_index
 
     def chain_json(chain):
         return {"path": [label(n) for n in chain.nodes()], "hops": chain.hops,
                 "steps": [{"from": label(s.parent), "relation": label(s.relation), "to": label(s.child),
-                           "sources": [label(x) for x in s.sources]} for s in reversed(chain.steps)]}
+                           "sources": [index.citation(x).as_json() for x in s.sources]}
+                          for s in reversed(chain.steps)]}
 
     if fmt == "json":
         return json.dumps({"entity": label(report.entity), "iri": str(report.entity),
@@ -410,11 +415,22 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
         lines.append(f"\n{title}:")
         if not chains:
             lines.append("  (none)")
+        # Chains through the same nodes differ only in their relations (Borg → Kubernetes: inspired by, successor
+        # of): one path, then every relation of each step with its sources.
+        paths: dict[tuple, list] = {}
         for chain in chains:
-            lines.append("  " + " → ".join(label(n) for n in chain.nodes()))
-            for step in reversed(chain.steps):
-                sources = "; ".join(label(s) for s in step.sources)
-                lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+            paths.setdefault(tuple(chain.nodes()), []).append(chain)
+        for nodes, same in paths.items():
+            lines.append("  " + " → ".join(label(n) for n in nodes))
+            shown = set()
+            for chain in same:
+                for step in reversed(chain.steps):
+                    if step in shown:
+                        continue
+                    shown.add(step)
+                    lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}")
+                    for source in step.sources:
+                        lines.append(f"          source: {index.citation(source)}")
     if report.truncated:
         lines.append(f"\n(more paths exist: the {MAX_PATHS} shortest in each direction are shown)")
     return "\n".join(lines) + "\n"
@@ -439,6 +455,18 @@ def cmd_lineage(args) -> int:
     else:
         sys.stdout.flush()
         write_stream(sys.stdout.buffer, payload)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from .coverage import as_json, as_text, coverage
+
+    graph = _graph(args)
+    report = coverage(graph.store)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(as_json(report, graph.label), indent=2) + "\n")
+    else:
+        sys.stdout.write(as_text(report, graph.label))
     return 0
 
 
@@ -578,7 +606,7 @@ def cmd_push(args) -> int:
 COMMANDS = {"build": cmd_build, "push": cmd_push, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
             "search": cmd_search,
             "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
-            "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
+            "lineage": cmd_lineage, "coverage": cmd_coverage, "export": cmd_export, "serve": cmd_serve}
 
 
 def _flush_stdout() -> None:

@@ -27,7 +27,7 @@ INTEGER_TYPES = {XSD.integer, XSD.int, XSD.long, XSD.short, XSD.byte, XSD.nonNeg
 FLOAT_TYPES = {XSD.decimal, XSD.double, XSD.float}
 DATE_TYPES = {XSD.date, XSD.dateTime, XSD.dateTimeStamp}
 
-LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources"]
+LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources", "source_urls"]
 
 
 def term_value(term):
@@ -101,19 +101,29 @@ def _grouped(chains: list[Chain]) -> dict[tuple, list[Chain]]:
     return groups
 
 
-def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.DataFrame:
+def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None) -> pd.DataFrame:
     """One row per distinct path: descendant, ancestor, path (oldest first, " → "), hops, relations (per step,
-    oldest first, " → "; alternatives " / "), sources (the sections stating the steps, "; ").
-    ``label`` names an IRI (an entity, relation or section)."""
+    oldest first, " → "; alternatives " / "), sources (the documents or sections stating the steps, each with
+    its confidence where one is recorded, "; ") and source_urls (where to read them, "; ").
+    ``label`` names an IRI (an entity, relation or section); ``cite`` (a source IRI -> ``lineage.Citation``)
+    gives a source's title, URL and confidence."""
+    def source_text(source) -> str:
+        citation = cite(source) if cite is not None else None
+        if citation is None:
+            return label(source)
+        return f"{citation.title} ({citation.confidence})" if citation.confidence else citation.title
+
     rows = []
     for nodes, group in _grouped(chains).items():
         steps = [list(reversed(chain.steps)) for chain in group]  # oldest step first
-        relations, sources = [], []
+        relations, sources, urls = [], [], []
         for i in range(len(nodes) - 1):
             names = sorted({label(path[i].relation) for path in steps})
             relations.append(" / ".join(names))
             for path in steps:
-                sources.extend(label(s) for s in path[i].sources)
+                sources.extend(source_text(s) for s in path[i].sources)
+                if cite is not None:
+                    urls.extend(cite(s).url for s in path[i].sources if cite(s).url)
         rows.append({
             "descendant": label(nodes[-1]),
             "ancestor": label(nodes[0]),
@@ -121,6 +131,7 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.Dat
             "hops": len(nodes) - 1,
             "relations": " → ".join(relations),
             "sources": "; ".join(dict.fromkeys(sources)),
+            "source_urls": "; ".join(dict.fromkeys(urls)),
         })
     rows.sort(key=lambda r: (r["descendant"].lower(), r["hops"], r["path"].lower()))
     frame = pd.DataFrame(rows, columns=LINEAGE_COLUMNS)

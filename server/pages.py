@@ -132,7 +132,9 @@ def facts(pattern) -> list[Fact]:
             elif source.kind == "ontology":
                 fact.ontology = True
             else:
-                fact.sections.append(Term(source.title, title=str(source.iri or source.graph)))
+                text = f"{source.title} ({source.confidence} confidence)" if source.confidence else source.title
+                hover = source.note or (f"{source.title}, part of {source.document}" if source.document else None)
+                fact.sections.append(Term(text, href=source.url, title=hover or str(source.iri or source.graph)))
         fact.sections.sort(key=lambda t: t.text)
         if fact.sections or fact.curated or fact.ontology:
             fact.inferred = False  # stated somewhere: the reasoner only re-derived it

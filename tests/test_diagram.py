@@ -41,7 +41,8 @@ def test_deterministic(article_kg, jaeger):
 def test_layers_put_ancestors_above_and_descendants_below(article_kg):
     diagram = article_kg.lineage_diagram("Borgmon")
     layers = {diagram.digraph.nodes[n]["label"]: k for n, k in diagram.layers.items()}
-    assert layers == {"Borgmon": 0, "Prometheus": 1, "Prometheus exposition format": 1, "OpenMetrics": 2}
+    assert layers == {"Borgmon": 0, "Prometheus": 1, "Prometheus exposition format": 1, "OpenMetrics": 2,
+                      "Cortex": 2, "Thanos": 2}   # both built on Prometheus (their sourced lineage)
     y = {diagram.digraph.nodes[n]["label"]: p[1] for n, p in diagram.positions.items()}
     assert y["Borgmon"] > y["Prometheus"] > y["OpenMetrics"]
     up = article_kg.lineage_diagram("OpenMetrics")
