@@ -1,7 +1,7 @@
 """How much of the ecosystem's lineage the graph knows, and from which sources: ``cnkg coverage``.
 
 For every CNCF project at its current stage (its latest dated lifecycle event in the imported landscapes), whether
-the graph has an origin fact (who created it), a lineage relation (a sub-property of ``cnkg:hasAncestor``), and a
+the graph has an origin fact (who created it, or what it was formed from: merged, forked or extracted), a lineage relation (a sub-property of ``cnkg:hasAncestor``), and a
 high-confidence source for either; and, over the whole graph, every lineage or origin statement with the document
 it comes from. A statement counts as sourced when its named graph names a document with a URL: a cited graph's
 ``dct:source`` is the URL itself, an article section is part of a document whose ``cnkg:homepage`` is its URL.
@@ -16,7 +16,9 @@ from rdflib.namespace import DCTERMS
 from .namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, is_landscape_graph
 from .vocabulary import sub_properties
 
-ORIGIN_RELATIONS = (CNKG.originallyDevelopedBy, CNKG.createdBy)
+# An origin fact says who created the thing, or what it was formed from when a source names no creator
+# (OpenTelemetry, the merger of OpenTracing and OpenCensus; a fork; a project split out of a larger one).
+ORIGIN_RELATIONS = (CNKG.originallyDevelopedBy, CNKG.createdBy, CNKG.mergerOf, CNKG.forkOf, CNKG.extractedFrom)
 # Who made or gave it, besides lineage proper: with the lineage relations, the "lineage and origin statements".
 ATTRIBUTION_RELATIONS = (CNKG.developedBy, CNKG.originallyDevelopedBy, CNKG.createdBy, CNKG.donatedBy,
                          CNKG.foundedBy)
