@@ -364,7 +364,7 @@ class KnowledgeGraph:
         and ``sources``."""
         from .frames import lineage_digraph
 
-        return lineage_digraph(self._chains(name), self.label, self.node_attributes)
+        return lineage_digraph(self._chains(name), self.label, self.node_attributes, self.lineage_index.citation)
 
     def lineage_diagram(self, name: str | None = None):
         """A :class:`cnkg.diagram.LineageDiagram` of ``name`` (every family when None; SVG/PNG, shown inline in

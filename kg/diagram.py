@@ -157,9 +157,12 @@ class LineageDiagram:
             start, end = (x1, y1 - self._box_height(parent) / 2), (x2, y2 + self._box_height(child) / 2)
             ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=EDGE_COLOUR,
                                          linewidth=1.2, shrinkA=2, shrinkB=2))
-            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, data["relation"].replace(" / ", "\n"),
-                    ha="center", va="center", fontsize=8.5, fontstyle="italic", color="#333333",
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"})
+            relation = ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2,
+                               data["relation"].replace(" / ", "\n"), ha="center", va="center", fontsize=8.5,
+                               fontstyle="italic", color="#333333",
+                               bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"})
+            if data.get("source_urls"):   # in SVG, the relation links to the document stating it (the best first)
+                relation.set_url(data["source_urls"][0])
         for node in sorted(g):
             data, (x, y) = g.nodes[node], pos[node]
             height = self._box_height(node)

@@ -139,13 +139,14 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None
 
 
 def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
-                    describe: Callable[[URIRef], dict]) -> nx.DiGraph:
+                    describe: Callable[[URIRef], dict], cite=None) -> nx.DiGraph:
     """The entities and asserted steps of ``chains`` as a DiGraph. Edges point from ancestor to descendant
     (the direction of descent), so ``nx.descendants(g, borg)`` holds Kubernetes. ``describe`` gives a node's
     attributes, ``label`` names relations and sections.
 
     Nodes are IRI strings with ``label``, ``types`` (class local names, sorted) and ``organisations``;
-    edges have ``relation`` (labels joined " / "), ``relations`` (list) and ``sources`` (section titles)."""
+    edges have ``relation`` (labels joined " / "), ``relations`` (list), ``sources`` (section or document titles)
+    and, given ``cite`` (a source IRI -> ``lineage.Citation``), ``source_urls`` (high-confidence documents first)."""
     digraph = nx.DiGraph()
     steps = {step for chain in chains for step in chain.steps}
     for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), str(s.relation))):
@@ -156,11 +157,15 @@ def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
         if digraph.has_edge(parent, child):
             data = digraph.edges[parent, child]
         else:
-            digraph.add_edge(parent, child, relations=[], sources=[])
+            digraph.add_edge(parent, child, relations=[], sources=[], source_urls=[])
             data = digraph.edges[parent, child]
         data["relations"] = sorted({*data["relations"], label(step.relation)})
         data["sources"] = sorted({*data["sources"], *(label(s) for s in step.sources)})
         data["relation"] = " / ".join(data["relations"])
+        if cite is not None:
+            cited = [cite(source) for source in step.sources]
+            ranked = [c.url for c in sorted(cited, key=lambda c: (c.confidence != "high", c.url or "")) if c.url]
+            data["source_urls"] = list(dict.fromkeys([*data["source_urls"], *ranked]))
     return digraph
 
 

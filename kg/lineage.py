@@ -11,6 +11,7 @@ from rdflib import URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
 from .namespaces import CNKG, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
+from .provenance import web_url
 from .vocabulary import sub_properties
 
 
@@ -123,13 +124,13 @@ class LineageIndex:
         confidence = store.value(graph, CNKG.confidence)
         if confidence is not None:   # a cited document: its URL is its IRI
             read = store.value(graph, CNKG.readOn)
-            self.citations[source] = Citation(str(title), str(source), str(confidence),
+            self.citations[source] = Citation(str(title), web_url(source), str(confidence),
                                               str(read) if read is not None else None)
             return
         document = store.value(source, DCTERMS.isPartOf)
         url = store.value(document, CNKG.homepage) if document is not None else None
         doc_title = store.value(document, RDFS.label) if document is not None else None
-        self.citations[source] = Citation(str(title), str(url) if url is not None else None, None, None,
+        self.citations[source] = Citation(str(title), web_url(url), None, None,
                                           str(doc_title) if doc_title is not None else None)
 
     def citation(self, source: URIRef) -> Citation:

@@ -13,6 +13,13 @@ from .namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOG
 INFERRED_TITLE = "inferred (OWL 2 RL)"
 
 
+def web_url(term) -> str | None:
+    """``term`` as a link target when it is an http(s) URL, else None (a graph written by an update could name
+    any IRI as its source, ``javascript:`` included, and pages link to it)."""
+    text = str(term) if term is not None else ""
+    return text if text.lower().startswith(("http://", "https://")) else None
+
+
 @dataclass(frozen=True)
 class Source:
     """One graph stating a triple.
@@ -57,14 +64,14 @@ def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[So
                 title = dataset.value(section, DCTERMS.title)
                 read, note = dataset.value(graph, CNKG.readOn), dataset.value(graph, RDFS.comment)
                 found.append(Source("section", graph, str(title) if title is not None else label(section), section,
-                                    None, str(section), str(confidence), str(read) if read is not None else None,
-                                    str(note) if note is not None else None))
+                                    None, web_url(section), str(confidence),
+                                    str(read) if read is not None else None, str(note) if note is not None else None))
                 continue
             document = dataset.value(section, DCTERMS.isPartOf)
             homepage = dataset.value(document, CNKG.homepage) if document is not None else None
             found.append(Source("section", graph, label(section), section,
                                 label(document) if document is not None else None,
-                                str(homepage) if homepage is not None else None))
+                                web_url(homepage)))
     return sorted(found, key=lambda source: (source.title, str(source.graph)))
 
 
