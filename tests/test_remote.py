@@ -420,3 +420,43 @@ def test_credentials_come_from_the_environment_only(monkeypatch):
         request_headers = client.headers()
         client.send("DELETE", f"{fake.url}/store?graph=x")
     assert request_headers == {"Authorization": "Bearer abc"}
+
+
+def _counting(bindings: list, sizes: list | None = None):
+    """A remote store's answers: ``bindings`` for every COUNT query (``sizes`` for the per-graph one)."""
+    def answer(method, path, body):
+        text = urllib.parse.parse_qs(body.decode())["query"][0]
+        rows = sizes if sizes is not None and "GROUP BY ?g" in text else bindings
+        head = ["g", "n"] if "GROUP BY ?g" in text else ["n"]
+        return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(
+            {"head": {"vars": head}, "results": {"bindings": rows}}).encode()
+    return answer
+
+
+@pytest.mark.parametrize("bindings, sizes", [
+    ([], None),                                                        # COUNT without a row
+    ([{}], None),                                                      # a row with ?n unbound
+    ([{"n": {"type": "literal", "value": "many"}}], None),             # ?n not a number
+    ([], [{"g": {"type": "uri", "value": "https://w3id.org/cnkg/graph/curated"},
+           "n": {"type": "literal", "value": "x"}}]),                  # a graph's size not a number
+])
+def test_healthz_over_a_store_whose_counts_make_no_sense_is_a_503_naming_it(monkeypatch, caplog, bindings, sizes):
+    """An aggregate without GROUP BY answers exactly one row (SPARQL 1.1 §11.2); a store that answers none, or not
+    a number, is not healthy: /healthz says so with a 503 (never a 500), and the log has the store's words."""
+    fake, client = _serve_fake(_counting(bindings, sizes), monkeypatch)
+    with fake, caplog.at_level("WARNING", logger="cnkg.remote"):
+        response = client.get("/healthz")
+    assert response.status_code == 503, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["reason"] == "upstream" and "remote store" in error["message"] and "cannot read" in error["message"]
+    assert fake.url.removeprefix("http://") not in response.get_data(as_text=True)
+    assert any("COUNT" in r.getMessage() or "size" in r.getMessage() for r in caplog.records)
+
+
+def test_healthz_over_a_store_counts_its_graphs(monkeypatch):
+    one = [{"n": {"type": "literal", "value": "7", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+    sizes = [{"g": {"type": "uri", "value": "https://w3id.org/cnkg/graph/curated"}, **one[0]}]
+    fake, client = _serve_fake(_counting(one, sizes), monkeypatch)
+    with fake:
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "triples": 7, "graphs": 1}
