@@ -140,8 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--result-cache-mib", type=int, default=64, metavar="MIB",
                        help="memory the result cache may hold, answers and query texts (default 64; 0: off)")
     serve.add_argument("--allow-update", action="store_true",
-                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
-                            "(changes stay in memory; the inferred graph is not recomputed)")
+                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token; the "
+                            "inferred graph follows each change. Over the embedded store changes are lost when the "
+                            "server stops or restarts (kept in a temporary copy of the store, never in the cache or "
+                            "the facts); over --sparql-url they are written to the remote store")
     serve.add_argument("--update-token", metavar="TOKEN",
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")

@@ -168,3 +168,13 @@ def test_cnkg_serve_passes_the_update_bounds_to_the_app(private_graph):
     for bad in (["--update-max-operations", "0"], ["--update-max-triples", "-1"], ["--update-timeout", "0"]):
         with pytest.raises(SystemExit):
             _parser().parse_args(["serve", *bad])
+
+
+def test_cnkg_serve_help_says_updates_do_not_survive_a_restart():
+    """No journal is kept: whoever turns updates on is told, where they turn them on, that a restart loses them."""
+    from cnkg.cli import _parser
+
+    help_text = " ".join(_parser()._subparsers._group_actions[0].choices["serve"].format_help().split())
+    start = help_text.index("--allow-update accept")  # its help, not the usage line
+    allow = help_text[start:help_text.index("--update-token", start)]
+    assert "lost when the server stops or restarts" in allow and "not recomputed" not in allow
