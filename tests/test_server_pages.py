@@ -109,7 +109,8 @@ def test_unknown_entity_404_suggests(client):
 
 
 @pytest.mark.parametrize("slug", ["a&b-" + "long-" * 20000,          # a valid id no entity has
-                                  "a&b " + "long " * 20000])         # not even a valid IRI path
+                                  "a&b " + "long " * 20000],         # not even a valid IRI path
+                         ids=["valid-id", "invalid-iri"])
 def test_unknown_entity_404_echoes_only_the_start_of_a_long_slug(client, slug):
     """A 100 KB id is answered with its first 80 characters (escaped in HTML) and an ellipsis, not echoed whole."""
     shown = slug[:80] + "…"
