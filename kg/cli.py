@@ -143,11 +143,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--result-cache-mib", type=int, default=64, metavar="MIB",
                        help="memory the result cache may hold, answers and query texts (default 64; 0: off)")
     serve.add_argument("--allow-update", action="store_true",
-                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
-                            "(changes stay in memory; the inferred graph is not recomputed)")
+                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token; the "
+                            "inferred graph follows each change. Over the embedded store changes are lost when the "
+                            "server stops or restarts (kept in a temporary copy of the store, never in the cache or "
+                            "the facts); over --sparql-url they are written to the remote store")
     serve.add_argument("--update-token", metavar="TOKEN",
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")
+    serve.add_argument("--update-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                       help="with --allow-update: seconds one update may take, waiting for the one before it "
+                            "included (default 30); past it: 503 and nothing is changed")
+    serve.add_argument("--update-max-operations", type=_positive_int, default=None, metavar="N",
+                       help="with --allow-update: operations one update request may hold (default 20,000); more: "
+                            "413 and nothing is changed")
+    serve.add_argument("--update-max-triples", type=_positive_int, default=None, metavar="N",
+                       help="with --allow-update: triples one update request may add or remove, templates "
+                            "expanded (default 250,000); more: 413 and nothing is changed")
     serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="the most query worker processes, i.e. queries evaluated at once (default: twice the "
                             "cores, at least 4; in a container with a CPU limit, set it: the cores counted are the "
@@ -179,6 +190,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # (NaN too)
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
     return value
 
 
@@ -514,31 +532,37 @@ def cmd_serve(args) -> int:
             Sandbox.shared(0).close()
 
 
-def _serve(args) -> int:
+def serve_config(args) -> dict:
+    """The server's settings (cnkg.server.SETTINGS) from ``cnkg serve``'s arguments; a flag not given leaves its
+    setting at the default."""
     import os
 
-    from .server import check_settings, create_app, update_token
-    from .server.serve import GracefulServer
+    from .server import check_settings, update_token
 
     token = args.update_token if args.update_token is not None else os.environ.get("CNKG_UPDATE_TOKEN")
-    check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
+    check_settings(args.allow_update, token)
     token = update_token(token) if args.allow_update else None  # "secret\n" from a file or secret: "secret"
-    if args.update_url and not args.sparql_url:
-        raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
-    if args.sparql_url and args.allow_update and not args.update_url:
-        raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
               "RESULT_CACHE_SIZE": args.result_cache,
               "RESULT_CACHE_MIB": args.result_cache_mib, "ALLOW_UPDATE": args.allow_update,
               "UPDATE_TOKEN": token}
-    if args.workers:
-        config["MAX_CONCURRENT_QUERIES"] = args.workers
-    if args.warm_workers:
-        config["WARM_WORKERS"] = args.warm_workers
-    if args.retire_after is not None:
-        config["WORKER_RETIRE_SECONDS"] = args.retire_after
-    if args.worker_memory:
-        config["WORKER_MEMORY_MIB"] = args.worker_memory
+    optional = {"MAX_CONCURRENT_QUERIES": args.workers, "WARM_WORKERS": args.warm_workers,
+                "WORKER_RETIRE_SECONDS": args.retire_after, "WORKER_MEMORY_MIB": args.worker_memory,
+                "UPDATE_TIMEOUT": args.update_timeout, "UPDATE_MAX_OPERATIONS": args.update_max_operations,
+                "UPDATE_MAX_TRIPLES": args.update_max_triples}
+    config.update({key: value for key, value in optional.items() if value is not None})
+    return config
+
+
+def _serve(args) -> int:
+    from .server import create_app
+    from .server.serve import GracefulServer
+
+    config = serve_config(args)  # before loading: no token with --allow-update is exit code 1
+    if args.update_url and not args.sparql_url:
+        raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
+    if args.sparql_url and args.allow_update and not args.update_url:
+        raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     if args.sparql_url:
         from .remote import RemoteStore
 

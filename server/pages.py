@@ -159,20 +159,28 @@ def description(iri: URIRef) -> Graph:
     return out
 
 
+SHOWN_SLUG = 80  # characters of an unknown id repeated in its 404
+
+
+def shown_slug(slug: str) -> str:
+    """The start of ``slug`` for a 404 message: a client-chosen id of any length is never echoed whole."""
+    return slug if len(slug) <= SHOWN_SLUG else slug[:SHOWN_SLUG] + "…"
+
+
 def _not_found(slug: str):
     graph = _state().graph
     names = {str(s)[len(str(ID)):]: s for s in graph.store.subjects(RDFS.label) if str(s).startswith(str(ID))}
     labels = {graph.label(iri).lower(): key for key, iri in names.items()}
     guess = closest(slug, names, 0.6) or (labels.get(closest(slug.replace("-", " "), labels, 0.6) or ""))
     suggestion = url_for("pages.entity", slug=guess) if guess else None
-    message = f"no entity has the id {slug!r}" + (f"; did you mean {suggestion} ({graph.label(names[guess])})?"
+    message = f"no entity has the id {shown_slug(slug)!r}" + (f"; did you mean {suggestion} ({graph.label(names[guess])})?"
                                                   if guess else "")
     try:
         kind = negotiate_page()
     except ApiError:
         kind = None
     if kind == "html":
-        body = render_template("page_not_found.html", slug=slug, suggestion=suggestion,
+        body = render_template("page_not_found.html", slug=shown_slug(slug), suggestion=suggestion,
                                suggestion_label=graph.label(names[guess]) if guess else None)
         return Response(body, status=404, content_type="text/html; charset=utf-8")
     raise NotFound(message)
@@ -191,7 +199,7 @@ def valid_iri(iri: URIRef) -> bool:
 def entity(slug: str):
     iri = ID[slug]
     if not valid_iri(iri):  # no entity can have it: a 404 that says why, without asking the store
-        raise NotFound(f"no entity has the id {slug[:200]!r}: it is not a valid IRI path (ids have no spaces, "
+        raise NotFound(f"no entity has the id {shown_slug(slug)!r}: it is not a valid IRI path (ids have no spaces, "
                        "quotes, control characters or bad %-escapes)")
     if not entity_exists(iri):
         return _not_found(slug)

