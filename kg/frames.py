@@ -15,7 +15,10 @@ from decimal import Decimal
 from collections.abc import Callable
 
 import networkx as nx
-import pandas as pd
+try:
+    import pandas as pd
+except ImportError:  # cnkg[diagrams] alone: lineage_digraph needs networkx only; KnowledgeGraph asks for
+    pd = None        # cnkg[notebooks] before any function here that makes a DataFrame
 from rdflib import XSD, BNode, Literal, URIRef
 from rdflib.query import Result
 

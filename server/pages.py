@@ -16,6 +16,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from ..errors import closest
+from ..extras import MissingExtra
 from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
 from ..store import to_ox
@@ -231,7 +232,10 @@ def _lineage_svg(iri: URIRef) -> Markup | None:
     report = graph.lineage_index.report(iri)
     if not report.ancestors and not report.descendants:
         return None
-    svg = rendered_lineage(graph, str(iri))  # drawn once per entity and graph version; None when too large to draw
+    try:
+        svg = rendered_lineage(graph, str(iri))  # drawn once per entity and graph version; None when too large to draw
+    except MissingExtra:  # installed without cnkg[diagrams]: the page without its picture
+        return None
     if svg is None:
         return None
     start = svg.find("<svg")
