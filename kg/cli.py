@@ -225,8 +225,9 @@ def cmd_build(args) -> int:
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
           f"{c.ontology} ontology")
+    documents = len({citation.url for citation in report.facts.citations})
     print(f"{c.entities} entities ({c.projects} projects), {len(report.facts.statements)} statements "
-          f"from {len(report.facts.sections)} sections")
+          f"from {len(report.facts.sections)} sections and {documents} cited documents")
     print(f"valid (YAML, ontology, OWL 2 RL consistency, SHACL) in {time.perf_counter() - started:.2f}s ({timing})")
     for snapshot, landscape in report.landscapes:
         print(f"landscape {snapshot.info.name}: {len(landscape.items)} items, {len(landscape.projects)} CNCF "

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS
 
-from cnkg.coverage import as_json, coverage
+from cnkg.coverage import as_json, as_text, coverage
 from cnkg.namespaces import CNKG, ID, META_GRAPH
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +83,10 @@ def test_the_coverage_command_prints_json(cli):
     data = json.loads(result.out)
     assert set(data["stages"]) == {"graduated", "incubating", "sandbox", "archived"}
     assert data["unsourced_statements"] == []
+
+
+def test_the_readme_shows_what_cnkg_coverage_prints(real):
+    _, graph = real
+    text = README.read_text(encoding="utf-8")
+    block = text.split("$ cnkg coverage\n", 1)[1].split("```", 1)[0]
+    assert block == as_text(coverage(graph.store), graph.label)

@@ -25,6 +25,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 NOT_RUN_BLOCKS = {
     "cnkg import-landscape landscape-2018-10.yml --date 2018-10-26 --commit 760834e":
         "needs the official landscape files (the shared test data) and minutes of building",
+    "cnkg coverage":
+        "needs both official snapshots imported: tests/test_lineage_coverage.py checks this example on them",
     "oxigraph serve --location /srv/cnkg --bind 127.0.0.1:7878 --timeout-s 30":
         "needs a running Oxigraph server (tests/test_remote.py runs one)",
 }
