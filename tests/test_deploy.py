@@ -75,6 +75,13 @@ def test_the_image_installs_the_wheel_runs_unprivileged_and_checks_healthz():
     assert re.search(r'^CMD \["serve", "--host", "0\.0\.0\.0", "--port", "8000"', text, re.MULTILINE)
 
 
+def test_the_base_image_is_pinned_by_digest():
+    """A rebuild must get the base that was reviewed, not whatever the tag points to that day."""
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", CONTAINERFILE.read_text(), re.MULTILINE)
+    assert default, "the Containerfile names its base in ARG PYTHON_IMAGE"
+    assert re.fullmatch(r"docker\.io/library/python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", default.group(1))
+
+
 def test_the_image_serves_with_the_deployments_worker_and_memory_bounds():
     """The image's CMD runs cnkg serve as the Kubernetes deployment does (its workers and their memory limit sized
     from measurements, bench/results/worker-memory.md), so a container run as the README says fits the
