@@ -46,15 +46,16 @@ CAPTION = ("arrows run from ancestor to descendant: read “descendant ‹relati
 
 class LineageDiagram:
     """A lineage DiGraph (nodes: IRI strings with ``label``, ``types``, ``organisations``; edges from ancestor to
-    descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None)."""
+    descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None); ``title``
+    replaces the default "Lineage of …"."""
 
-    def __init__(self, digraph: nx.DiGraph, focus: str | None = None):
+    def __init__(self, digraph: nx.DiGraph, focus: str | None = None, title: str | None = None):
         if focus is not None and focus not in digraph:
             raise ValueError(f"the focus {focus} is not a node of the lineage graph")
         self.focus = focus
         self.digraph = digraph
-        self.title = (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
-                      else "Lineage of the cloud-native ecosystem")
+        self.title = title or (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
+                               else "Lineage of the cloud-native ecosystem")
         self.layers = self._layers()
         self.row = ROW
         self.positions = self._positions()
