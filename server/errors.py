@@ -182,6 +182,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RemoteError)
     def _remote_error(exc: RemoteError):
         # a page or an index reading the remote store (queries map their own: cnkg.server.evaluation)
+        if request.endpoint == "ops.healthz":
+            # the sizes /healthz reports are the store's answers: one that fails or answers nonsense makes this
+            # endpoint unable to serve, which probes and load balancers read from a 503 (never a 500, nor its words)
+            failure = remote_api_error(exc, what="health check")
+            return _api_error(failure if failure.status == 503 else Unavailable(failure.message))
         return _api_error(remote_api_error(exc))
 
     @app.errorhandler(HTTPException)
