@@ -25,8 +25,9 @@ from .sparql_text import Token, position, tokens
 
 # What can trigger any rewrite or check: without one of these in the text, the query is passed through untouched
 # after a single regular-expression search (a fresh query pays well under a microsecond per 100 characters).
-_TRIGGER = re.compile(r"\||(?i:group_concat\s*\(|\bas\s*[?$])")
+_TRIGGER = re.compile(r"[|*]|\?(?!\w)|(?i:group_concat\s*\(|\bas\s*[?$]|graph\s*[?$]|bnode\s*\(\s*[^\s)])")
 _MODIFIERS = {"*", "+", "?"}
+_AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
 # tokens that may precede a triple's subject / follow its object for the triple to stand on its own
 _BEFORE_SUBJECT = {"{", ".", "}", ")"}
 _AFTER_OBJECT = {".", "}", "{"}
@@ -45,6 +46,8 @@ def rewrite(text: str) -> str:
     if not _TRIGGER.search(text):
         return text
     check_select_scope(text)
+    check_bnode(text)
+    text = rewrite_graph_patterns(text)
     for _ in range(_MAX_PASSES):
         changed = rewrite_alternative(text)
         if changed is None:
@@ -53,7 +56,7 @@ def rewrite(text: str) -> str:
     else:
         raise SyntaxError(f"the query has more than {_MAX_PASSES} path alternatives to rewrite; write some of them "
                           "as UNION")
-    return wrap_group_concat(text)
+    return wrap_group_concat(rewrite_zero_length(text) or text)
 
 
 # ------------------------------------------------------------------------------------------ brackets
@@ -98,6 +101,21 @@ def wrap_group_concat(text: str) -> str:
         last = offset
     out.append(text[last:])
     return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------ BNODE
+
+def check_bnode(text: str) -> None:
+    """Refuse ``BNODE(expression)``: the spec gives the same blank node for the same string within one solution
+    and distinct ones across solutions (§17.4.2.9); Oxigraph gives the same one across solutions too."""
+    if "bnode" not in text.lower():
+        return
+    toks = tokens(text)
+    for i, token in enumerate(toks[:-2]):
+        if token.keyword == "BNODE" and _is(toks[i + 1], "(") and not _is(toks[i + 2], ")"):
+            raise refuse(text, token, "BNODE with an argument is not answered here: the engine gives the same blank "
+                         "node for the same string in different solutions, where SPARQL 1.1 §17.4.2.9 gives a new "
+                         "one per solution; use BNODE() (a new blank node each time)")
 
 
 # ------------------------------------------------------------------------------------------ SELECT scope
@@ -195,6 +213,202 @@ def _projected(projection):
             depth -= 1
         elif t.kind == "var" and (depth == 0 or (depth == 1 and n and projection[n - 1].keyword == "AS")):
             yield t
+
+
+# ------------------------------------------------------------------------------------------ GRAPH ?g
+
+def rewrite_graph_patterns(text: str) -> str:
+    """Inside ``GRAPH ?g { P }`` the spec evaluates P once per named graph, then binds ?g (§18.6); Oxigraph instead
+    puts ?g into each triple pattern of P. That is the same answer except where a part of P has no triple pattern
+    of its own or hides ?g: a sub-SELECT (evaluated once, over the whole dataset), a group holding only VALUES (no
+    ?g, not repeated per graph), and MINUS (its two sides now share ?g, so a MINUS whose sides share no variable
+    removes solutions). A MINUS whose sides share no variable at all removes nothing (§18.5) and is dropped; one
+    whose sides share a variable every solution of both binds is answered right; the rest is refused."""
+    if "graph" not in text.lower():
+        return text
+    toks = tokens(text)
+    for k, token in enumerate(toks):
+        if token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var" or not _is(toks[k + 2], "{"):
+            continue
+        graph_var, end = toks[k + 1].text[1:], _match(toks, k + 2)
+        for i in range(k + 3, end):
+            word = toks[i].keyword
+            if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
+                raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
+                             "engine evaluates it once over all the named graphs together, not once per graph, and "
+                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and GROUP BY "
+                             f"?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH inside it")
+            if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
+                # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
+                # every graph name, which GRAPH ?g {} gives (one solution per named graph)
+                return rewrite_graph_patterns(text[:toks[k].start] + "{ GRAPH " + toks[k + 1].text + " { } "
+                                              + text[toks[i].start:toks[end].start] + "}" + text[_end(toks[end]):])
+            if word == "VALUES" and not _group_has_pattern(toks, _enclosing_brace(toks, i), i):
+                raise refuse(text, toks[i], f"VALUES as the only pattern of a group inside GRAPH ?{graph_var} is not "
+                             "answered here: the engine neither repeats it per named graph nor binds the graph "
+                             f"(SPARQL 1.1 §18.6); join it with a triple pattern of that graph, or move it out of GRAPH")
+            if word == "MINUS" and i + 1 < end and _is(toks[i + 1], "{"):
+                changed = _graph_minus(text, toks, _enclosing_brace(toks, i), i, graph_var)
+                if changed is not None:
+                    return rewrite_graph_patterns(changed)
+    return text
+
+
+def _sub_select_answered(toks, graph: int, select: int, graph_var: str) -> bool:
+    """Whether Oxigraph answers the sub-SELECT at ``select`` inside the ``GRAPH ?g`` at ``graph`` as the spec does.
+    It gives the spec's rows, with ?g bound, when the sub-SELECT projects ?g and has no LIMIT or OFFSET; without ?g
+    projected, its rows are still right (counted once per graph holding their triples) when nothing merges or cuts
+    them (no aggregate, GROUP BY, DISTINCT, REDUCED, LIMIT or OFFSET) and nothing outside reads ?g."""
+    body = _where_start(toks, select)
+    if body is None:
+        return True  # not a SELECT the engine will parse: it reports the error
+    holder = select - 1 if _is(toks[select - 1], "{") else None
+    stop = _match(toks, holder) if holder is not None else len(toks)
+    inner = toks[select:stop]
+    if any(t.keyword in ("LIMIT", "OFFSET") for t in inner):
+        return False
+    if any(v.text[1:] == graph_var for v in _projected(toks[select + 1:body])):
+        return True
+    if any(t.keyword in ("GROUP", "DISTINCT", "REDUCED") or t.keyword in _AGGREGATES for t in inner):
+        return False
+    for j, t in enumerate(toks):
+        if t.kind == "var" and t.text[1:] == graph_var and j != graph + 1 and not select <= j < stop:
+            return False  # ?g read outside: it would be unbound
+        if t.keyword in ("SELECT", "DESCRIBE") and j < graph and j + 1 < len(toks) and (
+                _is(toks[j + 1], "*") or toks[j + 1].keyword in ("DISTINCT", "REDUCED") and _is(toks[j + 2], "*")):
+            return False  # SELECT * projects ?g
+    return True
+
+
+def _enclosing_brace(toks, i: int) -> int:
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        if _is(toks[j], "}"):
+            depth += 1
+        elif _is(toks[j], "{"):
+            if depth == 0:
+                return j
+            depth -= 1
+    return 0
+
+
+def _values_end(toks, i: int) -> int:
+    """The index after the VALUES clause at ``i``."""
+    j = i + 1
+    while j < len(toks) and not _is(toks[j], "{"):
+        j += 1
+    return _match(toks, j) + 1 if j < len(toks) else len(toks)
+
+
+def _group_has_pattern(toks, brace: int, values: int) -> bool:
+    """Whether the group at ``brace`` holds a term outside the VALUES clause at ``values`` and outside any
+    parenthesised expression: a triple pattern (or a nested group's) that carries the graph."""
+    end, skip_to, depth = _match(toks, brace), _values_end(toks, values), 0
+    for j in range(brace + 1, end):
+        if values <= j < skip_to:
+            continue
+        depth += _is(toks[j], "(") - _is(toks[j], ")")
+        if depth == 0 and (toks[j].kind in ("var", "iri", "pname", "blank", "string", "number") or _is(toks[j], "[")):
+            return True
+    return False
+
+
+def _certain(toks, start: int, end: int) -> set[str]:
+    """Variables of triple patterns at the top level of tokens [start, end) of a group: bound in every solution."""
+    found, brace, paren, j = set(), 0, 0, start
+    while j < end:
+        token = toks[j]
+        if token.keyword == "VALUES":
+            j = _values_end(toks, j)
+            continue
+        brace += _is(token, "{") - _is(token, "}")
+        paren += _is(token, "(", "[") - _is(token, ")", "]")
+        if brace == 0 and paren == 0 and token.kind == "var":
+            found.add(token.text[1:])
+        j += 1
+    return found
+
+
+def _graph_minus(text: str, toks, brace: int, minus: int, graph_var: str) -> str | None:
+    """The text without the MINUS at ``minus`` when it can remove nothing; None when Oxigraph answers it right;
+    SyntaxError otherwise."""
+    close = _match(toks, minus + 1)
+    left = {t.text[1:] for t in toks[brace + 1:minus] if t.kind == "var"}
+    right = {t.text[1:] for t in toks[minus + 2:close] if t.kind == "var"}
+    if graph_var not in right:
+        if not left & right:
+            return text[:toks[minus].start] + text[_end(toks[close]):]  # disjoint: removes nothing (§18.5)
+        if (_certain(toks, brace + 1, minus) & _certain(toks, minus + 2, close)) - {graph_var}:
+            return None
+    raise refuse(text, toks[minus], f"MINUS inside GRAPH ?{graph_var} is answered here only when its two sides share "
+                 "a variable that every solution of both binds (in a triple pattern of each), or share none: the "
+                 f"engine also counts ?{graph_var} as shared (SPARQL 1.1 §18.5, §18.6)")
+
+
+# ------------------------------------------------------------------------------------------ zero-length paths
+
+def rewrite_zero_length(text: str) -> str | None:
+    """Every ``C P* ?v`` / ``C P? ?v`` (and the mirror, and two constants) with C a constant: the zero-length path
+    matches C whether or not the data holds it (§18.5 ZeroOrMorePath, ZeroOrOnePath); Oxigraph finds nothing when
+    it does not (and its other matches are right: without C in the data there are none). Rewritten as the
+    disjoint union of the zero-length match and the others: ``{ BIND(C AS ?v) } UNION { C P* ?v FILTER(!sameTerm(?v,
+    C)) }``."""
+    if "*" not in text and "?" not in text:
+        return None
+    toks = tokens(text)
+    changes = []  # (start offset, end offset, replacement), in text order, not overlapping
+    for m, token in enumerate(toks):
+        if not _is(token, "*", "?") or m < 2:
+            continue
+        first = m - 1
+        if _is(toks[first], ")"):
+            depth = 0
+            for first in range(m - 1, -1, -1):
+                depth += _is(toks[first], ")") - _is(toks[first], "(")
+                if depth == 0:
+                    break
+            if first > 0 and _is(toks[first - 1], "!"):
+                first -= 1
+        elif not _primary(toks[first]):
+            continue
+        elif first > 0 and _is(toks[first - 1], "!"):
+            first -= 1
+        if first > 0 and _is(toks[first - 1], "^"):
+            first -= 1
+        triple = _simple_triple(toks, first, m + 1)
+        if triple is None:
+            continue
+        (s, _), (o, o_end) = triple
+        subject, obj = toks[s], toks[o]
+        if subject.kind == "var" and obj.kind == "var":
+            continue  # zero-length paths between variables: every term of the graph, which Oxigraph gets right
+        parser = _PathParser(text, toks, first, m + 1)
+        try:
+            parser.path()
+        except _NotAPath:
+            continue
+        s_text = subject.text
+        o_text = text[obj.start:_end(toks[o_end - 1])]
+        path = text[toks[first].start:_end(token)]
+        if subject.kind == "var":
+            var, const = s_text, o_text
+        elif obj.kind == "var":
+            var, const = o_text, s_text
+        else:
+            var = None
+        if var is None:
+            union = (f"{{ FILTER(sameTerm({s_text}, {o_text})) }} UNION "
+                     f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({s_text}, {o_text})) }}")
+        else:
+            union = (f"{{ BIND({const} AS {var}) }} UNION "
+                     f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({var}, {const})) }}")
+        if not changes or changes[-1][1] <= subject.start:
+            changes.append((subject.start, _end(toks[o_end - 1]), union))
+    if not changes:
+        return None
+    for start, end, union in reversed(changes):
+        text = text[:start] + union + " " + text[end:]
+    return text
 
 
 # ------------------------------------------------------------------------------------------ alternatives
@@ -440,4 +654,5 @@ def _simple_triple(toks, start: int, end: int):
     return (s, s + 1), (o, after)
 
 
-__all__ = ["rewrite", "wrap_group_concat", "check_select_scope", "rewrite_alternative"]
+__all__ = ["rewrite", "wrap_group_concat", "check_select_scope", "rewrite_alternative", "rewrite_graph_patterns",
+           "rewrite_zero_length"]
