@@ -23,9 +23,10 @@ import re
 
 from .sparql_text import Token, position, tokens
 
-# What can trigger any rewrite or check: without one of these in the text, the query is passed through untouched
-# after a single regular-expression search (a fresh query pays well under a microsecond per 100 characters).
-_TRIGGER = re.compile(r"[|*]|\?(?!\w)|(?i:group_concat\s*\(|\bas\s*[?$]|graph\s*[?$]|bnode\s*\(\s*[^\s)])")
+# A SELECT expression's "AS ?v", which the scope check looks at
+_AS_VARIABLE = re.compile(r"\bas\s*[?$]")
+# a "*" or a "?" that does not start a variable: a path closure (or SELECT *, COUNT(*), a product)
+_CLOSURE = re.compile(r"\*|\?(?![^\s()/|^*+?.;,{}\[\]#])")
 _MODIFIERS = {"*", "+", "?"}
 _AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
 # tokens that may precede a triple's subject / follow its object for the triple to stand on its own
@@ -43,11 +44,15 @@ def refuse(text: str, token: Token, message: str) -> SyntaxError:
 def rewrite(text: str) -> str:
     """``text`` rewritten where Oxigraph would answer it wrongly (or unchanged); SyntaxError for a query the spec
     forbids or whose construct cannot be rewritten exactly."""
-    if not _TRIGGER.search(text):
-        return text
-    check_select_scope(text)
-    check_bnode(text)
-    text = rewrite_graph_patterns(text)
+    # each step first looks for what it is about in the text (a substring search: the query is passed on
+    # untouched, at the cost of a few microseconds, when none is there)
+    lowered = text.lower()
+    if _AS_VARIABLE.search(lowered):
+        check_select_scope(text)
+    if "bnode" in lowered:
+        check_bnode(text)
+    if "graph" in lowered:
+        text = rewrite_graph_patterns(text)
     for _ in range(_MAX_PASSES):
         changed = rewrite_alternative(text)
         if changed is None:
@@ -125,13 +130,16 @@ def check_select_scope(text: str) -> None:
     Oxigraph refuses some of these itself, but not an aggregate's nor a sub-SELECT's projection."""
     toks = tokens(text)
     for k, token in enumerate(toks):
-        if token.keyword != "SELECT":
+        if token.kind != "word" or token.keyword != "SELECT":
             continue
         body = _where_start(toks, k)
         if body is None:
             continue
+        in_scope = None
         for start, end, var in _select_expressions(toks, k + 1, body):
-            if var.text[1:] in _in_scope(toks, body):
+            if in_scope is None:
+                in_scope = _in_scope(toks, body)
+            if var.text[1:] in in_scope:
                 raise refuse(text, var, f"the SELECT expression (... AS {var.text}) names {var.text}, a variable "
                              "already in scope in its WHERE clause; an expression must bind a new variable (SPARQL "
                              "1.1 §18.2.1)")
@@ -170,7 +178,7 @@ def _in_scope(toks, brace: int) -> set[str]:
     i = brace + 1
     while i < end:
         token = toks[i]
-        word = token.keyword
+        word = token.keyword if token.kind == "word" else ""
         if word == "FILTER":
             j = i + 1
             while j < end and toks[j].keyword in ("NOT", "EXISTS"):
@@ -228,10 +236,12 @@ def rewrite_graph_patterns(text: str) -> str:
         return text
     toks = tokens(text)
     for k, token in enumerate(toks):
-        if token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var" or not _is(toks[k + 2], "{"):
+        if token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var" or not _is(toks[k + 2], "{"):
             continue
         graph_var, end = toks[k + 1].text[1:], _match(toks, k + 2)
         for i in range(k + 3, end):
+            if toks[i].kind != "word":
+                continue
             word = toks[i].keyword
             if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
                 raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
@@ -353,13 +363,12 @@ def rewrite_zero_length(text: str) -> str | None:
     it does not (and its other matches are right: without C in the data there are none). Rewritten as the
     disjoint union of the zero-length match and the others: ``{ BIND(C AS ?v) } UNION { C P* ?v FILTER(!sameTerm(?v,
     C)) }``."""
-    if "*" not in text and "?" not in text:
+    if not _CLOSURE.search(text):
         return None
     toks = tokens(text)
     changes = []  # (start offset, end offset, replacement), in text order, not overlapping
-    for m, token in enumerate(toks):
-        if not _is(token, "*", "?") or m < 2:
-            continue
+    for m in [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]:
+        token = toks[m]
         first = m - 1
         if _is(toks[first], ")"):
             depth = 0

@@ -77,8 +77,11 @@ class Jena:
         return header[1], answer
 
     def load(self, nquads: Path) -> None:
-        """The dataset of the next queries: the file's named graphs, and their union as the default graph."""
-        self._send("LOAD", str(nquads))
+        """The dataset of the next queries: the file's named graphs, and their union as the default graph (a file
+        already loaded is not read again, so tests over different data may run in any order)."""
+        if getattr(self, "loaded", None) != nquads:
+            self._send("LOAD", str(nquads))
+            self.loaded = nquads
 
     def ask(self, text: str) -> tuple[str, bytes]:
         """("json", SPARQL JSON results) or ("nt", N-Triples); OracleError when Jena refuses the query."""
