@@ -44,6 +44,14 @@ def refuse(text: str, token: Token, message: str) -> SyntaxError:
 def rewrite(text: str) -> str:
     """``text`` rewritten where Oxigraph would answer it wrongly (or unchanged); SyntaxError for a query the spec
     forbids or whose construct cannot be rewritten exactly."""
+    try:
+        return _rewrite(text)
+    except RecursionError:
+        raise SyntaxError("the query nests its brackets too deeply to be checked; write it with fewer levels") \
+            from None
+
+
+def _rewrite(text: str) -> str:
     # each step first looks for what it is about in the text (a substring search: the query is passed on
     # untouched, at the cost of a few microseconds, when none is there)
     lowered = text.lower()
@@ -52,16 +60,19 @@ def rewrite(text: str) -> str:
     if "bnode" in lowered:
         check_bnode(text)
     if "graph" in lowered:
-        text = rewrite_graph_patterns(text)
-    for _ in range(_MAX_PASSES):
-        changed = rewrite_alternative(text)
-        if changed is None:
-            break
-        text = changed
-    else:
-        raise SyntaxError(f"the query has more than {_MAX_PASSES} path alternatives to rewrite; write some of them "
-                          "as UNION")
+        text = _repeat(rewrite_graph_patterns, text, "MINUS or VALUES clauses inside GRAPH")
+    text = _repeat(rewrite_alternative, text, "path alternatives")
     return wrap_group_concat(rewrite_zero_length(text) or text)
+
+
+def _repeat(step, text: str, what: str) -> str:
+    """``step`` applied until it changes nothing (each application rewrites one construct)."""
+    for _ in range(_MAX_PASSES):
+        changed = step(text)
+        if changed is None:
+            return text
+        text = changed
+    raise SyntaxError(f"the query has more than {_MAX_PASSES} {what} to rewrite; write some of them otherwise")
 
 
 # ------------------------------------------------------------------------------------------ brackets
@@ -225,15 +236,15 @@ def _projected(projection):
 
 # ------------------------------------------------------------------------------------------ GRAPH ?g
 
-def rewrite_graph_patterns(text: str) -> str:
-    """Inside ``GRAPH ?g { P }`` the spec evaluates P once per named graph, then binds ?g (§18.6); Oxigraph instead
+def rewrite_graph_patterns(text: str) -> str | None:
+    """The text with one construct inside ``GRAPH ?g`` rewritten (None when there is nothing to rewrite).
+
+    Inside ``GRAPH ?g { P }`` the spec evaluates P once per named graph, then binds ?g (§18.6); Oxigraph instead
     puts ?g into each triple pattern of P. That is the same answer except where a part of P has no triple pattern
     of its own or hides ?g: a sub-SELECT (evaluated once, over the whole dataset), a group holding only VALUES (no
     ?g, not repeated per graph), and MINUS (its two sides now share ?g, so a MINUS whose sides share no variable
     removes solutions). A MINUS whose sides share no variable at all removes nothing (§18.5) and is dropped; one
     whose sides share a variable every solution of both binds is answered right; the rest is refused."""
-    if "graph" not in text.lower():
-        return text
     toks = tokens(text)
     for k, token in enumerate(toks):
         if token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var" or not _is(toks[k + 2], "{"):
@@ -251,8 +262,8 @@ def rewrite_graph_patterns(text: str) -> str:
             if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
                 # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
                 # every graph name, which GRAPH ?g {} gives (one solution per named graph)
-                return rewrite_graph_patterns(text[:toks[k].start] + "{ GRAPH " + toks[k + 1].text + " { } "
-                                              + text[toks[i].start:toks[end].start] + "}" + text[_end(toks[end]):])
+                return (text[:toks[k].start] + "{ GRAPH " + toks[k + 1].text + " { } "
+                        + text[toks[i].start:toks[end].start] + "}" + text[_end(toks[end]):])
             if word == "VALUES" and not _group_has_pattern(toks, _enclosing_brace(toks, i), i):
                 raise refuse(text, toks[i], f"VALUES as the only pattern of a group inside GRAPH ?{graph_var} is not "
                              "answered here: the engine neither repeats it per named graph nor binds the graph "
@@ -260,8 +271,8 @@ def rewrite_graph_patterns(text: str) -> str:
             if word == "MINUS" and i + 1 < end and _is(toks[i + 1], "{"):
                 changed = _graph_minus(text, toks, _enclosing_brace(toks, i), i, graph_var)
                 if changed is not None:
-                    return rewrite_graph_patterns(changed)
-    return text
+                    return changed
+    return None
 
 
 def _sub_select_answered(toks, graph: int, select: int, graph_var: str) -> bool:

@@ -268,3 +268,28 @@ graphs = st.sets(st.tuples(st.sampled_from(NODES), st.sampled_from(PREDICATES), 
 def test_path_answers_are_the_spec_multiset(path, triples):
     expected = _eval(path, triples)
     assert rows(store_of(triples), f"SELECT ?x ?y WHERE {{ ?x {_text(path)} ?y }}") == expected
+
+
+# --------------------------------------------------------------------- any text: an answer or a syntax error
+
+_PIECES = ["SELECT", "*", "?s", "?g", "?o", "$x", "WHERE", "{", "}", "(", ")", "[", "]", ".", ";", ",", "|", "/",
+           "^", "!", "?", "+", "a", ":p", "<urn:q>", "'x'@en", "1", "GRAPH", "MINUS", "VALUES", "UNDEF", "BIND",
+           "AS", "FILTER", "EXISTS", "NOT", "OPTIONAL", "UNION", "GROUP_CONCAT", "COUNT", "SUM", "GROUP", "BY",
+           "LIMIT", "BNODE", "_:b", "#", "\n", "^^", "||"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_any_text_is_rewritten_or_refused_as_a_syntax_error(pieces):
+    """The rewrite runs before the engine's parser on every query: whatever the text, it returns text or raises
+    SyntaxError (a 400), never another exception (a 500)."""
+    try:
+        assert isinstance(rewrite(" ".join(pieces)), str)
+    except SyntaxError:
+        pass
+
+
+def test_a_deeply_nested_path_is_a_syntax_error_not_a_crash(small_kg):
+    path = "(" * 2000 + "<urn:p>|<urn:q>" + ")" * 2000
+    with pytest.raises(cnkg.InvalidInput, match="too deeply"):
+        small_kg.query(f"SELECT * WHERE {{ ?s {path} ?o }}")
