@@ -395,18 +395,26 @@ def rewrite_zero_length(text: str) -> str | None:
             first -= 1
         if first > 0 and _is(toks[first - 1], "^"):
             first -= 1
+        before = toks[first - 1]
+        if not (before.kind in ("var", "iri", "pname", "blank", "string", "number") or _is(before, ";", "[", "]")):
+            continue  # not after a subject (or a property list's ";"): an expression's product, or a longer path
+        if m + 1 < len(toks) and _is(toks[m + 1], "/", "|", ")", *_MODIFIERS):
+            continue  # part of a longer path: left to the engine (docs/conformance-query.md)
+        try:
+            _PathParser(text, toks, first, m + 1).path()
+        except _NotAPath:
+            continue
         triple = _simple_triple(toks, first, m + 1)
         if triple is None:
+            if _constant_end(toks, first, m + 1):
+                raise refuse(text, token, "a zero-length path (p* or p?) from or to a constant is answered here only "
+                             "as a triple pattern of its own, `C p* ?v .` (the engine misses the zero-length match "
+                             "when the data lacks the constant, SPARQL 1.1 §18.5); write it so")
             continue
         (s, _), (o, o_end) = triple
         subject, obj = toks[s], toks[o]
         if subject.kind == "var" and obj.kind == "var":
             continue  # zero-length paths between variables: every term of the graph, which Oxigraph gets right
-        parser = _PathParser(text, toks, first, m + 1)
-        try:
-            parser.path()
-        except _NotAPath:
-            continue
         s_text = subject.text
         o_text = text[obj.start:_end(toks[o_end - 1])]
         path = text[toks[first].start:_end(token)]
@@ -646,6 +654,35 @@ def _path_around(toks, i: int) -> tuple[int, int] | None:
     if not start < i < end - 1:
         return None
     return start, end
+
+
+def _constant_end(toks, start: int, end: int) -> bool:
+    """Whether the path at [start, end) has a constant (not a variable or blank node) among its objects, or as the
+    subject its property list belongs to."""
+    depth = 0
+    for token in toks[end:]:  # the objects: constants anywhere in the list, not in a nested blank node
+        if _is(token, "(", "["):
+            depth += 1
+        elif _is(token, ")", "]"):
+            depth -= 1
+        elif depth == 0 and (_is(token, ";", ".", "{", "}") or token.kind == "word" and token.keyword not in (
+                "TRUE", "FALSE")):
+            break
+        elif depth == 0 and (token.kind in ("iri", "pname", "string", "number") or token.keyword in ("TRUE", "FALSE")):
+            return True
+    depth, j = 0, start - 1
+    while j >= 0:
+        token = toks[j]
+        if _is(token, ")", "]"):
+            depth += 1
+        elif _is(token, "(", "["):
+            if depth == 0:
+                return False  # inside a blank node's property list or a collection: its subject is no constant
+            depth -= 1
+        elif depth == 0 and (_is(token, "{", ".", "}") or token.kind == "word" and token.text != "a"):
+            break
+        j -= 1
+    return j + 1 < start and toks[j + 1].kind in ("iri", "pname", "string", "number")
 
 
 def _simple_triple(toks, start: int, end: int):

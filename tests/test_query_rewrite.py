@@ -293,3 +293,14 @@ def test_a_deeply_nested_path_is_a_syntax_error_not_a_crash(small_kg):
     path = "(" * 2000 + "<urn:p>|<urn:q>" + ")" * 2000
     with pytest.raises(cnkg.InvalidInput, match="too deeply"):
         small_kg.query(f"SELECT * WHERE {{ ?s {path} ?o }}")
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * { ?x :p :b ; :p* :absent }",
+    "SELECT * { :absent :q ?z ; :p* ?o }",
+    "SELECT * { ?x :p* ?y , :absent }",
+])
+def test_zero_length_path_from_a_constant_in_a_property_list_is_refused(query):
+    """No exact rewrite in place: refused rather than answered without the zero-length match."""
+    with pytest.raises(SyntaxError, match="zero-length path"):
+        rows(store_of(EDGES), query)
