@@ -24,9 +24,10 @@ import re
 from .sparql_text import Token, position, tokens
 
 # A SELECT expression's "AS ?v", which the scope check looks at
-_AS_VARIABLE = re.compile(r"\bas\s*[?$]")
-# a "*" or a "?" that does not start a variable: a path closure (or SELECT *, COUNT(*), a product)
-_CLOSURE = re.compile(r"\*|\?(?![^\s()/|^*+?.;,{}\[\]#])")
+# (each pattern starts with a literal, which the regular-expression engine scans for quickly)
+_AS_VARIABLE = re.compile(r"as\s*[?$]")
+# a "?" that does not start a variable: a path closure
+_QUESTION_CLOSURE = re.compile(r"\?(?=[\s)/|^*+?.;,{}\[\]#]|$)")
 _MODIFIERS = {"*", "+", "?"}
 _AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
 # tokens that may precede a triple's subject / follow its object for the triple to stand on its own
@@ -374,7 +375,7 @@ def rewrite_zero_length(text: str) -> str | None:
     it does not (and its other matches are right: without C in the data there are none). Rewritten as the
     disjoint union of the zero-length match and the others: ``{ BIND(C AS ?v) } UNION { C P* ?v FILTER(!sameTerm(?v,
     C)) }``."""
-    if not _CLOSURE.search(text):
+    if "*" not in text and not _QUESTION_CLOSURE.search(text):
         return None
     toks = tokens(text)
     changes = []  # (start offset, end offset, replacement), in text order, not overlapping
