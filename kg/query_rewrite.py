@@ -175,7 +175,8 @@ def _select_expressions(toks, i: int, end: int):
     while i < end:
         if _is(toks[i], "("):
             close = _match(toks, i)
-            if close < len(toks) and close - 2 > i and toks[close - 2].keyword == "AS" and toks[close - 1].kind == "var":
+            if (close < len(toks) and close - 2 > i and toks[close - 2].keyword == "AS"
+                    and toks[close - 1].kind == "var"):
                 yield i + 1, close - 2, toks[close - 1]
             i = close + 1
         else:
@@ -248,7 +249,8 @@ def rewrite_graph_patterns(text: str) -> str | None:
     whose sides share a variable every solution of both binds is answered right; the rest is refused."""
     toks = tokens(text)
     for k, token in enumerate(toks):
-        if token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var" or not _is(toks[k + 2], "{"):
+        if (token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var"
+                or not _is(toks[k + 2], "{")):
             continue
         graph_var, end = toks[k + 1].text[1:], _match(toks, k + 2)
         for i in range(k + 3, end):
@@ -258,8 +260,9 @@ def rewrite_graph_patterns(text: str) -> str | None:
             if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
                 raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
                              "engine evaluates it once over all the named graphs together, not once per graph, and "
-                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and GROUP BY "
-                             f"?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH inside it")
+                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and "
+                             f"GROUP BY ?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH "
+                             "inside it")
             if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
                 # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
                 # every graph name, which GRAPH ?g {} gives (one solution per named graph)
@@ -268,7 +271,8 @@ def rewrite_graph_patterns(text: str) -> str | None:
             if word == "VALUES" and not _group_has_pattern(toks, _enclosing_brace(toks, i), i):
                 raise refuse(text, toks[i], f"VALUES as the only pattern of a group inside GRAPH ?{graph_var} is not "
                              "answered here: the engine neither repeats it per named graph nor binds the graph "
-                             f"(SPARQL 1.1 §18.6); join it with a triple pattern of that graph, or move it out of GRAPH")
+                             "(SPARQL 1.1 §18.6); join it with a triple pattern of that graph, or move it out of "
+                             "GRAPH")
             if word == "MINUS" and i + 1 < end and _is(toks[i + 1], "{"):
                 changed = _graph_minus(text, toks, _enclosing_brace(toks, i), i, graph_var)
                 if changed is not None:

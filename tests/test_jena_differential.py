@@ -130,7 +130,8 @@ GENERATED: dict[str, str] = {
                         "(UCASE(?l) AS ?u) (CONCAT(?l, ?l) AS ?twice) (STRLANG(STR(?l), 'fr') AS ?fr) "
                         "(SUBSTR(?l, 1, 2) AS ?first) WHERE { ?s skos:prefLabel ?l }",
     "functions-terms": "SELECT ?o (DATATYPE(?o) AS ?dt) (isIRI(?o) AS ?iri) (isLiteral(?o) AS ?lit) "
-                       "(isNumeric(?o) AS ?num) (STR(?o) AS ?str) WHERE { <https://w3id.org/cnkg/id/kubernetes> ?p ?o }",
+                       "(isNumeric(?o) AS ?num) (STR(?o) AS ?str) WHERE "
+                       "{ <https://w3id.org/cnkg/id/kubernetes> ?p ?o }",
     "functions-dates": "SELECT ?s (YEAR(?d) AS ?y) (MONTH(?d) AS ?m) (DAY(?d) AS ?day) WHERE { ?s cnkg:readOn ?d }",
     "functions-numeric": "SELECT ?o (?o * 2 + 1 AS ?x) (?o / 4 AS ?q) (ABS(-?o) AS ?a) (ROUND(?o / 3) AS ?r) "
                          "(CEIL(?o / 3) AS ?c) (FLOOR(?o / 3) AS ?f) WHERE { ?s cnkg:sectionOrder ?o }",

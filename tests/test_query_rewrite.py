@@ -15,7 +15,6 @@ from rdflib import Dataset, Literal, URIRef
 import cnkg
 from cnkg.engine import run_query
 from cnkg.query_rewrite import rewrite
-from cnkg.server import create_app
 
 EX = "http://example.org/"
 # a p b, a p c, a q b, b r d, c r d, b s a: two p|q edges a->b, two p/r paths a->d

@@ -4,7 +4,8 @@ Every ``mf:QueryEvaluationTest`` of the suites listed in ``manifest-sparql11-que
 the test's files are loaded into an app (one app per distinct data set), the query is POSTed as a form with
 the test's dataset given by protocol parameters (``default-graph-uri`` naming the graph that holds the
 ``qt:data`` files, ``named-graph-uri`` for each ``qt:graphData``; none when the query names its own with
-``FROM``), and the SPARQL JSON results (or N-Triples for CONSTRUCT) are parsed and compared with ``w3c_manifest.same_results``. This exercises the whole stack:
+``FROM``), and the SPARQL JSON results (or N-Triples for CONSTRUCT) are parsed and compared with
+``w3c_manifest.same_results``. This exercises the whole stack:
 protocol, safety checks, the forked worker, serialisation and parsing back.
 
 The federation suite's evaluation tests (``service/``) use SERVICE, which this endpoint refuses before
