@@ -9,6 +9,7 @@ threads on the same machine (one keep-alive connection each, form POST, Accept S
 
     python bench/bench_engine.py                          # scale 1, 1 and 8 clients, 300 requests per level
     python bench/bench_engine.py --scales 1,10 --requests 300
+    python bench/bench_engine.py --rewrite-overhead          # what cnkg.query_rewrite adds, in-process
 
 Needs `pip install oxigraph` (the Oxigraph server binary). Writes bench/results/engine.md and engine.json.
 """
@@ -241,12 +242,42 @@ def report(runs: list[dict], requests: int) -> str:
     return "\n".join(lines)
 
 
+def rewrite_overhead(count: int) -> str:
+    """What cnkg.query_rewrite adds to a fresh query before Oxigraph sees it: the text steps of run_query
+    (dataset clauses, on a text never seen, so the lexer's cache is cold) with and without the rewrite, per text,
+    over the templates and every named query (each made fresh by a comment), p50 in ms."""
+    from cnkg.named_queries import load_named_queries
+    from cnkg.query_rewrite import rewrite
+    from cnkg.sparql_text import dataset_clauses
+
+    named = [q.text for q in load_named_queries().values()]
+    lines = ["| queries | p50 ms without | p50 ms with | added p50 ms |", "|---|---|---|---|"]
+    for label, texts in (("templates", [PREFIXES + t for t in TEMPLATES]), ("named queries", named)):
+        timings: dict[bool, list[float]] = {False: [], True: []}
+        for i in range(count):
+            for with_rewrite in (False, True):
+                for text in texts:
+                    fresh = f"{text}\n# {i} {with_rewrite}".replace("{e}", f"https://w3id.org/cnkg/id/x{i}")
+                    fresh = fresh.replace("{k}", str(i)).replace("{c}", "k").replace("{{", "{").replace("}}", "}")
+                    start = time.perf_counter()
+                    dataset_clauses(rewrite(fresh) if with_rewrite else fresh)
+                    timings[with_rewrite].append((time.perf_counter() - start) * 1000)
+        without, with_ = statistics.median(timings[False]), statistics.median(timings[True])
+        lines.append(f"| {label} ({len(texts)}) | {without:.4f} | {with_:.4f} | {with_ - without:.4f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
     parser.add_argument("--scales", default="1")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rewrite-overhead", action="store_true",
+                        help="only measure what the query rewrite layer adds (no servers); prints a table")
     args = parser.parse_args()
+    if args.rewrite_overhead:
+        print(rewrite_overhead(200))
+        return
     runs = [measure(int(s), args.data, args.requests) for s in args.scales.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "engine.json").write_text(json.dumps(runs, indent=2))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .iris import PREFIX_IRIS
+from .query_rewrite import rewrite
 from .sparql_text import dataset_clauses
 
 DEFAULT = ox.DefaultGraph()
@@ -24,7 +25,9 @@ def run_query(store: ox.Store, text: str, *, default_graph: list[str] | None = N
               named_graphs: list[str] | None = None, base_iri: str | None = None):
     """Oxigraph's answer to ``text`` (cnkg's prefixes predeclared). ``default_graph``: graph IRIs merged as a set
     into the default graph instead of the whole dataset; ``named_graphs``: the graphs ``GRAPH`` may see. Given
-    either, they win over the query's own ``FROM`` / ``FROM NAMED`` (SPARQL 1.1 Protocol §2.1.4)."""
+    either, they win over the query's own ``FROM`` / ``FROM NAMED`` (SPARQL 1.1 Protocol §2.1.4). Where
+    Oxigraph departs from the spec, the query is first rewritten or refused (:mod:`cnkg.query_rewrite`)."""
+    text = rewrite(text)
     clauses = dataset_clauses(text, PREFIX_IRIS)
     if clauses.default or clauses.named:
         text = clauses.text  # the dataset is built here, as a set

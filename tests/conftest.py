@@ -159,3 +159,16 @@ def no_connections(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     return attempts
+
+
+@pytest.fixture(scope="session")
+def jena(tmp_path_factory):
+    """Apache Jena ARQ as an independent SPARQL engine (tests/jena_oracle.py), one JVM per session; skips where
+    Java or Jena is absent."""
+    from jena_oracle import Jena, unavailable
+
+    if unavailable():
+        pytest.skip(f"the Jena oracle cannot run: {unavailable()}")
+    oracle = Jena(tmp_path_factory.mktemp("jena-oracle"))
+    yield oracle
+    oracle.close()

@@ -1,0 +1,720 @@
+"""Where Oxigraph's answer departs from SPARQL 1.1, cnkg rewrites the query into an equivalent form Oxigraph answers
+right, or refuses it; and it refuses queries the spec forbids that Oxigraph accepts. Each rewrite applies only to
+the construct it is for, and gives the spec's answer exactly (tests/test_query_rewrite.py proves each against Apache
+Jena and on random data); the README's conformance notes list them.
+
+- **Alternative paths keep duplicates.** Oxigraph evaluates ``P|Q`` (and a negated property set mixing forward and
+  inverse members, ``!(p|^q)``, which §18.4 translates to ``alt(NPS, inv(NPS))``) as a set; the spec's alternative
+  is a union (§18.5), a multiset. ``S P|Q O`` becomes ``{ S P O } UNION { S Q O }`` and ``S !(p|^q) O`` becomes
+  ``{ S !(p) O } UNION { S !(^q) O }``. An alternative under ``*``, ``+`` or ``?`` is left alone (those are sets by
+  definition); one that is not a whole triple's predicate (inside a sequence, an inverse, a property list) cannot be
+  rewritten exactly and is refused.
+- **GROUP_CONCAT yields a simple literal** (§18.5.1.7); Oxigraph keeps a language tag the values share:
+  ``GROUP_CONCAT(...)`` becomes ``STR(GROUP_CONCAT(...))``.
+- **``(aggregate AS ?v)`` with ``?v`` already in scope** is a syntax error (§18.2.1; W3C ``syntax-SELECTscope2``),
+  which Oxigraph accepts for aggregates.
+
+Refusals are raised as ``SyntaxError("error at LINE:COLUMN: message")``, Oxigraph's own shape, so every caller
+reports them as it reports a syntax error (HTTP 400).
+"""
+from __future__ import annotations
+
+import re
+
+from .sparql_text import Token, position, tokens
+
+# A SELECT expression's "AS ?v", which the scope check looks at
+# (each pattern starts with a literal, which the regular-expression engine scans for quickly)
+_AS_VARIABLE = re.compile(r"as\s*[?$]")
+# a "?" that does not start a variable: a path closure
+_QUESTION_CLOSURE = re.compile(r"\?(?=[\s)/|^*+?.;,{}\[\]#]|$)")
+_MODIFIERS = {"*", "+", "?"}
+_AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
+# tokens that may precede a triple's subject / follow its object for the triple to stand on its own
+_BEFORE_SUBJECT = {"{", ".", "}", ")"}
+_AFTER_OBJECT = {".", "}", "{"}
+_PATTERN_KEYWORDS = {"FILTER", "OPTIONAL", "MINUS", "BIND", "VALUES", "GRAPH", "SERVICE"}
+_MAX_PASSES = 64
+
+
+def refuse(text: str, token: Token, message: str) -> SyntaxError:
+    line, column = position(text, token.start)
+    return SyntaxError(f"error at {line}:{column}: {message}")
+
+
+def rewrite(text: str) -> str:
+    """``text`` rewritten where Oxigraph would answer it wrongly (or unchanged); SyntaxError for a query the spec
+    forbids or whose construct cannot be rewritten exactly."""
+    try:
+        return _rewrite(text)
+    except RecursionError:
+        raise SyntaxError("the query nests its brackets too deeply to be checked; write it with fewer levels") \
+            from None
+
+
+def _rewrite(text: str) -> str:
+    # each step first looks for what it is about in the text (a substring search: the query is passed on
+    # untouched, at the cost of a few microseconds, when none is there)
+    lowered = text.lower()
+    if _AS_VARIABLE.search(lowered):
+        check_select_scope(text)
+    if "bnode" in lowered:
+        check_bnode(text)
+    if "graph" in lowered:
+        text = _repeat(rewrite_graph_patterns, text, "MINUS or VALUES clauses inside GRAPH")
+    text = _repeat(rewrite_alternative, text, "path alternatives")
+    return wrap_group_concat(rewrite_zero_length(text) or text)
+
+
+def _repeat(step, text: str, what: str) -> str:
+    """``step`` applied until it changes nothing (each application rewrites one construct)."""
+    for _ in range(_MAX_PASSES):
+        changed = step(text)
+        if changed is None:
+            return text
+        text = changed
+    raise SyntaxError(f"the query has more than {_MAX_PASSES} {what} to rewrite; write some of them otherwise")
+
+
+# ------------------------------------------------------------------------------------------ brackets
+
+def _match(toks, i: int) -> int:
+    """The index of the bracket closing the one at ``i`` (``(`` or ``{`` or ``[``); len(toks) when unbalanced."""
+    opening = toks[i].text
+    closing = {"(": ")", "{": "}", "[": "]"}[opening]
+    depth = 0
+    for j in range(i, len(toks)):
+        if toks[j].kind == "punct":
+            if toks[j].text == opening:
+                depth += 1
+            elif toks[j].text == closing:
+                depth -= 1
+                if depth == 0:
+                    return j
+    return len(toks)
+
+
+def _is(token: Token, *texts: str) -> bool:
+    return token.kind == "punct" and token.text in texts
+
+
+# ------------------------------------------------------------------------------------------ GROUP_CONCAT
+
+def wrap_group_concat(text: str) -> str:
+    """Every ``GROUP_CONCAT(...)`` as ``STR(GROUP_CONCAT(...))``: the spec's simple literal, whatever the values'
+    language tags (STR of an error is an error, so an unbound or failing group stays so)."""
+    if "group_concat" not in text.lower():
+        return text
+    toks = tokens(text)
+    cuts = []  # (offset, inserted text)
+    for i, token in enumerate(toks):
+        if token.keyword == "GROUP_CONCAT" and i + 1 < len(toks) and _is(toks[i + 1], "("):
+            end = _match(toks, i + 1)
+            if end < len(toks):
+                cuts += [(token.start, "STR("), (toks[end].start + 1, ")")]
+    out, last = [], 0
+    for offset, inserted in sorted(cuts):
+        out += [text[last:offset], inserted]
+        last = offset
+    out.append(text[last:])
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------ BNODE
+
+def check_bnode(text: str) -> None:
+    """Refuse ``BNODE(expression)``: the spec gives the same blank node for the same string within one solution
+    and distinct ones across solutions (§17.4.2.9); Oxigraph gives the same one across solutions too."""
+    if "bnode" not in text.lower():
+        return
+    toks = tokens(text)
+    for i, token in enumerate(toks[:-2]):
+        if token.keyword == "BNODE" and _is(toks[i + 1], "(") and not _is(toks[i + 2], ")"):
+            raise refuse(text, token, "BNODE with an argument is not answered here: the engine gives the same blank "
+                         "node for the same string in different solutions, where SPARQL 1.1 §17.4.2.9 gives a new "
+                         "one per solution; use BNODE() (a new blank node each time)")
+
+
+# ------------------------------------------------------------------------------------------ SELECT scope
+
+def check_select_scope(text: str) -> None:
+    """Refuse ``(expression AS ?v)`` where ``?v`` is in scope in the SELECT's WHERE clause (SPARQL 1.1 §18.2.1).
+    Oxigraph refuses some of these itself, but not an aggregate's nor a sub-SELECT's projection."""
+    toks = tokens(text)
+    for k, token in enumerate(toks):
+        if token.kind != "word" or token.keyword != "SELECT":
+            continue
+        body = _where_start(toks, k)
+        if body is None:
+            continue
+        in_scope = None
+        for start, end, var in _select_expressions(toks, k + 1, body):
+            if in_scope is None:
+                in_scope = _in_scope(toks, body)
+            if var.text[1:] in in_scope:
+                raise refuse(text, var, f"the SELECT expression (... AS {var.text}) names {var.text}, a variable "
+                             "already in scope in its WHERE clause; an expression must bind a new variable (SPARQL "
+                             "1.1 §18.2.1)")
+
+
+def _where_start(toks, k: int) -> int | None:
+    """The ``{`` opening the WHERE clause of the SELECT at ``k``."""
+    depth = 0
+    for j in range(k + 1, len(toks)):
+        if _is(toks[j], "("):
+            depth += 1
+        elif _is(toks[j], ")"):
+            depth -= 1
+        elif depth == 0 and _is(toks[j], "{"):
+            return j
+    return None
+
+
+def _select_expressions(toks, i: int, end: int):
+    """(start, end, variable token) of each ``( expression AS ?v )`` of a projection."""
+    while i < end:
+        if _is(toks[i], "("):
+            close = _match(toks, i)
+            if (close < len(toks) and close - 2 > i and toks[close - 2].keyword == "AS"
+                    and toks[close - 1].kind == "var"):
+                yield i + 1, close - 2, toks[close - 1]
+            i = close + 1
+        else:
+            i += 1
+
+
+def _in_scope(toks, brace: int) -> set[str]:
+    """The variables in scope in the group at ``brace`` (§18.2.1): those of its patterns, not those used only in a
+    FILTER, a MINUS, an EXISTS or a BIND expression; of a sub-SELECT, only what it projects."""
+    found: set[str] = set()
+    end = _match(toks, brace)
+    i = brace + 1
+    while i < end:
+        token = toks[i]
+        word = token.keyword if token.kind == "word" else ""
+        if word == "FILTER":
+            j = i + 1
+            while j < end and toks[j].keyword in ("NOT", "EXISTS"):
+                j += 1
+            while j < end and not _is(toks[j], "(", "{"):  # a function call's name
+                j += 1
+            i = (_match(toks, j) if j < end else end) + 1
+        elif word == "MINUS" and i + 1 < end and _is(toks[i + 1], "{"):
+            i = _match(toks, i + 1) + 1
+        elif word == "BIND" and i + 1 < end and _is(toks[i + 1], "("):
+            close = _match(toks, i + 1)
+            if toks[close - 1].kind == "var":
+                found.add(toks[close - 1].text[1:])
+            i = close + 1
+        elif word == "SELECT":
+            inner = _where_start(toks, i)
+            if inner is None:
+                return found
+            projection = toks[i + 1:inner]
+            if any(_is(t, "*") for t in projection):
+                found |= _in_scope(toks, inner)
+            else:
+                found |= {v.text[1:] for v in _projected(projection)}
+            # the sub-SELECT's group (and its modifiers) end where the group holding it ends
+            i = _match(toks, i - 1) + 1 if _is(toks[i - 1], "{") else end
+        else:
+            if token.kind == "var":
+                found.add(token.text[1:])
+            i += 1
+    return found
+
+
+def _projected(projection):
+    """The variables a projection names: plain ``?v`` and ``( ... AS ?v )``."""
+    depth = 0
+    for n, t in enumerate(projection):
+        if _is(t, "("):
+            depth += 1
+        elif _is(t, ")"):
+            depth -= 1
+        elif t.kind == "var" and (depth == 0 or (depth == 1 and n and projection[n - 1].keyword == "AS")):
+            yield t
+
+
+# ------------------------------------------------------------------------------------------ GRAPH ?g
+
+def rewrite_graph_patterns(text: str) -> str | None:
+    """The text with one construct inside ``GRAPH ?g`` rewritten (None when there is nothing to rewrite).
+
+    Inside ``GRAPH ?g { P }`` the spec evaluates P once per named graph, then binds ?g (§18.6); Oxigraph instead
+    puts ?g into each triple pattern of P. That is the same answer except where a part of P has no triple pattern
+    of its own or hides ?g: a sub-SELECT (evaluated once, over the whole dataset), a group holding only VALUES (no
+    ?g, not repeated per graph), and MINUS (its two sides now share ?g, so a MINUS whose sides share no variable
+    removes solutions). A MINUS whose sides share no variable at all removes nothing (§18.5) and is dropped; one
+    whose sides share a variable every solution of both binds is answered right; the rest is refused."""
+    toks = tokens(text)
+    for k, token in enumerate(toks):
+        if (token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var"
+                or not _is(toks[k + 2], "{")):
+            continue
+        graph_var, end = toks[k + 1].text[1:], _match(toks, k + 2)
+        for i in range(k + 3, end):
+            if toks[i].kind != "word":
+                continue
+            word = toks[i].keyword
+            if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
+                raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
+                             "engine evaluates it once over all the named graphs together, not once per graph, and "
+                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and "
+                             f"GROUP BY ?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH "
+                             "inside it")
+            if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
+                # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
+                # every graph name, which GRAPH ?g {} gives (one solution per named graph)
+                return (text[:toks[k].start] + "{ GRAPH " + toks[k + 1].text + " { } "
+                        + text[toks[i].start:toks[end].start] + "}" + text[_end(toks[end]):])
+            if word == "VALUES" and not _group_has_pattern(toks, _enclosing_brace(toks, i), i):
+                raise refuse(text, toks[i], f"VALUES as the only pattern of a group inside GRAPH ?{graph_var} is not "
+                             "answered here: the engine neither repeats it per named graph nor binds the graph "
+                             "(SPARQL 1.1 §18.6); join it with a triple pattern of that graph, or move it out of "
+                             "GRAPH")
+            if word == "MINUS" and i + 1 < end and _is(toks[i + 1], "{"):
+                changed = _graph_minus(text, toks, _enclosing_brace(toks, i), i, graph_var)
+                if changed is not None:
+                    return changed
+    return None
+
+
+def _sub_select_answered(toks, graph: int, select: int, graph_var: str) -> bool:
+    """Whether Oxigraph answers the sub-SELECT at ``select`` inside the ``GRAPH ?g`` at ``graph`` as the spec does.
+    It gives the spec's rows, with ?g bound, when the sub-SELECT projects ?g and has no LIMIT or OFFSET; without ?g
+    projected, its rows are still right (counted once per graph holding their triples) when nothing merges or cuts
+    them (no aggregate, GROUP BY, DISTINCT, REDUCED, LIMIT or OFFSET) and nothing outside reads ?g."""
+    body = _where_start(toks, select)
+    if body is None:
+        return True  # not a SELECT the engine will parse: it reports the error
+    holder = select - 1 if _is(toks[select - 1], "{") else None
+    stop = _match(toks, holder) if holder is not None else len(toks)
+    inner = toks[select:stop]
+    if any(t.keyword in ("LIMIT", "OFFSET") for t in inner):
+        return False
+    if any(v.text[1:] == graph_var for v in _projected(toks[select + 1:body])):
+        return True
+    if any(t.keyword in ("GROUP", "DISTINCT", "REDUCED") or t.keyword in _AGGREGATES for t in inner):
+        return False
+    for j, t in enumerate(toks):
+        if t.kind == "var" and t.text[1:] == graph_var and j != graph + 1 and not select <= j < stop:
+            return False  # ?g read outside: it would be unbound
+        if t.keyword in ("SELECT", "DESCRIBE") and j < graph and j + 1 < len(toks) and (
+                _is(toks[j + 1], "*") or toks[j + 1].keyword in ("DISTINCT", "REDUCED") and _is(toks[j + 2], "*")):
+            return False  # SELECT * projects ?g
+    return True
+
+
+def _enclosing_brace(toks, i: int) -> int:
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        if _is(toks[j], "}"):
+            depth += 1
+        elif _is(toks[j], "{"):
+            if depth == 0:
+                return j
+            depth -= 1
+    return 0
+
+
+def _values_end(toks, i: int) -> int:
+    """The index after the VALUES clause at ``i``."""
+    j = i + 1
+    while j < len(toks) and not _is(toks[j], "{"):
+        j += 1
+    return _match(toks, j) + 1 if j < len(toks) else len(toks)
+
+
+def _group_has_pattern(toks, brace: int, values: int) -> bool:
+    """Whether the group at ``brace`` holds a term outside the VALUES clause at ``values`` and outside any
+    parenthesised expression: a triple pattern (or a nested group's) that carries the graph."""
+    end, skip_to, depth = _match(toks, brace), _values_end(toks, values), 0
+    for j in range(brace + 1, end):
+        if values <= j < skip_to:
+            continue
+        depth += _is(toks[j], "(") - _is(toks[j], ")")
+        if depth == 0 and (toks[j].kind in ("var", "iri", "pname", "blank", "string", "number") or _is(toks[j], "[")):
+            return True
+    return False
+
+
+def _certain(toks, start: int, end: int) -> set[str]:
+    """Variables of triple patterns at the top level of tokens [start, end) of a group: bound in every solution."""
+    found, brace, paren, j = set(), 0, 0, start
+    while j < end:
+        token = toks[j]
+        if token.keyword == "VALUES":
+            j = _values_end(toks, j)
+            continue
+        brace += _is(token, "{") - _is(token, "}")
+        paren += _is(token, "(", "[") - _is(token, ")", "]")
+        if brace == 0 and paren == 0 and token.kind == "var":
+            found.add(token.text[1:])
+        j += 1
+    return found
+
+
+def _graph_minus(text: str, toks, brace: int, minus: int, graph_var: str) -> str | None:
+    """The text without the MINUS at ``minus`` when it can remove nothing; None when Oxigraph answers it right;
+    SyntaxError otherwise."""
+    close = _match(toks, minus + 1)
+    left = {t.text[1:] for t in toks[brace + 1:minus] if t.kind == "var"}
+    right = {t.text[1:] for t in toks[minus + 2:close] if t.kind == "var"}
+    if graph_var not in right:
+        if not left & right:
+            return text[:toks[minus].start] + text[_end(toks[close]):]  # disjoint: removes nothing (§18.5)
+        if (_certain(toks, brace + 1, minus) & _certain(toks, minus + 2, close)) - {graph_var}:
+            return None
+    raise refuse(text, toks[minus], f"MINUS inside GRAPH ?{graph_var} is answered here only when its two sides share "
+                 "a variable that every solution of both binds (in a triple pattern of each), or share none: the "
+                 f"engine also counts ?{graph_var} as shared (SPARQL 1.1 §18.5, §18.6)")
+
+
+# ------------------------------------------------------------------------------------------ zero-length paths
+
+def rewrite_zero_length(text: str) -> str | None:
+    """Every ``C P* ?v`` / ``C P? ?v`` (and the mirror, and two constants) with C a constant: the zero-length path
+    matches C whether or not the data holds it (§18.5 ZeroOrMorePath, ZeroOrOnePath); Oxigraph finds nothing when
+    it does not (and its other matches are right: without C in the data there are none). Rewritten as the
+    disjoint union of the zero-length match and the others: ``{ BIND(C AS ?v) } UNION { C P* ?v FILTER(!sameTerm(?v,
+    C)) }``."""
+    if "*" not in text and not _QUESTION_CLOSURE.search(text):
+        return None
+    toks = tokens(text)
+    changes = []  # (start offset, end offset, replacement), in text order, not overlapping
+    for m in [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]:
+        token = toks[m]
+        first = m - 1
+        if _is(toks[first], ")"):
+            depth = 0
+            for first in range(m - 1, -1, -1):
+                depth += _is(toks[first], ")") - _is(toks[first], "(")
+                if depth == 0:
+                    break
+            if first > 0 and _is(toks[first - 1], "!"):
+                first -= 1
+        elif not _primary(toks[first]):
+            continue
+        elif first > 0 and _is(toks[first - 1], "!"):
+            first -= 1
+        if first > 0 and _is(toks[first - 1], "^"):
+            first -= 1
+        before = toks[first - 1]
+        if not (before.kind in ("var", "iri", "pname", "blank", "string", "number") or _is(before, ";", "[", "]")):
+            continue  # not after a subject (or a property list's ";"): an expression's product, or a longer path
+        if m + 1 < len(toks) and _is(toks[m + 1], "/", "|", ")", *_MODIFIERS):
+            continue  # part of a longer path: left to the engine (docs/conformance-query.md)
+        try:
+            _PathParser(text, toks, first, m + 1).path()
+        except _NotAPath:
+            continue
+        triple = _simple_triple(toks, first, m + 1)
+        if triple is None:
+            if _constant_end(toks, first, m + 1):
+                raise refuse(text, token, "a zero-length path (p* or p?) from or to a constant is answered here only "
+                             "as a triple pattern of its own, `C p* ?v .` (the engine misses the zero-length match "
+                             "when the data lacks the constant, SPARQL 1.1 §18.5); write it so")
+            continue
+        (s, _), (o, o_end) = triple
+        subject, obj = toks[s], toks[o]
+        if subject.kind == "var" and obj.kind == "var":
+            continue  # zero-length paths between variables: every term of the graph, which Oxigraph gets right
+        s_text = subject.text
+        o_text = text[obj.start:_end(toks[o_end - 1])]
+        path = text[toks[first].start:_end(token)]
+        if subject.kind == "var":
+            var, const = s_text, o_text
+        elif obj.kind == "var":
+            var, const = o_text, s_text
+        else:
+            var = None
+        if var is None:
+            union = (f"{{ FILTER(sameTerm({s_text}, {o_text})) }} UNION "
+                     f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({s_text}, {o_text})) }}")
+        else:
+            union = (f"{{ BIND({const} AS {var}) }} UNION "
+                     f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({var}, {const})) }}")
+        if not changes or changes[-1][1] <= subject.start:
+            changes.append((subject.start, _end(toks[o_end - 1]), union))
+    if not changes:
+        return None
+    for start, end, union in reversed(changes):
+        text = text[:start] + union + " " + text[end:]
+    return text
+
+
+# ------------------------------------------------------------------------------------------ alternatives
+
+def rewrite_alternative(text: str) -> str | None:
+    """The text with the first path whose alternatives Oxigraph would merge rewritten as a UNION of
+    alternative-free paths, or None when there is none. SyntaxError when one cannot be rewritten exactly."""
+    if "|" not in text:
+        return None
+    toks = tokens(text)
+    seen = set()
+    for i, token in enumerate(toks):
+        if not _is(token, "|"):
+            continue
+        span = _path_around(toks, i)
+        if span is None or span in seen:
+            continue  # not in a path (the engine's parser reports it), or a path already looked at
+        seen.add(span)
+        start, end = span
+        parser = _PathParser(text, toks, start, end)
+        try:
+            terms = parser.expand(parser.path())
+        except _NotAPath:
+            continue  # the engine's parser will say what is wrong
+        if len(terms) == 1:
+            continue  # every alternative is under *, + or ?, or a one-direction negated set: a set, rightly
+        construct = "a negated property set mixing forward and inverse members (!(p|^q))" if parser.mixed else \
+                    "an alternative path (p|q)"
+        if len(terms) > _MAX_TERMS:
+            raise refuse(text, token, f"{construct}: the path expands to more than {_MAX_TERMS} alternatives; "
+                         "write it as a UNION")
+        triple = _simple_triple(toks, start, end)
+        if triple is None:
+            raise refuse(text, token, f"{construct} is answered here only as the predicate of a triple pattern of "
+                         "its own, `S path O .` with S and O a variable, an IRI or a literal (the engine would drop "
+                         "the duplicates the spec's union keeps, SPARQL 1.1 §18.5); write it so, or as a UNION")
+        subject, obj = triple
+        s_text = text[toks[subject[0]].start:_end(toks[subject[1] - 1])]
+        o_text = text[toks[obj[0]].start:_end(toks[obj[1] - 1])]
+        union = " UNION ".join(f"{{ {s_text} {term} {o_text} }}" for term in terms)
+        return text[:toks[subject[0]].start] + union + " " + text[_end(toks[obj[1] - 1]):]
+    return None
+
+
+_MAX_TERMS = 64
+
+
+class _NotAPath(Exception):
+    pass
+
+
+class _PathParser:
+    """A property path (SPARQL 1.1 grammar [88]-[96]) parsed from tokens [start, end), expanded into the
+    alternative-free paths whose union it is (§18.4-18.5: sequence distributes over alternative, inverse over
+    alternative and sequence, and a mixed negated set is alt(NPS, inv(NPS))). Groups under *, + or ? are sets by
+    definition and stay as written."""
+
+    def __init__(self, text: str, toks, start: int, end: int) -> None:
+        self.text, self.toks, self.i, self.end = text, toks, start, end
+        self.mixed = False
+
+    def _peek(self, *texts: str) -> bool:
+        return self.i < self.end and _is(self.toks[self.i], *texts)
+
+    def _take(self, *texts: str) -> None:
+        if not self._peek(*texts):
+            raise _NotAPath
+        self.i += 1
+
+    def path(self):
+        node = self._alternative()
+        if self.i != self.end:
+            raise _NotAPath
+        return node
+
+    def _alternative(self):
+        members = [self._sequence()]
+        while self._peek("|"):
+            self.i += 1
+            members.append(self._sequence())
+        return ("alt", members) if len(members) > 1 else members[0]
+
+    def _sequence(self):
+        parts = [self._element()]
+        while self._peek("/"):
+            self.i += 1
+            parts.append(self._element())
+        return ("seq", parts) if len(parts) > 1 else parts[0]
+
+    def _element(self):
+        first = self.i
+        inverse = self._peek("^")
+        if inverse:
+            self.i += 1
+        primary = self._primary()
+        if self._peek(*_MODIFIERS):
+            self.i += 1
+            return ("text", self._source(first, self.i))  # a closure: a set, kept as written
+        return ("inv", primary) if inverse else primary
+
+    def _primary(self):
+        if self.i >= self.end:
+            raise _NotAPath
+        token = self.toks[self.i]
+        if _primary(token):
+            self.i += 1
+            return ("text", token.text)
+        if _is(token, "!"):
+            first = self.i
+            self.i += 1
+            members = []
+            if self._peek("("):
+                self.i += 1
+                members.append(self._one())
+                while self._peek("|"):
+                    self.i += 1
+                    members.append(self._one())
+                self._take(")")
+            else:
+                members.append(self._one())
+            forward = [m for inv, m in members if not inv]
+            backward = [m for inv, m in members if inv]
+            if forward and backward:
+                self.mixed = True
+                return ("alt", [("text", f"!({'|'.join(forward)})"), ("text", f"!({'|'.join(backward)})")])
+            return ("text", self._source(first, self.i))
+        if _is(token, "("):
+            self.i += 1
+            node = self._alternative()
+            self._take(")")
+            return node
+        raise _NotAPath
+
+    def _one(self) -> tuple[bool, str]:
+        first = self.i
+        inverse = self._peek("^")
+        if inverse:
+            self.i += 1
+        if self.i >= self.end or not _primary(self.toks[self.i]):
+            raise _NotAPath
+        self.i += 1
+        return inverse, self._source(first, self.i)
+
+    def _source(self, first: int, stop: int) -> str:
+        return self.text[self.toks[first].start:_end(self.toks[stop - 1])]
+
+    def expand(self, node) -> list[str]:
+        """The alternative-free paths (as text) whose union ``node`` is."""
+        kind, value = node
+        if kind == "text":
+            return [value]
+        if kind == "alt":
+            return [term for member in value for term in self.expand(member)]
+        if kind == "inv":
+            return [f"^({term})" for term in self.expand(value)]
+        terms = [""]
+        for part in value:  # a sequence: every combination of its parts' terms, in order
+            terms = [f"{left}/({right})" if left else f"({right})" for left in terms for right in self.expand(part)]
+            if len(terms) > _MAX_TERMS:
+                return terms
+        return terms
+
+
+def _end(token: Token) -> int:
+    return token.start + len(token.text)
+
+
+def _primary(token: Token) -> bool:
+    return token.kind in ("iri", "pname") or token.keyword == "A" and token.text == "a"
+
+
+def _path_around(toks, i: int) -> tuple[int, int] | None:
+    """The token span [start, end) of the property path holding the ``|`` at ``i``: left while tokens can continue a
+    path leftwards, right while they can continue it rightwards."""
+    start = i
+    while start > 0:
+        prev, cur = toks[start - 1], toks[start]
+        if _is(cur, "|", "/"):
+            ok = _primary(prev) or _is(prev, ")", *_MODIFIERS)
+        elif _primary(cur) or _is(cur, "("):
+            ok = _is(prev, "|", "/", "^", "!", "(")
+        elif _is(cur, "^", "!"):
+            ok = _is(prev, "|", "/", "^", "(")
+        elif _is(cur, ")", *_MODIFIERS):
+            ok = _primary(prev) or _is(prev, ")", *_MODIFIERS)
+        else:
+            ok = False
+        if not ok:
+            break
+        start -= 1
+    end = i + 1
+    while end < len(toks):
+        prev, cur = toks[end - 1], toks[end]
+        if _is(prev, "|", "/", "^", "!", "("):
+            ok = _primary(cur) or _is(cur, "(", "^", "!")
+        elif _primary(prev) or _is(prev, ")", *_MODIFIERS):
+            ok = _is(cur, "|", "/", ")") or (_is(cur, *_MODIFIERS) and not _is(prev, *_MODIFIERS))
+        else:
+            ok = False
+        if not ok:
+            break
+        end += 1
+    # trim brackets left unbalanced at either edge (they belong to what surrounds the path)
+    while True:
+        depth, low = 0, 0
+        for t in toks[start:end]:
+            depth += _is(t, "(") - _is(t, ")")
+            low = min(low, depth)
+        if low < 0 and _is(toks[end - 1], ")"):
+            end -= 1
+        elif depth - low > 0 and _is(toks[start], "("):
+            start += 1
+        else:
+            break
+    if not start < i < end - 1:
+        return None
+    return start, end
+
+
+def _constant_end(toks, start: int, end: int) -> bool:
+    """Whether the path at [start, end) has a constant (not a variable or blank node) among its objects, or as the
+    subject its property list belongs to."""
+    depth = 0
+    for token in toks[end:]:  # the objects: constants anywhere in the list, not in a nested blank node
+        if _is(token, "(", "["):
+            depth += 1
+        elif _is(token, ")", "]"):
+            depth -= 1
+        elif depth == 0 and (_is(token, ";", ".", "{", "}") or token.kind == "word" and token.keyword not in (
+                "TRUE", "FALSE")):
+            break
+        elif depth == 0 and (token.kind in ("iri", "pname", "string", "number") or token.keyword in ("TRUE", "FALSE")):
+            return True
+    depth, j = 0, start - 1
+    while j >= 0:
+        token = toks[j]
+        if _is(token, ")", "]"):
+            depth += 1
+        elif _is(token, "(", "["):
+            if depth == 0:
+                return False  # inside a blank node's property list or a collection: its subject is no constant
+            depth -= 1
+        elif depth == 0 and (_is(token, "{", ".", "}") or token.kind == "word" and token.text != "a"):
+            break
+        j -= 1
+    return j + 1 < start and toks[j + 1].kind in ("iri", "pname", "string", "number")
+
+
+def _simple_triple(toks, start: int, end: int):
+    """((subject span), (object span)) when the path at [start, end) is the predicate of a triple standing on its
+    own: one term before it (itself after ``{``, ``.``, ``}`` or ``)``), one term after it (then ``.``, ``}``, ``{``
+    or a keyword starting another pattern); else None."""
+    s = start - 1
+    if s < 1 or toks[s].kind not in ("var", "iri", "pname") or not _is(toks[s - 1], *_BEFORE_SUBJECT):
+        return None
+    o = end
+    if o >= len(toks):
+        return None
+    kind = toks[o].kind
+    if kind in ("var", "iri", "pname", "number") or toks[o].keyword in ("TRUE", "FALSE"):
+        after = o + 1
+    elif kind == "string":
+        after = o + 1
+        if after < len(toks) and toks[after].kind == "langtag":
+            after += 1
+        elif after + 1 < len(toks) and _is(toks[after], "^^") and toks[after + 1].kind in ("iri", "pname"):
+            after += 2
+    else:
+        return None
+    if after < len(toks) and not (_is(toks[after], *_AFTER_OBJECT) or toks[after].keyword in _PATTERN_KEYWORDS):
+        return None
+    return (s, s + 1), (o, after)
+
+
+__all__ = ["rewrite", "wrap_group_concat", "check_select_scope", "rewrite_alternative", "rewrite_graph_patterns",
+           "rewrite_zero_length"]
