@@ -7,7 +7,8 @@ Jena and on random data); the README's conformance notes list them.
   inverse members, ``!(p|^q)``, which §18.4 translates to ``alt(NPS, inv(NPS))``) as a set; the spec's alternative
   is a union (§18.5), a multiset. ``S P|Q O`` becomes ``{ S P O } UNION { S Q O }`` and ``S !(p|^q) O`` becomes
   ``{ S !(p) O } UNION { S !(^q) O }``. An alternative under ``*``, ``+`` or ``?`` is left alone (those are sets by
-  definition); one that is not a whole triple's predicate (inside a sequence, an inverse, a property list) cannot be
+  definition). A path in a property list (``S p|q o ; r t``) is first written as separate triples with the same
+  subject (the same basic graph pattern, §4.2.1); one in a blank node's property list or a collection cannot be
   rewritten exactly and is refused.
 - **GROUP_CONCAT yields a simple literal** (§18.5.1.7); Oxigraph keeps a language tag the values share:
   ``GROUP_CONCAT(...)`` becomes ``STR(GROUP_CONCAT(...))``.
@@ -475,6 +476,9 @@ def rewrite_alternative(text: str) -> str | None:
                          "write it as a UNION")
         triple = _simple_triple(toks, start, end)
         if triple is None:
+            split = split_triples_block(text, toks, start, end)
+            if split is not None:
+                return split   # the next pass finds the path as a triple of its own
             raise refuse(text, token, f"{construct} is answered here only as the predicate of a triple pattern of "
                          "its own, `S path O .` with S and O a variable, an IRI or a literal (the engine would drop "
                          "the duplicates the spec's union keeps, SPARQL 1.1 §18.5); write it so, or as a UNION")
@@ -690,6 +694,94 @@ def _constant_end(toks, start: int, end: int) -> bool:
     return j + 1 < start and toks[j + 1].kind in ("iri", "pname", "string", "number")
 
 
+def _term_start(toks, k: int) -> int | None:
+    """The index of the first token of the simple RDF term (variable, IRI, prefixed name, number, boolean,
+    literal with its language tag or datatype) that ends at token ``k``; None for anything else."""
+    if k < 0:
+        return None
+    token = toks[k]
+    if token.kind == "langtag":
+        return k - 1 if k >= 1 and toks[k - 1].kind == "string" else None
+    if token.kind in ("iri", "pname") and k >= 2 and _is(toks[k - 1], "^^"):
+        return k - 2 if toks[k - 2].kind == "string" else None
+    if token.kind in ("var", "iri", "pname", "number", "string") or token.keyword in ("TRUE", "FALSE"):
+        return k
+    return None
+
+
+def split_triples_block(text: str, toks, start: int, end: int) -> str | None:
+    """The text with the triples block holding the path at [start, end) written as one triple per predicate and
+    object (``S p o ; q r , t`` as ``S p o . S q r . S q t``: the same basic graph pattern, SPARQL 1.1 §4.2.1-4.2.2),
+    so a path in a property list can be rewritten as a triple of its own; None when the block's subject or objects
+    are not simple terms (a blank node's property list, a collection) or it already is one triple."""
+    b = start - 1   # walk back to the block's subject, over the verbs and objects before the path
+    depth = 0
+    while b >= 0:
+        token = toks[b]
+        if _is(token, "[", "]", "{", "}") or token.keyword in _PATTERN_KEYWORDS:
+            break
+        if _is(token, ")"):
+            depth += 1
+        elif _is(token, "("):
+            if depth == 0:
+                return None   # inside a collection or a bracketed expression
+            depth -= 1
+        elif _is(token, ".") and depth == 0:
+            break
+        b -= 1
+    if b < 0 or not _is(toks[b], "{", "}", "."):
+        return None
+    subject = b + 1
+    if toks[subject].kind not in ("var", "iri", "pname"):
+        return None
+    e, depth = end, 0   # forward to the block's end
+    while e < len(toks):
+        token = toks[e]
+        if _is(token, "[", "]", "{"):
+            return None
+        if _is(token, "("):
+            depth += 1
+        elif _is(token, ")"):
+            depth -= 1
+        elif depth == 0 and (_is(token, ".", "}") or token.keyword in _PATTERN_KEYWORDS):
+            break
+        e += 1
+    if e >= len(toks) or depth != 0:
+        return None
+    segments, first = [], subject + 1   # predicate-object lists, split at ";" outside brackets
+    depth = 0
+    for k in range(subject + 1, e):
+        if _is(toks[k], "("):
+            depth += 1
+        elif _is(toks[k], ")"):
+            depth -= 1
+        elif depth == 0 and _is(toks[k], ";"):
+            segments.append((first, k))
+            first = k + 1
+    segments.append((first, e))
+    triples = []
+    for lo, hi in segments:
+        if lo == hi:
+            continue   # a trailing ";" is allowed
+        objects, k = [], hi - 1
+        while True:   # objects from the right: simple terms separated by ","
+            term = _term_start(toks, k)
+            if term is None or term <= lo:
+                return None
+            objects.append(text[toks[term].start:_end(toks[k])])
+            if _is(toks[term - 1], ","):
+                k = term - 2
+                continue
+            verb = text[toks[lo].start:_end(toks[term - 1])]
+            break
+        triples.extend((verb, obj) for obj in reversed(objects))
+    if len(triples) < 2:
+        return None
+    subject_text = text[toks[subject].start:_end(toks[subject])]
+    block = " . ".join(f"{subject_text} {verb} {obj}" for verb, obj in triples)
+    return text[:toks[subject].start] + block + " " + text[_end(toks[e - 1]):]
+
+
 def _simple_triple(toks, start: int, end: int):
     """((subject span), (object span)) when the path at [start, end) is the predicate of a triple standing on its
     own: one term before it (itself after ``{``, ``.``, ``}`` or ``)``), one term after it (then ``.``, ``}``, ``{``
@@ -717,4 +809,4 @@ def _simple_triple(toks, start: int, end: int):
 
 
 __all__ = ["rewrite", "wrap_group_concat", "check_select_scope", "rewrite_alternative", "rewrite_graph_patterns",
-           "rewrite_zero_length"]
+           "rewrite_zero_length", "split_triples_block"]

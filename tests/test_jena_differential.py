@@ -28,7 +28,7 @@ JUDGED: dict[str, tuple[str, str]] = {}
 
 # Queries cnkg refuses (400) rather than answer wrongly: query id -> what the message must name.
 REFUSED: dict[str, str] = {
-    "path-alternative-in-property-list": "an alternative path",
+    "path-alternative-in-blank-node": "an alternative path",
     "graph-count-no-group": "sub-SELECT inside GRAPH ?g",  # Oxigraph: one count over all graphs, ?g unbound
     "graph-count-in-graph": "sub-SELECT inside GRAPH ?g",
     "graph-minus-shared-optional": "MINUS inside GRAPH ?g",
@@ -63,6 +63,8 @@ GENERATED: dict[str, str] = {
     "path-alternative-in-sequence": "SELECT ?a ?b WHERE { ?a (cnkg:uses|cnkg:basedOn)/rdfs:label ?b }",
     "path-alternative-nested": "SELECT ?a ?b WHERE { ?a cnkg:uses|(cnkg:basedOn|^cnkg:usedBy)|cnkg:uses ?b }",
     "path-alternative-in-property-list": "SELECT ?a ?b WHERE { ?a a cnkg:Project ; cnkg:uses|cnkg:basedOn ?b }",
+    "path-alternative-in-object-list": "SELECT ?a ?b ?c WHERE { ?a cnkg:uses|cnkg:basedOn ?b, ?c ; rdfs:label ?l }",
+    "path-alternative-in-blank-node": "SELECT ?a ?b WHERE { ?a cnkg:uses [ cnkg:uses|cnkg:basedOn ?b ] }",
     "path-negated-mixed-in-blank-node": "SELECT ?a WHERE { ?a cnkg:uses [ !(rdf:type|^cnkg:uses) ?b ] }",
     "path-inverse-of-alternative": "SELECT ?a ?b WHERE { ?a ^(cnkg:uses|cnkg:basedOn/cnkg:uses) ?b }",
     "path-alternative-literal-object": "SELECT ?a WHERE { ?a rdfs:label|skos:prefLabel 'Logging'@en }",

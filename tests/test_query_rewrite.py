@@ -79,9 +79,18 @@ def test_alternative_under_a_closure_stays_a_set():
     assert rows(store_of(EDGES), "SELECT * { ?x (:p|:q)+ ?y }") == Counter({("a", "b"): 1, ("a", "c"): 1})
 
 
+def test_alternative_in_a_property_list_keeps_duplicates():
+    """``S v o ; P|Q O`` is the BGP of its triples (§4.2.1): written as triples of their own, then as a union."""
+    assert rows(store_of(EDGES), "SELECT * { ?x :p ?any ; :p|:q ?y }") == \
+        rows(store_of(EDGES), "SELECT * { ?x :p ?any . ?x :p|:q ?y }")
+    assert rows(store_of(EDGES), "SELECT ?x ?y { ?x :p|:q ?y , ?y ; :p ?z }") == \
+        rows(store_of(EDGES), "SELECT ?x ?y { ?x :p|:q ?y . ?x :p|:q ?y . ?x :p ?z }")   # §4.2.2: an object list
+    assert sum(rows(store_of(EDGES), "SELECT ?x { ?x :p|:q :b ; :p :c }").values()) == 2
+
+
 def test_alternative_that_cannot_be_rewritten_is_refused_naming_it(make_app):
     response = make_app().test_client().get("/sparql", query_string={
-        "query": "SELECT * WHERE { ?x a cnkg:Project ; cnkg:uses|cnkg:basedOn ?y }"})
+        "query": "SELECT * WHERE { [ a cnkg:Project ; cnkg:uses|cnkg:basedOn ?y ] }"})
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["reason"] == "syntax"
