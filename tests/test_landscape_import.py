@@ -435,3 +435,12 @@ def test_named_queries_for_what_the_landscape_states(combined):
     unresolved = {(r["name"], r["text"]): r["reason"] for r in rows(graph, "unresolved-names")}
     assert unresolved[("Jaeger", "Nowhere DB")] == "no entity has this name or alias"
     assert ("Jaeger", "Prometheus") not in unresolved
+
+
+def test_cli_import_quiet_prints_a_summary_not_every_name(cli):
+    result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet")
+    assert result.code == 0, result.err
+    assert "names in free text: 13, 8 resolved (4 integratesWith, 1 subprojectOf, 3 writtenIn); 5 unresolved " \
+           "(cnkg query unresolved-names lists them)" in result.out
+    assert "Nowhere DB" not in result.out and "(line" not in result.out     # no name, no match listed one by one
+    assert "1 warning(s) (run without --quiet to see them)" in result.err and "misplaced" not in result.err
