@@ -444,3 +444,20 @@ def test_cli_import_quiet_prints_a_summary_not_every_name(cli):
            "(cnkg query unresolved-names lists them)" in result.out
     assert "Nowhere DB" not in result.out and "(line" not in result.out     # no name, no match listed one by one
     assert "1 warning(s) (run without --quiet to see them)" in result.err and "misplaced" not in result.err
+
+
+def test_the_default_graph_holds_the_current_stage_and_the_sources_their_own(combined):
+    """Issue 24: the article and the 2018 snapshot say Jaeger is incubating, the current snapshot that it has
+    graduated. A plain query gets the latest source's stage, once; each source's graph keeps its own."""
+    report, graph = combined
+    stages = {}
+    for r in graph.query("SELECT ?p ?s { ?p cnkg:hasStage ?s }"):
+        stages.setdefault(str(r.p), []).append(str(r.s))
+    assert all(len(found) == 1 for found in stages.values()), stages
+    assert stages[str(ID.jaeger)] == [str(STAGE.graduated)]
+    stated = {str(r.g) for r in graph.query("SELECT ?g { GRAPH ?g { id:jaeger cnkg:hasStage stage:incubating } }")}
+    assert str(landscape_graph("landscape-2018-10-26")) in stated
+    assert "https://w3id.org/cnkg/graph/guide-2018/logging-and-tracing" in stated
+    jaeger = [r for r in rows(graph, "projects") if r["name"] == "Jaeger"]
+    assert [(r["stage"], r["since"], r["asOf"]) for r in jaeger] == [("Graduated", "2019-10-31", "2026-08-07")]
+    assert len(rows(graph, "projects")) == len({r["project"] for r in rows(graph, "projects")})
