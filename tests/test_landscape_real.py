@@ -254,3 +254,21 @@ def test_projects_lists_each_project_once_with_its_current_stage_category_and_da
     assert {r["name"] for r in by_stage["Graduated"]} >= {"Jaeger", "Buildpacks", "Kubernetes"}
     observability = table(graph, "projects-by-category", category="Landscape: Observability and Analysis")
     assert "Jaeger" in {r["name"] for r in observability} and len(observability) > 20
+
+
+def test_integration_names_whose_item_is_there_resolve(real):
+    """Issue 24: 217 of 610 names were unresolved, among them names of items right there."""
+    report, graph = real
+    mentions = [m for m in report.alignment.mentions if m.snapshot == "landscape-2026-08-07"]
+    found = {(m.item, m.text): m.entity for m in mentions}
+    assert found[("Kairos", "Calico")] == ID["project-calico"]
+    assert found[("KubeEdge", "WasmEdge")] == ID["wasmedge-runtime"]
+    assert found[("Meshery", "Argo CD")] == found[("Tekton", "Argo CD (GitOps)")] == ID.argo
+    assert found[("KubeVela", "FluxCD")] == ID.flux
+    assert found[("Knative", "Apache Kafka")] == ID.kafka
+    assert (ID.kairos, CNKG.integratesWith, ID["project-calico"]) in report.dataset.graph(NOW)
+    # no item is Cluster API (only "Elastisys Welkin® based on Cluster API", a product): it stays unresolved
+    assert found[("metal3-io", "Cluster API")] is None
+    assert found[("Kairos", "Kubeadm")] is None
+    unresolved = sum(m.entity is None for m in mentions)
+    assert len(mentions) == 610 and unresolved <= 195
