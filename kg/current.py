@@ -110,13 +110,16 @@ def _derived_only(quads: QuadSet, hidden: set[IntTriple]) -> set[IntTriple]:
     candidates = {(s, q, o) for s, p, o in hidden for q in supers.get(p, ())}
     if not candidates:
         return set()
-    stated = quads.union(exclude=(INFERRED_GRAPH,))
-    visible = quads.union() - hidden
+    graphs = quads.graphs.items()       # looked up per candidate: no copy of the whole dataset (5 M triples at 100x)
+
+    def held(triple, skip=None) -> bool:
+        return any(triple in triples for name, triples in graphs if name != skip)
+
     found = set()
     for s, q, o in candidates:
-        if (s, q, o) in stated:
+        if held((s, q, o), skip=INFERRED_GRAPH):
             continue
-        if any((s, p, o) in visible for p, above in supers.items() if q in above):
+        if any((s, p, o) not in hidden and held((s, p, o)) for p, above in supers.items() if q in above):
             continue
         found.add((s, q, o))
     return found
