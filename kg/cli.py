@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--no-build", action="store_true",
                      help="import without caching the combined graph (it is still built, in memory, to check the "
                           "file) or listing the alignment")
+    imp.add_argument("--report", type=Path, metavar="FILE",
+                     help="write every free-text name left unresolved to FILE, one a line (tab-separated: line, "
+                          "item, key, name, why), sorted by line")
     imp.add_argument("--quiet", "-q", action="store_true",
                      help="print a summary only: counts of warnings, aligned entities and unresolved names instead "
                           "of one line each (cnkg query unresolved-names lists the names)")
@@ -260,6 +263,16 @@ def print_mentions(alignment, snapshot: str, out=None, quiet: bool = False) -> N
         print(f"  line {m.line}: {m.item} {m.key}: {m.text!r}: {m.reason}", file=out)
 
 
+def unresolved_report(alignment, snapshot: str) -> str:
+    """The names of one snapshot's free text that resolved to nothing, as tab-separated lines with a header."""
+    rows = sorted((m for m in alignment.mentions if m.snapshot == snapshot and m.entity is None),
+                  key=lambda m: (m.line, m.item, m.text))
+    clean = lambda text: " ".join(str(text).split())           # noqa: E731 (no tab or line break in a field)
+    lines = ["line\titem\tkey\tname\treason"]
+    lines += ["\t".join([str(m.line), clean(m.item), m.key, clean(m.text), clean(m.reason)]) for m in rows]
+    return "\n".join(lines) + "\n"
+
+
 def cmd_import_landscape(args) -> int:
     info = imports.snapshot_info(args.name, args.date, args.commit, args.url, args.path.name)
     max_bytes = None if args.max_size is None else args.max_size << 20
@@ -286,6 +299,9 @@ def cmd_import_landscape(args) -> int:
         print(f"{len(landscape.warnings)} warning(s) (run without --quiet to see them)", file=sys.stderr)
     for warning in [] if args.quiet else landscape.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.report is not None:
+        write_atomically(args.report, unresolved_report(report.alignment, info.name).encode("utf-8"))
+        print(f"wrote the unresolved names to {args.report}", file=sys.stderr)
     if args.check or args.no_build:
         return 0
     print_alignment(report.alignment, info.name, quiet=args.quiet)

@@ -548,3 +548,13 @@ def test_free_text_names_reconcile_with_what_is_there_and_nothing_else(tmp_path)
                  "Cortex metrics storage backend"):
         entity, reason = resolver.resolve(text)
         assert entity is None and reason, (text, entity)
+
+
+def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):
+    report = tmp_path / "unresolved.tsv"
+    result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet",
+                 "--report", report)
+    assert result.code == 0, result.err
+    lines = report.read_text().splitlines()
+    assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 5
+    assert "19\tJaeger\textra.summary_integrations\tNowhere DB\tno entity has this name or alias" in lines
