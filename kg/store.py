@@ -215,7 +215,8 @@ class TripleReads:
         return out
 
     def to_dataset(self) -> Dataset:
-        """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
+        """The named graphs as an rdflib Dataset whose default graph is their plain union: every source as stated,
+        superseded values included (the store's own default graph leaves those out: :mod:`cnkg.current`)."""
         dataset = Dataset(default_union=True)
         for prefix, namespace in PREFIXES.items():
             dataset.bind(prefix, namespace)
