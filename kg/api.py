@@ -28,6 +28,7 @@ from rdflib.query import Result
 from . import cache
 from .errors import InvalidInput, Problem, closest
 from .explain import Explainer
+from .extras import require
 from .lineage import LineageIndex, LineageReport
 from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_DIR, ONTOLOGY_GRAPH,
                          QUERIES_DIR, is_landscape_graph)
@@ -341,6 +342,7 @@ class KnowledgeGraph:
 
     def sparql(self, sparql: str | NamedQuery, **params):
         """Like :meth:`query` (a named query with parameters, or SPARQL text), as a pandas DataFrame."""
+        require("graph.sparql() (a DataFrame)", "notebooks", "pandas", "networkx")
         from .frames import to_dataframe  # pandas, networkx and matplotlib load only when asked for (~1 s)
 
         return to_dataframe(self.query(sparql, **params))
@@ -353,22 +355,26 @@ class KnowledgeGraph:
 
     def lineage_frame(self, name: str | None = None):
         """The lineage chains of ``name`` (every chain in the graph when None) as a DataFrame with the columns
-        descendant, ancestor, path (oldest first), hops, relations and sources; one row per distinct path."""
+        descendant, ancestor, path (oldest first), hops, relations, sources (with their confidence) and
+        source_urls; one row per distinct path."""
+        require("graph.lineage_frame() (a DataFrame)", "notebooks", "pandas", "networkx")
         from .frames import lineage_frame
 
-        return lineage_frame(self._chains(name), self.label)
+        return lineage_frame(self._chains(name), self.label, self.lineage_index.citation)
 
     def lineage_digraph(self, name: str | None = None):
         """The lineage of ``name`` (the whole lineage when None) as a networkx DiGraph: nodes keyed by IRI string
         with ``label``, ``types`` and ``organisations``; edges from ancestor to descendant with ``relation``
         and ``sources``."""
+        require("the lineage graph (a networkx DiGraph)", "diagrams", "networkx")
         from .frames import lineage_digraph
 
-        return lineage_digraph(self._chains(name), self.label, self.node_attributes)
+        return lineage_digraph(self._chains(name), self.label, self.node_attributes, self.lineage_index.citation)
 
     def lineage_diagram(self, name: str | None = None):
         """A :class:`cnkg.diagram.LineageDiagram` of ``name`` (every family when None; SVG/PNG, shown inline in
         notebooks)."""
+        require("the lineage diagram", "diagrams", "networkx", "matplotlib")
         from .diagram import LineageDiagram
 
         digraph = self.lineage_digraph(name)

@@ -3,7 +3,10 @@
 - ``graph/ontology``: the TBox (classes, properties, stage and category schemes);
 - ``graph/curated``: entity types, labels, altLabels and descriptions (naming, not claims of a source);
 - ``graph/<source>/<section>``: the statements each source section makes, one named graph per section;
-- ``graph/meta``: the sources, their sections and which graph holds which section's statements.
+- ``graph/cited/<entity>/<digest>``: a statement entry that cites its own document (the ecosystem lineage and
+  origin facts), one named graph per entry;
+- ``graph/meta``: the sources, their sections and which graph holds which section's statements; for each cited
+  graph its document (the URL as IRI), the date read, the confidence and the curators' note.
 The reasoner adds ``graph/inferred`` (see ``cnkg.reason``).
 """
 from __future__ import annotations
@@ -12,8 +15,8 @@ from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from .namespaces import (CATEGORY, CNKG, CURATED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, STAGE, bind_prefixes,
-                         entity_iri, section_graph, source_iri)
-from .records import FactSet, Statement
+                         cited_graph, entity_iri, section_graph, source_iri)
+from .records import Citation, FactSet, Statement
 
 
 def new_dataset() -> Dataset:
@@ -42,6 +45,20 @@ def object_of(statement: Statement) -> URIRef | Literal:
     if statement.datatype == str(XSD.string):  # RDF 1.1: "x"^^xsd:string is "x"; keep one form of every string
         return Literal(statement.value)
     return Literal(statement.value, datatype=URIRef(statement.datatype))
+
+
+def describe_citation(meta: Graph, graph: URIRef, citation: Citation, subject_label: str) -> None:
+    """The meta graph's account of one cited graph: the document (its URL as IRI) and how it was read."""
+    document = URIRef(citation.url)
+    meta.add((document, RDF.type, CNKG.Source))
+    meta.add((document, RDFS.label, Literal(citation.title)))
+    meta.add((document, DCTERMS.title, Literal(citation.title)))
+    meta.add((graph, DCTERMS.source, document))
+    meta.add((graph, RDFS.label, Literal(f"Statement about {subject_label} from '{citation.title}'")))
+    meta.add((graph, CNKG.readOn, Literal(citation.read, datatype=XSD.date)))
+    meta.add((graph, CNKG.confidence, Literal(citation.confidence)))
+    if citation.note:
+        meta.add((graph, RDFS.comment, Literal(citation.note)))
 
 
 def build_dataset(facts: FactSet, ontology: Graph) -> Dataset:
@@ -87,9 +104,18 @@ def build_dataset(facts: FactSet, ontology: Graph) -> Dataset:
             meta.add((graph, DCTERMS.source, sec))
             meta.add((graph, RDFS.label, Literal(f"Statements of '{source.title}', section '{section.title}'")))
 
+    labels = {entity.id: entity.label for entity in facts.entities.values()}
+    described: set[Citation] = set()
     for statement in facts.statements:
-        section = facts.sections[statement.section]
-        graph = dataset.graph(section_graph(section.source, section.id))
+        if statement.citation is not None:
+            citation = statement.citation
+            graph = dataset.graph(cited_graph(statement.subject, citation.id))
+            if citation not in described:
+                described.add(citation)
+                describe_citation(meta, graph.identifier, citation, labels.get(statement.subject, statement.subject))
+        else:
+            section = facts.sections[statement.section]
+            graph = dataset.graph(section_graph(section.source, section.id))
         prop = CNKG[statement.prop]
         graph.add((entity_iri(statement.subject), prop, object_of(statement)))
     return dataset

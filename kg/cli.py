@@ -1,6 +1,7 @@
 """The ``cnkg`` command: argument parsing plus one call into the library per sub-command.
 
-Exit codes: 0 ok, 1 invalid input (facts, query, parameter, name), 2 any other error.
+Exit codes: 0 ok, 1 invalid input (facts, query, parameter, name), 2 a usage error (argparse's: an unknown option,
+a missing argument) or any other error.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from rdflib import BNode, Literal, URIRef
 
-from . import cache, imports
+from . import __version__, cache, imports
 from .api import KnowledgeGraph, load
 from .errors import CnkgError, InvalidInput, OutputError
 from .export import FORMATS, serialize, write_atomically, write_stream
@@ -32,6 +33,7 @@ def build(*args, **kwargs):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnkg", description="The cloud-native knowledge graph.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--facts", type=Path, default=FACTS_DIR, help="directory of fact YAML files")
     parser.add_argument("--ontology", type=Path, default=ONTOLOGY_DIR, help="directory of the ontology Turtle files")
     parser.add_argument("--no-cache", action="store_true", help="build from the inputs, ignoring the cache")
@@ -45,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("validate", help="check facts, ontology, shapes and named queries; write nothing")
 
     query = sub.add_parser("query", help="run a named query or a .rq file")
-    query.add_argument("query", metavar="NAME_OR_FILE")
+    query.add_argument("query", metavar="NAME_OR_FILE",
+                       help="a named query (see cnkg queries), a .rq file, or - to read the query from standard input")
     query.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="a query parameter")
     query.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
 
@@ -79,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                           "Raise it only for a file you mean to import, e.g. a synthetic benchmark landscape: "
                           "memory grows with the file (the synthetic 10x landscape, 10 MB, builds in about 450 MB; "
                           "the 100x, 99 MB, in 4 GB). "
-                          "Builds read the imported copy at the size it was checked")
+                          "Builds read the imported copy at the size it was checked at import, so a later build "
+                          "needs no --max-size")
     imp.add_argument("--check", action="store_true",
                      help="check and report only (the file is read, and built with the other imports); import nothing")
     imp.add_argument("--no-build", action="store_true",
@@ -100,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("--format", "-f", choices=("text", "json", "svg", "png"), default="text",
                          help="text or json; svg or png draw the lineage diagram")
     lineage.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    cover = sub.add_parser("coverage", help="how many CNCF projects have a sourced origin and lineage, per stage")
+    cover.add_argument("--format", "-f", choices=("text", "json"), default="text")
 
     export = sub.add_parser("export", help="write the graph as RDF (default: everything, Turtle, to stdout)")
     export.add_argument("--format", "-f", choices=tuple(FORMATS), default="turtle")
@@ -146,11 +153,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--result-cache-mib", type=int, default=64, metavar="MIB",
                        help="memory the result cache may hold, answers and query texts (default 64; 0: off)")
     serve.add_argument("--allow-update", action="store_true",
-                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token "
-                            "(changes stay in memory; the inferred graph is not recomputed)")
+                       help="accept SPARQL 1.1 Update on POST /sparql, for clients sending the bearer token; the "
+                            "inferred graph follows each change. Over the embedded store changes are lost when the "
+                            "server stops or restarts (kept in a temporary copy of the store, never in the cache or "
+                            "the facts); over --sparql-url they are written to the remote store")
     serve.add_argument("--update-token", metavar="TOKEN",
                        help="the bearer token updates must carry (default: $CNKG_UPDATE_TOKEN); required with "
                             "--allow-update")
+    serve.add_argument("--update-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                       help="with --allow-update: seconds one update may take, waiting for the one before it "
+                            "included (default 30); past it: 503 and nothing is changed")
+    serve.add_argument("--update-max-operations", type=_positive_int, default=None, metavar="N",
+                       help="with --allow-update: operations one update request may hold (default 20,000); more: "
+                            "413 and nothing is changed")
+    serve.add_argument("--update-max-triples", type=_positive_int, default=None, metavar="N",
+                       help="with --allow-update: triples one update request may add or remove, templates "
+                            "expanded (default 250,000); more: 413 and nothing is changed")
     serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="the most query worker processes, i.e. queries evaluated at once (default: twice the "
                             "cores, at least 4; in a container with a CPU limit, set it: the cores counted are the "
@@ -185,6 +203,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # (NaN too)
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def _landscapes(args) -> list:
     return [] if args.no_landscapes else imports.imported()
 
@@ -206,8 +231,9 @@ def cmd_build(args) -> int:
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     print(f"built {c.triples} triples in {c.graphs} graphs: {c.asserted} asserted, {c.inferred} inferred, "
           f"{c.ontology} ontology")
+    documents = len({citation.url for citation in report.facts.citations})
     print(f"{c.entities} entities ({c.projects} projects), {len(report.facts.statements)} statements "
-          f"from {len(report.facts.sections)} sections")
+          f"from {len(report.facts.sections)} sections and {documents} cited documents")
     print(f"valid (YAML, ontology, OWL 2 RL consistency, SHACL) in {time.perf_counter() - started:.2f}s ({timing})")
     for snapshot, landscape in report.landscapes:
         print(f"landscape {snapshot.info.name}: {len(landscape.items)} items, {len(landscape.projects)} CNCF "
@@ -367,7 +393,11 @@ def cmd_query(args) -> int:
     graph = _graph(args)
     target: str | NamedQuery = args.query
     path = Path(args.query)
-    if path.suffix == ".rq" or path.exists():
+    if args.query == "-":  # a query piped in or in a here-document
+        target = sys.stdin.read()
+        if not target.strip():
+            raise InvalidInput("no query on standard input")
+    elif path.suffix == ".rq" or path.exists():
         if not path.is_file():
             raise InvalidInput(f"query file {args.query!r} does not exist")
         text = path.read_text(encoding="utf-8")
@@ -423,14 +453,16 @@ def cmd_queries(args) -> int:
 
 
 def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
-    """The lineage report of ``name`` as text or JSON."""
+    """The lineage report of ``name`` as text or JSON, each step with its sources (title, URL, confidence)."""
     report = graph.lineage(name)
     label = graph.label
+    index = graph.lineage_index
 
     def chain_json(chain):
         return {"path": [label(n) for n in chain.nodes()], "hops": chain.hops,
                 "steps": [{"from": label(s.parent), "relation": label(s.relation), "to": label(s.child),
-                           "sources": [label(x) for x in s.sources]} for s in reversed(chain.steps)]}
+                           "sources": [index.citation(x).as_json() for x in s.sources]}
+                          for s in reversed(chain.steps)]}
 
     if fmt == "json":
         return json.dumps({"entity": label(report.entity), "iri": str(report.entity),
@@ -442,11 +474,22 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
         lines.append(f"\n{title}:")
         if not chains:
             lines.append("  (none)")
+        # Chains through the same nodes differ only in their relations (Borg → Kubernetes: inspired by, successor
+        # of): one path, then every relation of each step with its sources.
+        paths: dict[tuple, list] = {}
         for chain in chains:
-            lines.append("  " + " → ".join(label(n) for n in chain.nodes()))
-            for step in reversed(chain.steps):
-                sources = "; ".join(label(s) for s in step.sources)
-                lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}  [{sources}]")
+            paths.setdefault(tuple(chain.nodes()), []).append(chain)
+        for nodes, same in paths.items():
+            lines.append("  " + " → ".join(label(n) for n in nodes))
+            shown = set()
+            for chain in same:
+                for step in reversed(chain.steps):
+                    if step in shown:
+                        continue
+                    shown.add(step)
+                    lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}")
+                    for source in step.sources:
+                        lines.append(f"          source: {index.citation(source)}")
     if report.truncated:
         lines.append(f"\n(more paths exist: the {MAX_PATHS} shortest in each direction are shown)")
     return "\n".join(lines) + "\n"
@@ -471,6 +514,18 @@ def cmd_lineage(args) -> int:
     else:
         sys.stdout.flush()
         write_stream(sys.stdout.buffer, payload)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from .coverage import as_json, as_text, coverage
+
+    graph = _graph(args)
+    report = coverage(graph.store)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(as_json(report, graph.label), indent=2) + "\n")
+    else:
+        sys.stdout.write(as_text(report, graph.label))
     return 0
 
 
@@ -518,31 +573,37 @@ def cmd_serve(args) -> int:
             Sandbox.shared(0).close()
 
 
-def _serve(args) -> int:
+def serve_config(args) -> dict:
+    """The server's settings (cnkg.server.SETTINGS) from ``cnkg serve``'s arguments; a flag not given leaves its
+    setting at the default."""
     import os
 
-    from .server import check_settings, create_app, update_token
-    from .server.serve import GracefulServer
+    from .server import check_settings, update_token
 
     token = args.update_token if args.update_token is not None else os.environ.get("CNKG_UPDATE_TOKEN")
-    check_settings(args.allow_update, token)  # before loading: no token with --allow-update is exit code 1
+    check_settings(args.allow_update, token)
     token = update_token(token) if args.allow_update else None  # "secret\n" from a file or secret: "secret"
-    if args.update_url and not args.sparql_url:
-        raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
-    if args.sparql_url and args.allow_update and not args.update_url:
-        raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     config = {"QUERY_TIMEOUT": args.timeout, "RATE_LIMIT_PER_MINUTE": args.rate_limit,
               "RESULT_CACHE_SIZE": args.result_cache,
               "RESULT_CACHE_MIB": args.result_cache_mib, "ALLOW_UPDATE": args.allow_update,
               "UPDATE_TOKEN": token}
-    if args.workers:
-        config["MAX_CONCURRENT_QUERIES"] = args.workers
-    if args.warm_workers:
-        config["WARM_WORKERS"] = args.warm_workers
-    if args.retire_after is not None:
-        config["WORKER_RETIRE_SECONDS"] = args.retire_after
-    if args.worker_memory:
-        config["WORKER_MEMORY_MIB"] = args.worker_memory
+    optional = {"MAX_CONCURRENT_QUERIES": args.workers, "WARM_WORKERS": args.warm_workers,
+                "WORKER_RETIRE_SECONDS": args.retire_after, "WORKER_MEMORY_MIB": args.worker_memory,
+                "UPDATE_TIMEOUT": args.update_timeout, "UPDATE_MAX_OPERATIONS": args.update_max_operations,
+                "UPDATE_MAX_TRIPLES": args.update_max_triples}
+    config.update({key: value for key, value in optional.items() if value is not None})
+    return config
+
+
+def _serve(args) -> int:
+    from .server import create_app
+    from .server.serve import GracefulServer
+
+    config = serve_config(args)  # before loading: no token with --allow-update is exit code 1
+    if args.update_url and not args.sparql_url:
+        raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
+    if args.sparql_url and args.allow_update and not args.update_url:
+        raise InvalidInput("--allow-update over a remote store needs --update-url, its SPARQL Update endpoint")
     if args.sparql_url:
         from .remote import RemoteStore
 
@@ -610,7 +671,7 @@ def cmd_push(args) -> int:
 COMMANDS = {"build": cmd_build, "push": cmd_push, "validate": cmd_validate, "query": cmd_query, "queries": cmd_queries,
             "search": cmd_search,
             "import-landscape": cmd_import_landscape, "landscapes": cmd_landscapes,
-            "lineage": cmd_lineage, "export": cmd_export, "serve": cmd_serve}
+            "lineage": cmd_lineage, "coverage": cmd_coverage, "export": cmd_export, "serve": cmd_serve}
 
 
 def _flush_stdout() -> None:

@@ -6,7 +6,9 @@
 Layers are generations relative to the focus entity: ancestors above, descendants below (without a focus, the
 oldest entities of each family on top). Arrows point from ancestor to descendant and carry the asserted relation,
 read "descendant <relation> ancestor" (Jaeger *inspired by* Dapper); under each name are the organisations that
-(originally) developed it. The layout is computed here and drawn with matplotlib's Agg / SVG canvases on a
+(originally) developed it. Each relation label sits on its arrow where it clears every box and every other label
+(rows are spread further apart when a crowded gap needs it); ``overlaps()`` lists any labels that still
+intersect. The layout is computed here and drawn with matplotlib's Agg / SVG canvases on a
 private Figure (never pyplot), so importing this module changes no global matplotlib state; output is
 deterministic (fixed SVG hash salt and ids, no dates in the metadata).
 """
@@ -24,7 +26,9 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 # Geometry in inches (the axes map one data unit to one inch, so font sizes and boxes agree).
 COLUMN = 2.35          # distance between neighbouring node centres
 BOX_WIDTH = 2.05
-ROW = 1.5              # distance between generations
+ROW = 1.5              # distance between generations (the least; crowded gaps between rows widen it)
+MAX_ROW = 4.5
+LABEL_CLEARANCE = 0.04  # the least space around a relation label, for renderers whose fonts run a little wider
 NAME_LINE = 0.2
 ORG_LINE = 0.17
 PADDING = 0.1
@@ -42,16 +46,18 @@ CAPTION = ("arrows run from ancestor to descendant: read “descendant ‹relati
 
 class LineageDiagram:
     """A lineage DiGraph (nodes: IRI strings with ``label``, ``types``, ``organisations``; edges from ancestor to
-    descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None)."""
+    descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None); ``title``
+    replaces the default "Lineage of …"."""
 
-    def __init__(self, digraph: nx.DiGraph, focus: str | None = None):
+    def __init__(self, digraph: nx.DiGraph, focus: str | None = None, title: str | None = None):
         if focus is not None and focus not in digraph:
             raise ValueError(f"the focus {focus} is not a node of the lineage graph")
         self.focus = focus
         self.digraph = digraph
-        self.title = (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
-                      else "Lineage of the cloud-native ecosystem")
+        self.title = title or (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
+                               else "Lineage of the cloud-native ecosystem")
         self.layers = self._layers()
+        self.row = ROW
         self.positions = self._positions()
 
     # ------------------------------------------------------------------ layout
@@ -64,6 +70,11 @@ class LineageDiagram:
         if self.focus is None:
             for node in order:
                 layer[node] = max((layer[p] + 1 for p in g.predecessors(node)), default=0)
+            # an entity with no ancestor sits just above its highest descendant rather than in the top row,
+            # so a family's roots spread over its rows instead of crowding the first
+            for node in order:
+                if g.in_degree(node) == 0 and g.out_degree(node):
+                    layer[node] = min(layer[c] for c in g.successors(node)) - 1
             return layer
         layer[self.focus] = 0
         below, above = nx.descendants(g, self.focus), nx.ancestors(g, self.focus)
@@ -76,7 +87,7 @@ class LineageDiagram:
         return layer
 
     def _positions(self) -> dict[str, tuple[float, float]]:
-        """x by barycentre ordering within each layer, families side by side; y = -layer * ROW."""
+        """x by barycentre ordering within each layer, families side by side; y = -layer * row."""
         g, label = self.digraph, (lambda n: self.digraph.nodes[n]["label"].lower())
         families = sorted((sorted(c, key=label) for c in nx.weakly_connected_components(g)),
                           key=lambda c: label(min(c, key=lambda n: self.layers[n])))
@@ -85,7 +96,7 @@ class LineageDiagram:
             x = self._family_x(family, label)
             left = min(x.values())
             for node, value in x.items():
-                positions[node] = (offset + value - left, -self.layers[node] * ROW)
+                positions[node] = (offset + value - left, -self.layers[node] * self.row)
             offset += max(x.values()) - left + COLUMN
         return positions
 
@@ -128,11 +139,61 @@ class LineageDiagram:
 
     def _box_height(self, node: str) -> float:
         """The tallest content in the node's generation, so each row of boxes lines up."""
-        layer = self.layers[node]
-        return max(self._content_height(n) for n in self.digraph if self.layers[n] == layer)
+        if not hasattr(self, "_row_heights"):  # once per diagram: the layers never change
+            self._row_heights: dict[int, float] = {}
+            for n in self.digraph:
+                layer = self.layers[n]
+                self._row_heights[layer] = max(self._row_heights.get(layer, 0.0), self._content_height(n))
+        return self._row_heights[self.layers[node]]
 
     def figure(self) -> Figure:
         """The diagram as a matplotlib Figure (on an Agg canvas; no pyplot)."""
+        return self._laid_out()[0]
+
+    def _laid_out(self):
+        with matplotlib.rc_context(RC):  # the fonts measured are the fonts drawn
+            while True:
+                fig, texts, unplaced = self._draw()
+                if not unplaced or self.row >= MAX_ROW:
+                    return fig, texts
+                # a gap too crowded for its labels: spread the rows further apart (arrows fan out) and redraw
+                self.row = min(MAX_ROW, self.row + 0.5)
+                self.positions = self._positions()
+
+    def overlaps(self) -> list[tuple[str, str]]:
+        """Pairs of drawn labels (names, organisations, relations, title, caption) whose extents intersect, and
+        relation labels lying on an entity's box: empty when every label can be read."""
+        fig, texts = self._laid_out()
+        renderer = fig.canvas.get_renderer()
+        extents = [(text.get_text(), self._extent(text, renderer), owner) for owner, text in texts]
+        found = []
+        for i, (a, box_a, owner_a) in enumerate(extents):
+            for b, box_b, owner_b in extents[i + 1:]:
+                if _intersect(box_a, box_b):
+                    found.append((a, b))
+            if owner_a == "relation":
+                for node in self.digraph:
+                    if _intersect(box_a, self._node_rect(node)):
+                        found.append((a, self.digraph.nodes[node]["label"]))
+        return found
+
+    @staticmethod
+    def _extent(text, renderer) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in inches (data units) of a text with its background, if any."""
+        box = text.get_window_extent(renderer)
+        pad = 0.2 * text.get_fontsize() / 72 if text.get_bbox_patch() is not None else 0.0
+        ax = text.axes
+        (x0, y0), (x1, y1) = ax.transData.inverted().transform([(box.x0, box.y0), (box.x1, box.y1)])
+        return x0 - pad, y0 - pad, x1 + pad, y1 + pad
+
+    def _node_rect(self, node: str) -> tuple[float, float, float, float]:
+        x, y = self.positions[node]
+        height = self._box_height(node)
+        return x - BOX_WIDTH / 2, y - height / 2, x + BOX_WIDTH / 2, y + height / 2
+
+    def _draw(self):
+        """The figure, its texts as (owner, Text) with owner "relation", "node", "title" or "caption", and the
+        relation labels that found no free place on their arrow."""
         g, pos = self.digraph, self.positions
         xs = [p[0] for p in pos.values()]
         ys = [p[1] for p in pos.values()]
@@ -149,17 +210,10 @@ class LineageDiagram:
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
         ax.set_axis_off()
-        ax.text((left + right) / 2, top - MARGIN, self.title, ha="center", va="top", fontsize=13, fontweight="bold")
-        ax.text((left + right) / 2, bottom + 0.1, CAPTION, ha="center", va="bottom", fontsize=7, color="#666666",
-                linespacing=1.4)
-        for parent, child, data in sorted(g.edges(data=True)):
-            (x1, y1), (x2, y2) = pos[parent], pos[child]
-            start, end = (x1, y1 - self._box_height(parent) / 2), (x2, y2 + self._box_height(child) / 2)
-            ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=EDGE_COLOUR,
-                                         linewidth=1.2, shrinkA=2, shrinkB=2))
-            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, data["relation"].replace(" / ", "\n"),
-                    ha="center", va="center", fontsize=8.5, fontstyle="italic", color="#333333",
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"})
+        texts = [("title", ax.text((left + right) / 2, top - MARGIN, self.title, ha="center", va="top",
+                                   fontsize=13, fontweight="bold")),
+                 ("caption", ax.text((left + right) / 2, bottom + 0.1, CAPTION, ha="center", va="bottom",
+                                     fontsize=7, color="#666666", linespacing=1.4))]
         for node in sorted(g):
             data, (x, y) = g.nodes[node], pos[node]
             height = self._box_height(node)
@@ -171,13 +225,44 @@ class LineageDiagram:
             name, orgs = self._box_lines(node)
             line_y = y + self._content_height(node) / 2 - PADDING - NAME_LINE / 2
             for line in name:
-                ax.text(x, line_y, line, ha="center", va="center", fontsize=11, fontweight="bold")
+                texts.append(("node", ax.text(x, line_y, line, ha="center", va="center", fontsize=11,
+                                              fontweight="bold")))
                 line_y -= NAME_LINE
             line_y += NAME_LINE / 2 - ORG_LINE / 2
             for line in orgs:
-                ax.text(x, line_y, line, ha="center", va="center", fontsize=8.5, color="#444444")
+                texts.append(("node", ax.text(x, line_y, line, ha="center", va="center", fontsize=8.5,
+                                              color="#444444")))
                 line_y -= ORG_LINE
-        return fig
+        renderer = fig.canvas.get_renderer()
+        taken = [self._node_rect(n) for n in g]
+        taken += [self._extent(t, renderer) for owner, t in texts if owner in ("title", "caption")]
+        unplaced = []
+        for parent, child, data in sorted(g.edges(data=True)):
+            (x1, y1), (x2, y2) = pos[parent], pos[child]
+            start, end = (x1, y1 - self._box_height(parent) / 2), (x2, y2 + self._box_height(child) / 2)
+            ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=EDGE_COLOUR,
+                                         linewidth=1.2, shrinkA=2, shrinkB=2))
+            label = ax.text(0, 0, data["relation"].replace(" / ", "\n"), ha="center", va="center", fontsize=8.5,
+                            fontstyle="italic", color="#333333",
+                            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"})
+            if data.get("source_urls"):   # in SVG, the relation links to the document stating it (the best first)
+                label.set_url(data["source_urls"][0])
+            x0, y0, x1_, y1_ = self._extent(label, renderer)
+            half_w, half_h = (x1_ - x0) / 2 + LABEL_CLEARANCE, (y1_ - y0) / 2 + LABEL_CLEARANCE
+            # the middle of the arrow first, then ever further towards either end, the first place that is free
+            for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88, 0.05, 0.95):
+                cx, cy = start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])
+                rect = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+                if not any(_intersect(rect, other) for other in taken):
+                    break
+            else:
+                cx, cy = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+                rect = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+                unplaced.append(data["relation"])
+            label.set_position((cx, cy))
+            taken.append(rect)
+            texts.append(("relation", label))
+        return fig, texts, unplaced
 
     def _render(self, fmt: str) -> bytes:
         buffer = io.BytesIO()
@@ -203,6 +288,11 @@ class LineageDiagram:
 
     def _repr_svg_(self) -> str:
         return self.svg()
+
+
+def _intersect(a, b) -> bool:
+    """Whether two (x0, y0, x1, y1) rectangles share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 __all__ = ["LineageDiagram"]

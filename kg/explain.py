@@ -66,8 +66,9 @@ class Explainer:
                 found[str(source.graph)] = {"section": str(source.graph), "graph": str(source.graph)}
             else:
                 entry = {"section": source.title, "iri": str(source.iri), "graph": str(source.graph)}
-                if source.document is not None:
-                    entry["document"] = source.document
+                for key in ("document", "url", "confidence", "read", "note"):
+                    if getattr(source, key) is not None:
+                        entry[key] = getattr(source, key)
                 found[str(source.iri)] = entry
         return sorted(found.values(), key=lambda e: e["section"])
 

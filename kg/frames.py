@@ -15,7 +15,10 @@ from decimal import Decimal
 from collections.abc import Callable
 
 import networkx as nx
-import pandas as pd
+try:
+    import pandas as pd
+except ImportError:  # cnkg[diagrams] alone: lineage_digraph needs networkx only; KnowledgeGraph asks for
+    pd = None        # cnkg[notebooks] before any function here that makes a DataFrame
 from rdflib import XSD, BNode, Literal, URIRef
 from rdflib.query import Result
 
@@ -27,7 +30,7 @@ INTEGER_TYPES = {XSD.integer, XSD.int, XSD.long, XSD.short, XSD.byte, XSD.nonNeg
 FLOAT_TYPES = {XSD.decimal, XSD.double, XSD.float}
 DATE_TYPES = {XSD.date, XSD.dateTime, XSD.dateTimeStamp}
 
-LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources"]
+LINEAGE_COLUMNS = ["descendant", "ancestor", "path", "hops", "relations", "sources", "source_urls"]
 
 
 def term_value(term):
@@ -101,19 +104,29 @@ def _grouped(chains: list[Chain]) -> dict[tuple, list[Chain]]:
     return groups
 
 
-def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.DataFrame:
+def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None) -> pd.DataFrame:
     """One row per distinct path: descendant, ancestor, path (oldest first, " → "), hops, relations (per step,
-    oldest first, " → "; alternatives " / "), sources (the sections stating the steps, "; ").
-    ``label`` names an IRI (an entity, relation or section)."""
+    oldest first, " → "; alternatives " / "), sources (the documents or sections stating the steps, each with
+    its confidence where one is recorded, "; ") and source_urls (where to read them, "; ").
+    ``label`` names an IRI (an entity, relation or section); ``cite`` (a source IRI -> ``lineage.Citation``)
+    gives a source's title, URL and confidence."""
+    def source_text(source) -> str:
+        citation = cite(source) if cite is not None else None
+        if citation is None:
+            return label(source)
+        return f"{citation.title} ({citation.confidence})" if citation.confidence else citation.title
+
     rows = []
     for nodes, group in _grouped(chains).items():
         steps = [list(reversed(chain.steps)) for chain in group]  # oldest step first
-        relations, sources = [], []
+        relations, sources, urls = [], [], []
         for i in range(len(nodes) - 1):
             names = sorted({label(path[i].relation) for path in steps})
             relations.append(" / ".join(names))
             for path in steps:
-                sources.extend(label(s) for s in path[i].sources)
+                sources.extend(source_text(s) for s in path[i].sources)
+                if cite is not None:
+                    urls.extend(cite(s).url for s in path[i].sources if cite(s).url)
         rows.append({
             "descendant": label(nodes[-1]),
             "ancestor": label(nodes[0]),
@@ -121,6 +134,7 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.Dat
             "hops": len(nodes) - 1,
             "relations": " → ".join(relations),
             "sources": "; ".join(dict.fromkeys(sources)),
+            "source_urls": "; ".join(dict.fromkeys(urls)),
         })
     rows.sort(key=lambda r: (r["descendant"].lower(), r["hops"], r["path"].lower()))
     frame = pd.DataFrame(rows, columns=LINEAGE_COLUMNS)
@@ -128,13 +142,14 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str]) -> pd.Dat
 
 
 def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
-                    describe: Callable[[URIRef], dict]) -> nx.DiGraph:
+                    describe: Callable[[URIRef], dict], cite=None) -> nx.DiGraph:
     """The entities and asserted steps of ``chains`` as a DiGraph. Edges point from ancestor to descendant
     (the direction of descent), so ``nx.descendants(g, borg)`` holds Kubernetes. ``describe`` gives a node's
     attributes, ``label`` names relations and sections.
 
     Nodes are IRI strings with ``label``, ``types`` (class local names, sorted) and ``organisations``;
-    edges have ``relation`` (labels joined " / "), ``relations`` (list) and ``sources`` (section titles)."""
+    edges have ``relation`` (labels joined " / "), ``relations`` (list), ``sources`` (section or document titles)
+    and, given ``cite`` (a source IRI -> ``lineage.Citation``), ``source_urls`` (high-confidence documents first)."""
     digraph = nx.DiGraph()
     steps = {step for chain in chains for step in chain.steps}
     for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), str(s.relation))):
@@ -145,11 +160,15 @@ def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
         if digraph.has_edge(parent, child):
             data = digraph.edges[parent, child]
         else:
-            digraph.add_edge(parent, child, relations=[], sources=[])
+            digraph.add_edge(parent, child, relations=[], sources=[], source_urls=[])
             data = digraph.edges[parent, child]
         data["relations"] = sorted({*data["relations"], label(step.relation)})
         data["sources"] = sorted({*data["sources"], *(label(s) for s in step.sources)})
         data["relation"] = " / ".join(data["relations"])
+        if cite is not None:
+            cited = [cite(source) for source in step.sources]
+            ranked = [c.url for c in sorted(cited, key=lambda c: (c.confidence != "high", c.url or "")) if c.url]
+            data["source_urls"] = list(dict.fromkeys([*data["source_urls"], *ranked]))
     return digraph
 
 

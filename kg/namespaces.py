@@ -50,6 +50,11 @@ def section_graph(source_id: str, section_id: str) -> URIRef:
     return GRAPH[f"{source_id}/{section_id}"]
 
 
+def cited_graph(entity_id: str, digest: str) -> URIRef:
+    """The named graph of one statement entry citing its own document (see ``records.Citation``)."""
+    return GRAPH[f"cited/{entity_id}/{digest}"]
+
+
 def landscape_graph(snapshot: str) -> URIRef:
     """The named graph of one imported landscape.yml snapshot."""
     return GRAPH[f"landscape/{snapshot}"]

@@ -6,11 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import Dataset, URIRef
-from rdflib.namespace import DCTERMS
+from rdflib.namespace import DCTERMS, RDFS
 
-from .namespaces import CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
+from .namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
 
 INFERRED_TITLE = "inferred (OWL 2 RL)"
+
+
+def web_url(term) -> str | None:
+    """``term`` as a link target when it is an http(s) URL, else None (a graph written by an update could name
+    any IRI as its source, ``javascript:`` included, and pages link to it)."""
+    text = str(term) if term is not None else ""
+    return text if text.lower().startswith(("http://", "https://")) else None
 
 
 @dataclass(frozen=True)
@@ -24,8 +31,12 @@ class Source:
     kind: str
     graph: URIRef
     title: str
-    iri: URIRef | None = None      # the section / snapshot resource
+    iri: URIRef | None = None      # the section / snapshot resource, or a cited document (its URL as IRI)
     document: str | None = None    # the title of the document the section is part of
+    url: str | None = None         # where to read it: a cited document, or the document a section is part of
+    confidence: str | None = None  # a cited document's: "high" (the project or the CNCF) or "medium"
+    read: str | None = None        # the date the curators read a cited document
+    note: str | None = None        # the curators' note on what a cited document states
 
     @property
     def asserted(self) -> bool:
@@ -48,9 +59,19 @@ def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[So
             if section is None:
                 found.append(Source("graph", graph, str(graph)))
                 continue
+            confidence = dataset.value(graph, CNKG.confidence)
+            if confidence is not None:   # a statement citing its own document (kg/facts/lineage-*.yaml)
+                title = dataset.value(section, DCTERMS.title)
+                read, note = dataset.value(graph, CNKG.readOn), dataset.value(graph, RDFS.comment)
+                found.append(Source("section", graph, str(title) if title is not None else label(section), section,
+                                    None, web_url(section), str(confidence),
+                                    str(read) if read is not None else None, str(note) if note is not None else None))
+                continue
             document = dataset.value(section, DCTERMS.isPartOf)
+            homepage = dataset.value(document, CNKG.homepage) if document is not None else None
             found.append(Source("section", graph, label(section), section,
-                                label(document) if document is not None else None))
+                                label(document) if document is not None else None,
+                                web_url(homepage)))
     return sorted(found, key=lambda source: (source.title, str(source.graph)))
 
 

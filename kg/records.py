@@ -6,6 +6,7 @@ Every problem found is collected (not just the first) and reported as ``file:lin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,11 @@ from .vocabulary import Vocabulary
 
 SOURCES_FILE = "sources.yaml"
 NAMING_KEYS = ("id", "type", "label", "altLabels", "description")
-FILE_KEYS = ("section", "entities", "facts")
+FILE_KEYS = ("section", "entities", "facts", "lineage")
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+CITATION_KEYS = ("source", "title", "read", "confidence", "note")
+CONFIDENCES = ("high", "medium")
+LINEAGE_ENTRY_KEYS = ("about", "statements", "not_found")
 
 
 @dataclass
@@ -64,6 +68,20 @@ class Entity:
     line: int
 
 
+@dataclass(frozen=True)
+class Citation:
+    """The document one statement entry of a ``lineage`` list cites: its statements get a named graph of their own."""
+
+    id: str           # a digest of the subject, the statements and the URL: stable while they are
+    url: str
+    title: str
+    read: dt.date
+    confidence: str   # one of CONFIDENCES
+    note: str | None
+    file: str
+    line: int
+
+
 @dataclass
 class Statement:
     subject: str
@@ -71,9 +89,10 @@ class Statement:
     value: Any  # an entity id, a stage/category notation, or a Python literal
     kind: str  # "entity" | "stage" | "category" | "literal"
     datatype: str | None
-    section: str
+    section: str | None   # the source section cited, or None when ``citation`` is
     file: str
     line: int
+    citation: Citation | None = None
 
 
 @dataclass
@@ -83,6 +102,7 @@ class FactSet:
     entities: dict[str, Entity]
     statements: list[Statement]
     files: list[Path]
+    citations: list[Citation] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------- YAML
@@ -177,6 +197,8 @@ class FactReader:
         self.sections: dict[str, Section] = {}
         self.entities: dict[str, Entity] = {}
         self.statements: list[Statement] = []
+        self.citations: list[Citation] = []
+        self._citations: dict[str, Citation] = {}
         self._references: list[tuple[str, Node, str]] = []  # (id, node, file) to resolve at the end
         # Files that could not be read, and the ids they appear to declare: references to those ids are not
         # reported one by one (they would only repeat the file's own error), but summed up once per file.
@@ -212,7 +234,7 @@ class FactReader:
                          "file could not be read; fix it and check again")
         if self.problems:
             raise InvalidInput(self.problems)
-        return FactSet(self.sources, self.sections, self.entities, self.statements, files)
+        return FactSet(self.sources, self.sections, self.entities, self.statements, files, self.citations)
 
     # ---------------------------------------------------------------- sources
 
@@ -326,7 +348,10 @@ class FactReader:
         default_section = None
         section_node = root.value.get("section")
         if section_node is None:
-            if root.value.get("entities") or root.value.get("facts"):
+            # A file may go without a section when every statement in it cites its own document (``lineage``).
+            claims = [item for item in self._list(root.value.get("entities"), file, "entities")
+                      if isinstance(item.value, dict) and set(item.value) - set(NAMING_KEYS)]
+            if root.value.get("facts") or claims:
                 self.problem(file, root.line, "missing 'section': the source section every statement here cites")
         else:
             default_section = self._section_ref(section_node, file)
@@ -347,6 +372,102 @@ class FactReader:
                 continue
             self._references.append((about.value, about, file))
             self._statements(about.value, spec, ("about",), default_section, file)
+        for item in self._list(root.value.get("lineage"), file, "lineage"):
+            self._lineage_entry(item, file)
+
+    # ---------------------------------------------------------------- statements citing their own document
+
+    def _lineage_entry(self, item: Node, file: str) -> None:
+        spec = self._mapping(item, file, "a lineage entry")
+        if spec is None:
+            return
+        self._unknown_keys(spec, LINEAGE_ENTRY_KEYS, file)
+        about = spec.get("about")
+        if about is None or not isinstance(about.value, str):
+            self.problem(file, item.line, "lineage entry needs 'about': the id of the entity it describes")
+            return
+        self._references.append((about.value, about, file))
+        for note in self._list(spec.get("not_found"), file, "not_found"):
+            if not isinstance(note.value, str) or not note.value.strip():
+                self.problem(file, note.line, f"not_found entries are text, found {_type_name(note.value)}")
+        entries = self._list(spec.get("statements"), file, "statements")
+        if not entries and "statements" not in spec:
+            self.problem(file, item.line, f"lineage entry about {about.value!r} has no 'statements'")
+        for entry in entries:
+            fields = self._mapping(entry, file, "a statement")
+            if fields is not None:
+                self._cited_statements(about.value, fields, entry.line, file)
+
+    def _cited_statements(self, subject: str, fields: dict[str, Node], line: int, file: str) -> None:
+        claims = {key: node for key, node in fields.items() if key not in CITATION_KEYS}
+        if not claims:
+            self.problem(file, line, "a statement needs at least one property (e.g. forkOf: terraform) besides its "
+                                     "citation")
+            return
+        citation = self._citation(subject, fields, claims, line, file)
+        if citation is None:
+            return
+        if citation.id in self._citations:
+            first = self._citations[citation.id]
+            self.problem(file, line, f"the same statement, citing the same document, is already at "
+                                     f"{first.file}:{first.line}")
+            return
+        self._citations[citation.id] = citation
+        self.citations.append(citation)
+        for key, node in claims.items():
+            info = self.vocab.properties.get(key)
+            key_line = getattr(node, "key_line", node.line)
+            if info is None:
+                self.problem(file, key_line, f"unknown property or key {key!r} (a statement has properties and "
+                                             f"{', '.join(CITATION_KEYS)})",
+                             closest(key, [*self.vocab.properties, *CITATION_KEYS], cutoff=0.6))
+                continue
+            if info.transitive:
+                self.problem(file, key_line, f"{key!r} is inferred by the reasoner and cannot be asserted")
+                continue
+            if isinstance(node.value, (dict, list)):
+                self.problem(file, node.line, f"{key}: one value per statement, found {_type_name(node.value)}; "
+                                              "a statement cites one document for one value")
+                continue
+            self._statement(subject, info, node, None, file, citation)
+
+    def _citation(self, subject, fields, claims, line, file) -> Citation | None:
+        url_node = fields.get("source")
+        if url_node is None:
+            self.problem(file, line, "statement has no 'source': every lineage and origin statement cites the "
+                                     "public document that states it (its URL)")
+            return None
+        url = url_node.value
+        if not (isinstance(url, str) and URL_RE.match(url)):
+            self.problem(file, url_node.line, f"source {_show(url)} is not an http(s) URL")
+            return None
+        path = re.sub(r"^https?://[^/?#]+", "", url)
+        if path in ("", "/") or path.startswith(("?", "#")):
+            self.problem(file, url_node.line, f"source {_show(url)} is a site's front page; cite the specific "
+                                              "document that states the fact")
+            return None
+        title = self._text(fields, "title", file, line, required=True)
+        read = fields.get("read")
+        if read is None:
+            self.problem(file, line, "statement has no 'read': the date the source was read (YYYY-MM-DD)")
+        elif not isinstance(read.value, dt.date) or isinstance(read.value, dt.datetime):
+            self.problem(file, read.line, f"read {_show(read.value)} is not a date; expected YYYY-MM-DD")
+            read = None
+        confidence = fields.get("confidence")
+        if confidence is None:
+            self.problem(file, line, f"statement has no 'confidence' ({' or '.join(CONFIDENCES)})")
+        elif confidence.value not in CONFIDENCES:
+            self.problem(file, confidence.line, f"confidence {_show(confidence.value)}: expected "
+                                                f"{' or '.join(CONFIDENCES)} (high: the project or the CNCF "
+                                                f"states it; medium: a third party)",
+                         closest(str(confidence.value), CONFIDENCES))
+            confidence = None
+        note = self._text(fields, "note", file, line)
+        if title is None or read is None or confidence is None:
+            return None
+        claimed = "|".join(f"{key}={_plain(node.value)}" for key, node in sorted(claims.items()))
+        digest = hashlib.sha256(f"{subject}|{claimed}|{url}".encode()).hexdigest()[:12]
+        return Citation(digest, url, title, read.value, confidence.value, note, file, line)
 
     def _statements(self, subject: str, spec: dict[str, Node], reserved: tuple[str, ...],
                     default_section: str | None, file: str) -> None:
@@ -368,9 +489,9 @@ class FactReader:
             for value in values:
                 self._statement(subject, info, value, default_section, file)
 
-    def _statement(self, subject, info, node: Node, default_section, file) -> None:
+    def _statement(self, subject, info, node: Node, default_section, file, citation=None) -> None:
         section, value, value_line = default_section, node.value, node.line
-        if isinstance(value, dict):
+        if isinstance(value, dict) and citation is None:
             allowed = ("id", "source") if info.is_object else ("value", "source")
             self._unknown_keys(value, allowed, file)
             if "source" in value:
@@ -380,7 +501,7 @@ class FactReader:
                 self.problem(file, node.line, f"{info.name}: a mapping value needs {allowed[0]!r}")
                 return
             value, value_line = inner.value, inner.line
-        if section is None:
+        if section is None and citation is None:
             return  # already reported: no usable section to cite
         if info.is_object:
             kind, checked = self._object_value(info, value, value_line, file)
@@ -388,7 +509,8 @@ class FactReader:
         else:
             kind, checked, datatype = "literal", self._literal_value(info, value, value_line, file), str(info.range)
         if checked is not None:
-            self.statements.append(Statement(subject, info.name, checked, kind, datatype, section, file, value_line))
+            self.statements.append(Statement(subject, info.name, checked, kind, datatype, section, file, value_line,
+                                             citation))
 
     def _object_value(self, info, value, line, file):
         if not isinstance(value, str):

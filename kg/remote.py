@@ -592,11 +592,19 @@ class RemoteStore(TripleReads):
 
     def graph_sizes(self) -> dict[URIRef, int]:
         rows = self._rows("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        return dict(sorted((g, int(n)) for g, n in rows if int(n)))
+        sizes = {}
+        for g, n in rows:
+            n = _count(n, f"the size of graph {g}")
+            if n:
+                sizes[g] = n
+        return dict(sorted(sizes.items()))
 
     def count(self, sparql_where: str) -> int:
         rows = self._rows(f"SELECT (COUNT(*) AS ?n) WHERE {{ {sparql_where} }}")
-        return int(rows[0][0])
+        if len(rows) != 1:  # an aggregate without GROUP BY has exactly one row (SPARQL 1.1, section 11.2)
+            raise RemoteError("malformed", f"the remote store answered a COUNT query with {len(rows)} rows "
+                              "instead of one")
+        return _count(rows[0][0], "a COUNT query's answer")
 
     # ------------------------------------------------------------------ writing
 
@@ -637,6 +645,19 @@ class RemoteStore(TripleReads):
             if operations:
                 self._update(" ;\n".join(operations))
             self._names = sorted(set(self._names) | set(new_graphs))
+
+
+def _count(value, what: str) -> int:
+    """``value`` (an rdflib term from a remote answer) as a count, else :class:`RemoteError` ``malformed``: a store
+    that counts nothing or not a number is not answering the query cnkg asked."""
+    try:
+        n = int(str(value)) if value is not None else -1
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise RemoteError("malformed", f"the remote store answered {what} with "
+                          f"{'nothing' if value is None else repr(str(value)[:40])}, not a count")
+    return n
 
 
 @dataclass

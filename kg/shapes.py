@@ -11,6 +11,7 @@ import pyoxigraph as ox
 from rdflib import RDFS, Graph, URIRef
 
 from .errors import Problem, ShapeViolation
+from .extras import require
 from .namespaces import ID, ONTOLOGY_DIR, SHAPES_FILE, compact
 from .shacl_sparql import SH, UnsupportedShape, Violation, compile_shapes, violations
 from .store import DEFAULT, from_ox, to_ox
@@ -83,6 +84,8 @@ def pyshacl_violations(data: Graph, shapes: Graph, core_targets: bool = True) ->
     """The reference: pySHACL's violations. ``inplace=True``: pySHACL otherwise copies the data graph first
     (5–6 s at 10×, and a second copy in memory); with no inference and no SHACL rules in our shapes it never
     writes to it."""
+    require("SHACL validation with pySHACL (the reference, and the fallback for shapes the compiled checks do not "
+            "translate)", "shacl", "pyshacl")
     import pyshacl  # the reference only: loaded when used
 
     if core_targets:

@@ -56,7 +56,8 @@ SETTINGS = {
     "RATE_LIMIT_PER_MINUTE": (600, "requests to /sparql and /queries per client address per minute (a token "
                                    "bucket; past it 429 with Retry-After); 0 disables the limit"),
     "ALLOW_UPDATE": (False, "accept SPARQL 1.1 Update on POST /sparql (with UPDATE_TOKEN as a bearer token); "
-                            "otherwise updates get 403. Changes stay in memory; the inferred graph follows them"),
+                            "otherwise updates get 403. The inferred graph follows them; over the embedded store they are "
+                            "lost when the server stops (a temporary copy of the store holds them)"),
     "REASONER": ("rules", "the OWL 2 RL reasoner used when the app builds its own graph: rules (compiled) or owlrl "
                           "(the reference); cnkg serve passes the graph built with --reasoner"),
     "UI_EDITOR": ("yasgui", "the web UI's query editor: yasgui (when the package carries its files; otherwise the "

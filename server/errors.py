@@ -123,6 +123,11 @@ class Upstream(ApiError):
     status, reason, rejection = 502, "upstream", False
 
 
+class Unavailable(ApiError):
+    """The remote store cnkg serves from failed its health check: this endpoint cannot answer from it now."""
+    status, reason, rejection = 503, "upstream", False
+
+
 class Timeout(ApiError):
     """Stopped at the deadline; the work was killed, not left running."""
     status, reason, rejection = 503, "timeout", False

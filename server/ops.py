@@ -22,6 +22,8 @@ from importlib import metadata
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from ..errors import RemoteError
+
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("cnkg.access")
 
@@ -132,7 +134,15 @@ def _finish(response: Response) -> Response:
 @bp.route("/healthz")
 def healthz():
     state = current_app.extensions["cnkg"]
-    stats = state.stats
+    try:
+        stats = state.stats
+    except RemoteError as exc:
+        # over a remote store the sizes are its answers: one that fails or answers nonsense makes this endpoint
+        # unable to serve, which probes and load balancers read from a 503 (never a 500, nor the store's words)
+        from .errors import Unavailable, remote_api_error  # (cnkg.server.errors imports this module)
+
+        failure = remote_api_error(exc, what="health check")
+        raise (failure if failure.status == 503 else Unavailable(failure.message)) from None
     body = {"status": "ok", "triples": stats.triples, "graphs": len(stats.graphs)}
     if current_app.config["ALLOW_UPDATE"]:  # the graph can change: say which state of it this is
         body["graph_version"] = state.version

@@ -16,6 +16,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from ..errors import closest
+from ..extras import MissingExtra
 from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
 from ..store import to_ox
@@ -132,7 +133,9 @@ def facts(pattern) -> list[Fact]:
             elif source.kind == "ontology":
                 fact.ontology = True
             else:
-                fact.sections.append(Term(source.title, title=str(source.iri or source.graph)))
+                text = f"{source.title} ({source.confidence} confidence)" if source.confidence else source.title
+                hover = source.note or (f"{source.title}, part of {source.document}" if source.document else None)
+                fact.sections.append(Term(text, href=source.url, title=hover or str(source.iri or source.graph)))
         fact.sections.sort(key=lambda t: t.text)
         if fact.sections or fact.curated or fact.ontology:
             fact.inferred = False  # stated somewhere: the reasoner only re-derived it
@@ -157,20 +160,28 @@ def description(iri: URIRef) -> Graph:
     return out
 
 
+SHOWN_SLUG = 80  # characters of an unknown id repeated in its 404
+
+
+def shown_slug(slug: str) -> str:
+    """The start of ``slug`` for a 404 message: a client-chosen id of any length is never echoed whole."""
+    return slug if len(slug) <= SHOWN_SLUG else slug[:SHOWN_SLUG] + "…"
+
+
 def _not_found(slug: str):
     graph = _state().graph
     names = {str(s)[len(str(ID)):]: s for s in graph.store.subjects(RDFS.label) if str(s).startswith(str(ID))}
     labels = {graph.label(iri).lower(): key for key, iri in names.items()}
     guess = closest(slug, names, 0.6) or (labels.get(closest(slug.replace("-", " "), labels, 0.6) or ""))
     suggestion = url_for("pages.entity", slug=guess) if guess else None
-    message = f"no entity has the id {slug!r}" + (f"; did you mean {suggestion} ({graph.label(names[guess])})?"
+    message = f"no entity has the id {shown_slug(slug)!r}" + (f"; did you mean {suggestion} ({graph.label(names[guess])})?"
                                                   if guess else "")
     try:
         kind = negotiate_page()
     except ApiError:
         kind = None
     if kind == "html":
-        body = render_template("page_not_found.html", slug=slug, suggestion=suggestion,
+        body = render_template("page_not_found.html", slug=shown_slug(slug), suggestion=suggestion,
                                suggestion_label=graph.label(names[guess]) if guess else None)
         return Response(body, status=404, content_type="text/html; charset=utf-8")
     raise NotFound(message)
@@ -189,7 +200,7 @@ def valid_iri(iri: URIRef) -> bool:
 def entity(slug: str):
     iri = ID[slug]
     if not valid_iri(iri):  # no entity can have it: a 404 that says why, without asking the store
-        raise NotFound(f"no entity has the id {slug[:200]!r}: it is not a valid IRI path (ids have no spaces, "
+        raise NotFound(f"no entity has the id {shown_slug(slug)!r}: it is not a valid IRI path (ids have no spaces, "
                        "quotes, control characters or bad %-escapes)")
     if not entity_exists(iri):
         return _not_found(slug)
@@ -221,7 +232,10 @@ def _lineage_svg(iri: URIRef) -> Markup | None:
     report = graph.lineage_index.report(iri)
     if not report.ancestors and not report.descendants:
         return None
-    svg = rendered_lineage(graph, str(iri))  # drawn once per entity and graph version; None when too large to draw
+    try:
+        svg = rendered_lineage(graph, str(iri))  # drawn once per entity and graph version; None when too large to draw
+    except MissingExtra:  # installed without cnkg[diagrams]: the page without its picture
+        return None
     if svg is None:
         return None
     start = svg.find("<svg")

@@ -18,9 +18,10 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
+from ..extras import MissingExtra
 from ..iris import PREFIX_IRIS
 
-from .errors import NotFound, TooLarge
+from .errors import NotFound, NotSupported, TooLarge
 from .formats import RDF_FORMATS, RESULT_FORMATS
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/ui")
@@ -89,7 +90,10 @@ def lineage_svg(name: str):
         suggestion = exc.problems[0].suggestion if exc.problems else None
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         raise NotFound(f"no entity is named {name!r}{hint}") from None
-    svg = rendered_lineage(graph, str(iri))
+    try:
+        svg = rendered_lineage(graph, str(iri))
+    except MissingExtra as exc:  # a lean install: everything else works, this picture needs cnkg[diagrams]
+        raise NotSupported(str(exc)) from None
     if svg is None:
         raise TooLarge(f"the lineage of {graph.label(iri)} has more than {MAX_DRAWN_ENTITIES} entities: too many to "
                        "draw; ask for it with the lineage named query or `cnkg lineage` instead")

@@ -16,7 +16,7 @@ from rdflib import Dataset
 import cnkg
 from cnkg.cli import main
 from cnkg.server import create_app
-from paths import MINIMAL_FACTS
+from paths import MINIMAL_FACTS, REAL_LANDSCAPES, REAL_SNAPSHOTS
 
 # what most server tests want: a generous timeout and no rate limit (the rate-limit tests set their own)
 TEST_CONFIG = {"QUERY_TIMEOUT": 5.0, "RATE_LIMIT_PER_MINUTE": 0}
@@ -41,6 +41,23 @@ def graph() -> cnkg.KnowledgeGraph:
     """The minimal graph (Dapper, Zipkin, Jaeger, Prometheus, Google), built once; tests must not change it
     (use ``private_graph`` for that)."""
     return cnkg.load(MINIMAL_FACTS, use_cache=False, landscapes=[])
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory):
+    """Both official landscape snapshots imported beside the article: (build report, KnowledgeGraph)."""
+    from cnkg import imports
+    from cnkg.api import KnowledgeGraph
+    from cnkg.pipeline import build
+
+    if not (REAL_LANDSCAPES / "landscape-current.yml").exists():
+        pytest.skip("../shared/data/landscape is absent: no official landscape.yml to import")
+    directory = tmp_path_factory.mktemp("data")
+    for name, date, commit in REAL_SNAPSHOTS:
+        imports.import_landscape(REAL_LANDSCAPES / name,
+                                 imports.snapshot_info(None, date, commit, None, "landscape.yml"), directory)
+    report = build(landscapes=imports.imported(directory), progress=False)   # reasons and checks SHACL too
+    return report, KnowledgeGraph(report.store, dataset=report.dataset)
 
 
 @pytest.fixture

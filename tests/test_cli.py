@@ -48,7 +48,8 @@ def test_query_errors_exit_1(cli):
 
 def test_lineage_text_and_json(cli):
     text = cli("lineage", "JAEGER")
-    assert text.code == 0 and "Dapper → Jaeger" in text.out and "[Logging and Tracing]" in text.out
+    assert text.code == 0 and "Dapper → Jaeger" in text.out
+    assert "source: Logging and Tracing (The Beginner's Guide to the CNCF Landscape) <https://" in text.out
     data = json.loads(cli("lineage", "kubernetes", "--format", "json").out)
     assert ["Borg", "Kubernetes"] in [c["path"] for c in data["ancestors"]]
 
@@ -84,3 +85,45 @@ def test_the_reasoner_option_builds_with_owlrl_and_caches_it_apart(cli, tmp_path
     with pytest.raises(SystemExit) as refused:  # argparse: not a choice, usage error
         cli("--reasoner", "pellet", "build")
     assert refused.value.code == 2
+
+
+def test_version_prints_the_package_version(capsys):
+    import cnkg
+    from cnkg.cli import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cnkg {cnkg.__version__}"
+
+
+def test_query_dash_reads_the_query_from_standard_input(cli, monkeypatch):
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("ASK { id:kubernetes cnkg:hasStage stage:graduated }\n"))
+    result = cli("query", "-")
+    assert result.code == 0 and result.out.strip() == "true"
+    monkeypatch.setattr("sys.stdin", io.StringIO("  \n"))
+    empty = cli("query", "-")
+    assert empty.code == 1 and "no query on standard input" in empty.err
+
+
+def test_a_missing_required_option_is_a_usage_error_exit_2_as_documented(cli, capsys):
+    """README: a usage error (here import-landscape without --date) prints the usage and exits 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli("import-landscape", "landscape.yml")
+    assert exit_info.value.code == 2
+    assert "usage: cnkg import-landscape" in capsys.readouterr().err
+
+
+def test_help_texts_say_what_the_program_does():
+    """--allow-update: the server keeps the inferred graph up to date (as every update answer says), and no option's
+    help stops mid-sentence."""
+    from cnkg.cli import _parser
+    from cnkg.server.update import NOTE
+
+    parser = _parser()
+    subparsers = next(a for a in parser._actions if a.choices and "serve" in a.choices).choices
+    allow_update = next(a for a in subparsers["serve"]._actions if "--allow-update" in a.option_strings)
+    assert "inferred graph follows" in allow_update.help and "inferred graph follows" in NOTE
+    assert "not recomputed" not in allow_update.help
+    max_size = next(a for a in subparsers["import-landscape"]._actions if "--max-size" in a.option_strings)
+    assert max_size.help.endswith("needs no --max-size")

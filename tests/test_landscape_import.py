@@ -158,7 +158,8 @@ def test_cli_import_builds_and_reports_the_alignment(cli):
 def test_cli_import_lists_the_unresolved_names_with_their_lines(cli):
     result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07")
     assert result.code == 0, result.err
-    assert "names in free text: 13, 8 resolved (4 integratesWith, 1 subprojectOf, 3 writtenIn); 5 unresolved" in result.out
+    # OpenTelemetry resolves to the entity the lineage facts declare
+    assert "names in free text: 13, 9 resolved (5 integratesWith, 1 subprojectOf, 3 writtenIn); 4 unresolved" in result.out
     assert "line 19: Jaeger extra.summary_integrations: 'Nowhere DB': no entity has this name or alias" in result.out
     assert "line 20: Jaeger extra.summary_languages: 'Cortex': names Cortex, which is not a programming language" \
         in result.out
@@ -426,7 +427,7 @@ def test_named_queries_for_what_the_landscape_states(combined):
     _, graph = combined
     hubs = rows(graph, "integration-hubs")
     jaeger = next(r for r in hubs if r["name"] == "Jaeger")
-    assert jaeger["partners"] == "3" and jaeger["date"] == "2026-08-07"    # Prometheus, Cortex, SPIRE
+    assert jaeger["partners"] == "4" and jaeger["date"] == "2026-08-07"    # OpenTelemetry, Prometheus, Cortex, SPIRE
     audits = rows(graph, "audits-by-year")
     assert [(r["year"], r["vendor"], r["line"]) for r in audits] == [("2017", "Cure53", "30"),
                                                                      ("2023", "Ada Logics", "34")]

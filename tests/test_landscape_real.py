@@ -13,26 +13,12 @@ from cnkg.api import KnowledgeGraph
 from cnkg.namespaces import CNKG, GRAPH, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from cnkg.pipeline import build
 
-from paths import SHARED
+from paths import REAL_LANDSCAPES, REAL_SNAPSHOTS
 
-DATA = SHARED / "data" / "landscape"
-SNAPSHOTS = [  # file, date and commit as SOURCE.md there records them
-    ("landscape-current.yml", "2026-08-07", "153d699bddf74038d21775b14d09052f62021441"),
-    ("landscape-2018-10.yml", "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94"),
-]
+DATA = REAL_LANDSCAPES
 
 pytestmark = pytest.mark.skipif(not (DATA / "landscape-current.yml").exists(),
                                 reason="../shared/data/landscape is absent: no official landscape.yml to import")
-
-
-@pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("data")
-    for name, date, commit in SNAPSHOTS:
-        imports.import_landscape(DATA / name, imports.snapshot_info(None, date, commit, None, "landscape.yml"),
-                                 directory)
-    report = build(landscapes=imports.imported(directory), progress=False)   # reasons and checks SHACL too
-    return report, KnowledgeGraph(report.store, dataset=report.dataset)
 
 
 def test_the_compiled_shapes_agree_with_pyshacl_on_the_real_data(real):
@@ -90,7 +76,7 @@ def test_every_article_project_is_aligned_with_no_false_merge(real):
 def test_snapshot_provenance(real):
     report, _ = real
     meta = report.dataset.graph(META_GRAPH)
-    for _, date, commit in SNAPSHOTS:
+    for _, date, commit in REAL_SNAPSHOTS:
         source = SOURCE[f"landscape/landscape-{date}"]
         assert meta.value(source, CNKG.commit) == Literal(commit)
         assert str(meta.value(source, DCTERMS.date)) == date

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,8 @@ pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel for t
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb",
-         "04-landscape-then-and-now.ipynb", "05-integration-network-then-and-now.ipynb"]
+         "04-landscape-then-and-now.ipynb", "05-integration-network-then-and-now.ipynb",
+         "06-ecosystem-lineage.ipynb"]
 LANDSCAPE_DATA = SHARED / "data" / "landscape"
 PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics", "Prometheus", "Kubernetes",
             "containerd", "rkt", "Falco", "Notary", "Open Policy Agent", "SPIFFE", "SPIRE", "TUF", "CoreDNS",
@@ -85,18 +87,49 @@ def test_committed_without_outputs(name):
     assert "**Question.**" in markdown and "## Finding" in markdown
 
 
-def test_lineage_notebook(executed):
+@pytest.mark.parametrize("name", ["01-lineage.ipynb", "06-ecosystem-lineage.ipynb"])
+def test_findings_type_no_numbers(name):
+    """The lineage notebooks' findings are read off computed output: their Finding text names no number."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    finding = next(c.source for c in notebook.cells if c.cell_type == "markdown" and c.source.startswith("## Finding"))
+    assert not re.search(r"\d", finding), finding
+
+
+@pytest.fixture(scope="module")
+def article_lineage(tmp_path_factory):
+    """The article graph's lineage (no landscape), as the notebooks compute it: chains and families."""
+    import networkx as nx
+
+    import cnkg
+
+    graph = cnkg.load(landscapes=[], cache_dir=tmp_path_factory.mktemp("lineage-cache"), progress=False)
+    chains = graph.lineage_frame()
+    families = list(nx.weakly_connected_components(graph.lineage_digraph()))
+    return chains, families
+
+
+def test_lineage_notebook(executed, article_lineage):
+    chains, families = article_lineage
     notebook = executed("01-lineage.ipynb")
     text = "\n".join(outputs(notebook))
-    assert "Dapper → Jaeger" in text and "Borg → Kubernetes" in text
-    assert "14 distinct chains; hops: {1: 13, 2: 1}" in text
-    assert "Borgmon → Prometheus exposition format → OpenM" in text
-    seeded = outputs(notebook)[2]
-    assert "Google" in seeded and "Jaeger, Kubernetes, OpenMetrics, Prometheus" in seeded
-    assert "8 families" in text
+    assert re.search(r"Google\s+Dapper\s+True\s+Jaeger", text) and re.search(r"Google\s+Borg\s+True\s+Kubernetes", text)
+    hops = chains.hops.value_counts().sort_index().to_dict()
+    assert f"{len(chains)} distinct chains; hops: {hops}" in text
+    assert f"lineage chains: {len(chains)} in {len(families)} families; single steps: {hops[1]}" in text
+    assert f"longest chains: {max(hops)} hops ({hops[max(hops)]})" in text
+    longest = chains[chains.hops == max(hops)]
+    assert f"longest: {max(hops)} hops, {len(longest)} chains, e.g. {longest.path.iloc[0]}" in text
+    assert "Borgmon → Prometheus exposition format → OpenMetrics" in set(chains.path)  # as the finding says
+    seeded = text.split("most: ", 1)[1].split("\n", 1)[0]
+    assert seeded.startswith("Google, ") and "Borg, Borgmon, Dapper" in seeded
+    assert all(p in seeded for p in ("Jaeger", "Kubernetes", "OpenMetrics", "Prometheus"))
+    drawn = [f for f in families if len(f) >= 3]
+    assert f"diagrams: {len(drawn)}; labels overlapping: 0" in text
     diagrams = displays(notebook, "image/svg+xml")
-    titles = sorted(d.split(">Lineage of ", 1)[1].split("<", 1)[0] for d in diagrams)
-    assert titles == ["Borgmon", "Helm", "Jaeger", "Kubernetes", "Linkerd 2", "SkyDNS", "TUF", "TiKV"]
+    titles = [d.split(">Lineage of ", 1)[1].split("<", 1)[0] for d in diagrams]
+    assert len(titles) == len(drawn) and titles[0] == "Kubernetes"
+    assert {"Jaeger", "TiKV", "Borgmon"} <= set(titles)
+    assert "Redis → Valkey (fork of)" in text       # a single step, listed rather than drawn
 
 
 def test_landscape_notebook(executed):
@@ -155,3 +188,71 @@ def test_integration_network_then_and_now_notebook(executed, tmp_path_factory):
     assert "article projects with no landscape link: OpenTracing, rkt" in text
     assert "integration names: 590, unresolved: 195 (33%)" in text
     assert len(displays(notebook, "image/png")) == 1                   # the two networks
+
+
+def _both_snapshots(tmp_path_factory) -> Path:
+    from cnkg import imports
+
+    data_dir = tmp_path_factory.mktemp("both-landscapes")
+    for name, date in (("landscape-2018-10.yml", "2018-10-26"), ("landscape-current.yml", "2026-08-07")):
+        imports.import_landscape(LANDSCAPE_DATA / name, imports.snapshot_info(None, date, None, None, name),
+                                 data_dir)
+    return data_dir
+
+
+def _line(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+@pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
+                    reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
+def test_ecosystem_lineage_notebook(executed, tmp_path_factory):
+    notebook = executed("06-ecosystem-lineage.ipynb", _both_snapshots(tmp_path_factory))
+    text = "\n".join(outputs(notebook))
+    assert "CNCF landscape.yml of 2026-08-07" in text and "CNCF landscape.yml of 2018-10-26" in text
+    # the forest: one readable tree per family of three or more, Kubernetes' the largest
+    families, drawn = _line(text, "families (all / drawn as trees): ").split(": ")[1].split(" / ")
+    diagrams = displays(notebook, "image/svg+xml")
+    assert len(diagrams) == int(drawn) and 0 < int(drawn) < int(families)
+    assert ">The family of Kubernetes (" in diagrams[0]
+    assert f"family diagrams: {drawn}; labels overlapping: 0" in text
+    kubernetes = _line(text, "Kubernetes' family: ").split(": ")[1].split(", ")
+    assert {"Borg", "Omega", "Kubernetes", "Helm", "Envoy"} <= set(kubernetes)
+    assert "Kubernetes descends from: Borg, Omega" in text
+    # organisations: Google first among graduated and incubating projects
+    top = _line(text, "top origin organisations (graduated + incubating): ").split(": ")[1].split(", ")
+    assert top[0].startswith("Google ") and int(top[0].split()[-1]) >= int(top[1].split()[-1])
+    assert "Kubernetes" in _line(text, "top organisation: Google")
+    mature = _line(text, "graduated and incubating projects with a sourced origin: ")
+    have, total = map(int, mature.split(": ")[1].split(" of "))
+    assert total > 0 and have / total > 0.9
+    # Google's internal systems and papers
+    google = int(_line(text, "CNCF projects from Google's internal systems: ").split(": ")[1].split()[0])
+    assert google >= 10
+    assert "Borgmon" in text and "Dapper" in text and "Zanzibar" in text
+    papers = _line(text, "CNCF projects from papers: ")
+    assert int(papers.split(": ")[1].split()[0]) > 0
+    assert "In Search of an Understandable Consensus Algorithm" in text   # Raft, behind etcd and TiKV
+    # forks of 2019 onward
+    forks = _line(text, "recent forks: ")
+    assert "OpenTofu ← Terraform (2023)" in forks and "Valkey ← Redis (2024)" in forks
+    assert all(int(year) >= 2019 for year in re.findall(r"\((\d{4})\)", forks))
+    # from origin to the CNCF: positive medians, graduation later than acceptance
+    accept = float(_line(text, "median years origin → acceptance: ").split(": ")[1])
+    graduate = float(_line(text, "median years origin → graduation: ").split(": ")[1])
+    assert 0 < accept < graduate
+    assert len(displays(notebook, "image/png")) == 1                    # the origin-to-graduation plot
+
+
+def test_ecosystem_lineage_notebook_stops_without_snapshots(tmp_path):
+    """With no landscape imported the notebook stops at once and says what to do."""
+    shutil.copy(NOTEBOOKS / "06-ecosystem-lineage.ipynb", tmp_path / "06.ipynb")
+    notebook = nbformat.read(tmp_path / "06.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        env.setenv("CNKG_CACHE_DIR", str(tmp_path / "cache"))
+        env.setenv("CNKG_DATA_DIR", str(tmp_path / "empty"))
+        with pytest.raises(nbclient.exceptions.CellExecutionError, match="No landscape snapshot is imported"):
+            client.execute()

@@ -21,7 +21,8 @@ def test_required_terms_exist():
 def test_lineage_properties_are_non_transitive_sub_properties_of_has_ancestor():
     vocab = Vocabulary(ONTOLOGY)
     lineage = set(vocab.lineage_properties)
-    expected = {CNKG[p] for p in ("inspiredBy", "basedOn", "rewriteOf", "forkOf", "revisionOf", "renamedFrom")}
+    expected = {CNKG[p] for p in ("inspiredBy", "basedOn", "rewriteOf", "forkOf", "revisionOf", "renamedFrom", "builtOn",
+                                   "mergerOf", "extractedFrom", "implementsDesignOf", "successorOf")}
     assert lineage == expected
     for prop in lineage:
         assert (prop, RDF.type, OWL.TransitiveProperty) not in ONTOLOGY, prop

@@ -8,10 +8,8 @@ failed, never its URL or its words.
 """
 from __future__ import annotations
 
-import http.server
 import json
 import logging
-import threading
 import time
 import urllib.parse
 
@@ -22,58 +20,11 @@ from cnkg import remote
 from cnkg.errors import RemoteError
 from conftest import TEST_CONFIG
 from cnkg.server import create_app
+from scripted_server import EMPTY_SELECT, RESULTS, Scripted
 
 TOKEN = "tok-3b9f1c2e"
 ALLOW_CLEARTEXT = "CNKG_REMOTE_ALLOW_CLEARTEXT"  # the documented opt-in
 PASSWORD = "pw-hunter2-77"
-RESULTS = {"Content-Type": "application/sparql-results+json"}
-EMPTY_SELECT = b'{"head": {"vars": []}, "results": {"bindings": []}}'
-
-
-class Recorder(http.server.ThreadingHTTPServer):
-    """A loopback HTTP server answering from ``answer(method, path, body) -> (status, headers, body)`` and recording
-    every request as ``(method, path, Authorization header or None, body)``."""
-
-    def __init__(self, answer=lambda *a: (200, RESULTS, EMPTY_SELECT)):
-        self.answer, self.requests = answer, []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                server.requests.append((self.command, self.path, self.headers.get("Authorization"), body))
-                status, headers, data = server.answer(self.command, self.path, body)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _any
-
-        server = self
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.daemon_threads = True
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    @property
-    def authorizations(self) -> list:
-        return [auth for _, _, auth, _ in self.requests if auth]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
 
 
 def redirect_to(target: str, code: int = 302):
@@ -92,7 +43,7 @@ def failure(call, *args, **kwargs) -> RemoteError | None:
 @pytest.fixture
 def other():
     """The other origin: a loopback server on another port that would gladly take credentials."""
-    with Recorder(lambda m, p, b: (200, {"Content-Type": "application/n-triples"}, b"")) as server:
+    with Scripted(lambda m, p, b: (200, {"Content-Type": "application/n-triples"}, b"")) as server:
         yield server
 
 
@@ -107,7 +58,7 @@ def _no_remote_credentials_in_env(monkeypatch):
 @pytest.mark.parametrize("method, code", [("GET", 301), ("GET", 302), ("GET", 303), ("GET", 307), ("GET", 308),
                                           ("POST", 301), ("POST", 302), ("POST", 303)])
 def test_a_bearer_token_never_follows_a_redirect_to_another_origin(other, method, code):
-    with Recorder(redirect_to(other.url, code)) as store:
+    with Scripted(redirect_to(other.url, code)) as store:
         client = remote.Client(remote.Credentials(token=TOKEN), retries=0)
         caught = failure(client.send, method, f"{store.url}/query", b"query=ASK%7B%7D" if method == "POST" else None)
     assert other.authorizations == []
@@ -119,7 +70,7 @@ def test_a_bearer_token_never_follows_a_redirect_to_another_origin(other, method
 
 def test_push_never_sends_the_token_where_the_store_redirects(graph, other):
     """``cnkg push`` to a store that redirects everything elsewhere: it stops, and the other host saw nothing."""
-    with Recorder(redirect_to(other.url)) as store:
+    with Scripted(redirect_to(other.url)) as store:
         client = remote.Client(remote.Credentials(token=TOKEN), retries=0)
         caught = failure(remote.push, graph.store, f"{store.url}/store", client=client)
     assert other.authorizations == [] and other.requests == []
@@ -134,7 +85,7 @@ def test_a_same_origin_307_or_308_keeps_the_method_the_body_and_the_token(code):
         return 200, RESULTS, EMPTY_SELECT
 
     body = urllib.parse.urlencode({"query": "ASK {}"}).encode()
-    with Recorder(answer) as store:
+    with Scripted(answer) as store:
         client = remote.Client(remote.Credentials(token=TOKEN), retries=0)
         with client.open("POST", f"{store.url}/query", body, {"Content-Type": "application/x-www-form-urlencoded"}) \
                 as response:
@@ -150,7 +101,7 @@ def test_a_redirect_that_would_drop_the_body_is_refused_with_the_url_to_use():
             return 303, {"Location": "/sparql"}, b""
         return 200, RESULTS, EMPTY_SELECT
 
-    with Recorder(answer) as store:
+    with Scripted(answer) as store:
         client = remote.Client(retries=0)
         with pytest.raises(RemoteError) as caught:
             client.send("POST", f"{store.url}/query", b"query=ASK%7B%7D")
@@ -164,8 +115,8 @@ def test_a_redirect_that_would_drop_the_body_is_refused_with_the_url_to_use():
 def test_a_password_never_answers_another_hosts_challenge(challenge):
     """The store redirects a GET to another host that asks for credentials: it never gets them. The store's own
     challenge, on the other hand, is answered."""
-    with Recorder(lambda m, p, b: (401, {"WWW-Authenticate": challenge}, b"")) as elsewhere, \
-            Recorder(redirect_to(elsewhere.url)) as store:
+    with Scripted(lambda m, p, b: (401, {"WWW-Authenticate": challenge}, b"")) as elsewhere, \
+            Scripted(redirect_to(elsewhere.url)) as store:
         client = remote.Client(remote.Credentials(user="dba", password=PASSWORD), retries=0)
         caught = failure(client.send, "GET", f"{store.url}/store?graph=x")
     assert elsewhere.authorizations == []
@@ -175,7 +126,7 @@ def test_a_password_never_answers_another_hosts_challenge(challenge):
         return (200, RESULTS, EMPTY_SELECT) if own_store.authorizations else (401, {"WWW-Authenticate":
                                                                                      'Basic realm="store"'}, b"")
 
-    with Recorder(own) as own_store:
+    with Scripted(own) as own_store:
         client = remote.Client(remote.Credentials(user="dba", password=PASSWORD), retries=0)
         assert client.send("GET", f"{own_store.url}/store?graph=x") == 200
     assert own_store.authorizations == ["Basic ZGJhOnB3LWh1bnRlcjItNzc="]  # dba:pw-hunter2-77
@@ -207,7 +158,7 @@ def test_credentials_go_over_plain_http_only_to_loopback(cli, monkeypatch):
 # ---------------------------------------------------------------------------------------------- never echoed
 
 def test_a_password_in_a_store_url_is_refused_and_never_repeated(cli, graph):
-    with Recorder() as store:
+    with Scripted() as store:
         url = store.url.replace("http://", f"http://dba:{PASSWORD}@") + "/query"
         with pytest.raises(cnkg.InvalidInput) as caught:
             remote.RemoteStore(url)
@@ -236,7 +187,7 @@ def test_what_a_store_echoes_back_is_scrubbed_of_credentials(credentials, secret
     the store's words but never the token, the password or the Basic header."""
     said = f"internal error; request headers: Authorization: Bearer {TOKEN} / Basic ZGJhOnB3LWh1bnRlcjItNzc= / " \
            f"password={PASSWORD}".encode()
-    with Recorder(lambda m, p, b: (500, {"Content-Type": "text/plain"}, said)) as store:
+    with Scripted(lambda m, p, b: (500, {"Content-Type": "text/plain"}, said)) as store:
         client = remote.Client(credentials, retries=0)
         with pytest.raises(RemoteError) as caught:
             client.send("GET", f"{store.url}/store")
@@ -260,7 +211,7 @@ def _app_over(answer):
             return answer(method, path, body)
         return 200, RESULTS, CATALOGUE if b"catalogue" in body else EMPTY_SELECT
 
-    store = Recorder(script)
+    store = Scripted(script)
     app = create_app({**TEST_CONFIG, "QUERY_TIMEOUT": 3.0}, graph=cnkg.KnowledgeGraph(
         remote.RemoteStore(f"{store.url}/query", client=remote.Client(timeout=3.0, retries=0))))
     state["ready"] = True

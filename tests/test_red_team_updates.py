@@ -138,3 +138,43 @@ def test_the_bounds_are_documented_settings(setting):
     assert setting in SETTINGS
     readme = Path(__file__).resolve().parent.parent / "README.md"
     assert setting in readme.read_text(encoding="utf-8")
+
+
+def test_cnkg_serve_passes_the_update_bounds_to_the_app(private_graph):
+    """--update-timeout, --update-max-operations and --update-max-triples reach the app's settings and bound its
+    updates; not given, the settings keep their defaults."""
+    from cnkg.cli import _parser, serve_config
+    from cnkg.server import SETTINGS
+
+    args = _parser().parse_args(["serve", "--allow-update", "--update-token", TOKEN, "--update-timeout", "7.5",
+                                 "--update-max-operations", "2", "--update-max-triples", "3"])
+    app = create_app({**serve_config(args), "RATE_LIMIT_PER_MINUTE": 0}, graph=private_graph)
+    assert (app.config["UPDATE_TIMEOUT"], app.config["UPDATE_MAX_OPERATIONS"],
+            app.config["UPDATE_MAX_TRIPLES"]) == (7.5, 2, 3)
+    client = app.test_client()
+    before = quads(client)
+    three = " ; ".join(f"INSERT DATA {{ <urn:x-test:b{i}> <urn:x-test:n> {i} }}" for i in range(3))
+    refused(post_update(client, three), 413, "too_large", "3 operations", "UPDATE_MAX_OPERATIONS")
+    four = "INSERT DATA { " + " ".join(f"<urn:x-test:t{i}> <urn:x-test:n> {i} ." for i in range(4)) + " }"
+    refused(post_update(client, four), 413, "too_large", "UPDATE_MAX_TRIPLES")
+    assert quads(client) == before
+
+    defaults = serve_config(_parser().parse_args(["serve"]))
+    assert not {"UPDATE_TIMEOUT", "UPDATE_MAX_OPERATIONS", "UPDATE_MAX_TRIPLES"} & set(defaults)
+    help_text = _parser()._subparsers._group_actions[0].choices["serve"].format_help()
+    for flag, setting in [("--update-timeout", "UPDATE_TIMEOUT"), ("--update-max-operations", "UPDATE_MAX_OPERATIONS"),
+                          ("--update-max-triples", "UPDATE_MAX_TRIPLES")]:
+        assert flag in help_text and f"{SETTINGS[setting][0]:,g}" in " ".join(help_text.split())
+    for bad in (["--update-max-operations", "0"], ["--update-max-triples", "-1"], ["--update-timeout", "0"]):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["serve", *bad])
+
+
+def test_cnkg_serve_help_says_updates_do_not_survive_a_restart():
+    """No journal is kept: whoever turns updates on is told, where they turn them on, that a restart loses them."""
+    from cnkg.cli import _parser
+
+    help_text = " ".join(_parser()._subparsers._group_actions[0].choices["serve"].format_help().split())
+    start = help_text.index("--allow-update accept")  # its help, not the usage line
+    allow = help_text[start:help_text.index("--update-token", start)]
+    assert "lost when the server stops or restarts" in allow and "not recomputed" not in allow

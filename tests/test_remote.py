@@ -4,12 +4,10 @@ server and Virtuoso (each skipped with a reason when not installed); the failure
 """
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -24,6 +22,7 @@ from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH
 from conftest import TEST_CONFIG
 from cnkg.server import create_app
 from remote_servers import free_port, oxigraph_binary, start_oxigraph, start_virtuoso, virtuoso_binary
+from scripted_server import Scripted
 
 # Virtuoso 7.2's own SPARQL engine fails or differs on some of the named queries (an internal compiler error on
 # property paths in 'lineage', rows repeated by a property path in an OPTIONAL in 'entity-facts'); the README says
@@ -278,52 +277,6 @@ def test_a_remote_store_without_an_update_url_refuses_changes(pushed, monkeypatc
 
 # ---------------------------------------------------------------------------------------------- failures
 
-class Scripted(http.server.ThreadingHTTPServer):
-    """A loopback HTTP server answering from a script: ``answer(method, path, body) -> (status, headers, body)``
-    (None: hang until the client gives up). Every request is recorded."""
-
-    def __init__(self, answer):
-        self.answer, self.requests = answer, []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                server.requests.append((self.command, self.path, body))
-                reply = server.answer(self.command, self.path, body)
-                if reply is None:
-                    time.sleep(5)
-                    return
-                status, headers, data = reply
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_PUT = do_POST = do_DELETE = _any
-
-        server = self
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.daemon_threads = True
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
-
-
 def test_push_dry_run_sends_nothing(local, module_cache):
     with Scripted(lambda *a: (500, {}, b"")) as fake:
         result = cli("push", f"{fake.url}/store", "--dry-run", cache=module_cache)
@@ -393,7 +346,7 @@ def test_a_half_pushed_graph_is_never_reported_as_done(local, module_cache):
     assert result.returncode == 1
     assert "is incomplete on the remote store" in result.stderr and "disk full" in result.stderr
     assert "pushed" not in result.stdout
-    assert not any(m == "PUT" and "catalogue" in urllib.parse.unquote(p) for m, p, _ in fake.requests)
+    assert not any(m == "PUT" and "catalogue" in urllib.parse.unquote(p) for m, p, *_ in fake.requests)
 
 
 def _serve_fake(answer, monkeypatch, timeout: float = 5.0):
@@ -467,3 +420,43 @@ def test_credentials_come_from_the_environment_only(monkeypatch):
         request_headers = client.headers()
         client.send("DELETE", f"{fake.url}/store?graph=x")
     assert request_headers == {"Authorization": "Bearer abc"}
+
+
+def _counting(bindings: list, sizes: list | None = None):
+    """A remote store's answers: ``bindings`` for every COUNT query (``sizes`` for the per-graph one)."""
+    def answer(method, path, body):
+        text = urllib.parse.parse_qs(body.decode())["query"][0]
+        rows = sizes if sizes is not None and "GROUP BY ?g" in text else bindings
+        head = ["g", "n"] if "GROUP BY ?g" in text else ["n"]
+        return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(
+            {"head": {"vars": head}, "results": {"bindings": rows}}).encode()
+    return answer
+
+
+@pytest.mark.parametrize("bindings, sizes", [
+    ([], None),                                                        # COUNT without a row
+    ([{}], None),                                                      # a row with ?n unbound
+    ([{"n": {"type": "literal", "value": "many"}}], None),             # ?n not a number
+    ([], [{"g": {"type": "uri", "value": "https://w3id.org/cnkg/graph/curated"},
+           "n": {"type": "literal", "value": "x"}}]),                  # a graph's size not a number
+])
+def test_healthz_over_a_store_whose_counts_make_no_sense_is_a_503_naming_it(monkeypatch, caplog, bindings, sizes):
+    """An aggregate without GROUP BY answers exactly one row (SPARQL 1.1 §11.2); a store that answers none, or not
+    a number, is not healthy: /healthz says so with a 503 (never a 500), and the log has the store's words."""
+    fake, client = _serve_fake(_counting(bindings, sizes), monkeypatch)
+    with fake, caplog.at_level("WARNING", logger="cnkg.remote"):
+        response = client.get("/healthz")
+    assert response.status_code == 503, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["reason"] == "upstream" and "remote store" in error["message"] and "cannot read" in error["message"]
+    assert fake.url.removeprefix("http://") not in response.get_data(as_text=True)
+    assert any("COUNT" in r.getMessage() or "size" in r.getMessage() for r in caplog.records)
+
+
+def test_healthz_over_a_store_counts_its_graphs(monkeypatch):
+    one = [{"n": {"type": "literal", "value": "7", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+    sizes = [{"g": {"type": "uri", "value": "https://w3id.org/cnkg/graph/curated"}, **one[0]}]
+    fake, client = _serve_fake(_counting(one, sizes), monkeypatch)
+    with fake:
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "triples": 7, "graphs": 1}

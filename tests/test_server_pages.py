@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import time
@@ -105,6 +106,23 @@ def test_unknown_entity_404_suggests(client):
     assert response.status_code == 404
     assert 'href="/id/jaeger"' in response.get_data(as_text=True)
     assert_error(client.get("/id/jaegr", headers={"Accept": "application/json"}), 404, "did you mean /id/jaeger")
+
+
+@pytest.mark.parametrize("slug", ["a&b-" + "long-" * 20000,          # a valid id no entity has
+                                  "a&b " + "long " * 20000],         # not even a valid IRI path
+                         ids=["valid-id", "invalid-iri"])
+def test_unknown_entity_404_echoes_only_the_start_of_a_long_slug(client, slug):
+    """A 100 KB id is answered with its first 80 characters (escaped in HTML) and an ellipsis, not echoed whole."""
+    shown = slug[:80] + "…"
+    response = client.get(f"/id/{slug}", headers={"Accept": "application/json"})
+    assert_error(response, 404, repr(slug[:80])[:-1] + "…")
+    assert len(response.data) < 1000 and slug[:81] not in response.get_data(as_text=True)
+    response = client.get(f"/id/{slug}", headers=HTML)
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert len(body) < 5000 and slug[:81] not in body and html.escape(slug[:81]) not in body
+    if " " not in slug:  # the HTML page (a JSON error for an invalid path)
+        assert html.escape(shown) in body and "a&b" not in body
 
 
 def test_entity_406_and_bad_format(client):

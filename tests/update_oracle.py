@@ -124,7 +124,7 @@ class _Recorder:
 
     def graph_names(self, target) -> list:
         if target in ("ALL", "NAMED"):  # every graph but the reasoner's
-            return [c.identifier for c in self.dataset.contexts() if c.identifier != INFERRED_GRAPH]
+            return [c.identifier for c in self.dataset.graphs() if c.identifier != INFERRED_GRAPH]
         return [target]
 
     def clear(self, name) -> None:
