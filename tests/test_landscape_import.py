@@ -441,7 +441,7 @@ def test_named_queries_for_what_the_landscape_states(combined):
 def test_cli_import_quiet_prints_a_summary_not_every_name(cli):
     result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet")
     assert result.code == 0, result.err
-    assert "names in free text: 13, 8 resolved (4 integratesWith, 1 subprojectOf, 3 writtenIn); 5 unresolved " \
+    assert "names in free text: 13, 9 resolved (5 integratesWith, 1 subprojectOf, 3 writtenIn); 4 unresolved " \
            "(cnkg query unresolved-names lists them)" in result.out
     assert "Nowhere DB" not in result.out and "(line" not in result.out     # no name, no match listed one by one
     assert "1 warning(s) (run without --quiet to see them)" in result.err and "misplaced" not in result.err
@@ -557,5 +557,5 @@ def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):
                  "--report", report)
     assert result.code == 0, result.err
     lines = report.read_text().splitlines()
-    assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 5
+    assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 4
     assert "19\tJaeger\textra.summary_integrations\tNowhere DB\tno entity has this name or alias" in lines
