@@ -257,4 +257,4 @@ def test_integration_names_whose_item_is_there_resolve(real):
     assert found[("metal3-io", "Cluster API")] is None
     assert found[("Kairos", "Kubeadm")] is None
     unresolved = sum(m.entity is None for m in mentions)
-    assert len(mentions) == 610 and unresolved <= 195
+    assert len(mentions) == 610 and unresolved <= 182
