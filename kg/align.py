@@ -18,8 +18,11 @@ Names the landscape mentions in free text (integration partners, a parent projec
 :class:`NameResolver` with the same rules, loosened only where free text needs it: case, accents, spaces and
 punctuation are ignored ("Cert Manager" = "cert-manager", "Open Telemetry" = "OpenTelemetry"), and a remark in
 parentheses after a name that does not match whole is dropped ("Argo CD (GitOps)" = "Argo CD"). A name that
-matches nothing, or several things equally well, stays unresolved: it is recorded as a mention, never made an
-entity.
+matches nothing whole is then tried more loosely, step by step (:meth:`NameResolver.looser`): without "CNCF" /
+"Apache" / ".io"; against entity names without "Project" / "Runtime" / "Operator" ("Calico" = "Project
+Calico"); as a part of a CNCF project it is named after ("Argo CD" → Argo); as the last part of one item's
+repository ("Spark" → apache/spark). A name that matches nothing, or several things equally well, stays
+unresolved: it is recorded as a mention, never made an entity.
 """
 from __future__ import annotations
 
@@ -280,6 +283,25 @@ def _organizations(index: _ArticleIndex, landscape: Landscape, snapshot: str, re
         result.org_iris[url] = article_orgs.get(slug) or members.get(url) or ID[f"org/{slugify(slug)}"]
 
 
+# Words around a project's name that free text leaves out: "Project Calico" is called "Calico", "WasmEdge Runtime"
+# "WasmEdge". Only removed from entities' names, never from the text: "Kubernetes Operator" is not Kubernetes's name.
+NAME_PREFIXES = ("project ", "the ", "apache ")
+NAME_SUFFIXES = (" runtime", " operator")
+
+
+def name_variants(name: str) -> set[str]:
+    """The loose keys of ``name`` without one of those words (none when it has none, or is nothing else)."""
+    text = normal(name)
+    found = set()
+    for prefix in NAME_PREFIXES:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            found.add(mention_key(text[len(prefix):]))
+    for suffix in NAME_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            found.add(mention_key(text[:-len(suffix)]))
+    return found - {""}
+
+
 def mention_key(name: str) -> str:
     """A name compared loosely: accents, case, spaces and punctuation ignored, a trailing " Project" dropped."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
@@ -299,18 +321,35 @@ class NameResolver:
         self.types = index.types
         self.labels: dict[URIRef, str] = dict(index.labels)
         self.by_key: dict[str, set[URIRef]] = {}
+        self.by_variant: dict[str, set[URIRef]] = {}      # a name without "Project" / "Runtime" / "Operator"
+        self.by_repo: dict[str, set[URIRef]] = {}         # the last part of a repository URL
+        self.project_keys: dict[str, set[URIRef]] = {}    # CNCF projects' names (parents of sub-projects)
         curated = article.graph(CURATED_GRAPH)
+        names: dict[URIRef, list[str]] = {}
         for subject, label in index.labels.items():
-            for name in [label, *map(str, curated.objects(subject, SKOS.altLabel))]:
+            names[subject] = [label, *map(str, curated.objects(subject, SKOS.altLabel))]
+            for name in names[subject]:
                 self._add(name, subject)
         self.article = set(index.labels)
         self.projects: set[URIRef] = set()
         for position, item in enumerate(landscape.items):
             iri = alignment.item_iris[(snapshot, position)]
             self.labels.setdefault(iri, item.name)
+            names.setdefault(iri, []).append(item.name)
             self._add(item.name, iri)
             if item.stage:
                 self.projects.add(iri)
+            if item.category not in NON_SOFTWARE_CATEGORIES:
+                repo = normal_url(item.repository)
+                if repo and repo.count("/") >= 2:
+                    self.by_repo.setdefault(mention_key(repo.rsplit("/", 1)[-1]), set()).add(iri)
+        for iri, spellings in names.items():
+            for name in spellings:
+                for variant in name_variants(name):
+                    self.by_variant.setdefault(variant, set()).add(iri)
+                if iri in self.projects:
+                    for form in name_forms(name):
+                        self.project_keys.setdefault(mention_key(form), set()).add(iri)
 
     def _add(self, name: str, iri: URIRef) -> None:
         for form in name_forms(name):
@@ -329,10 +368,14 @@ class NameResolver:
         return found
 
     def resolve(self, text: str, kinds: tuple[URIRef, ...] = ()) -> tuple[URIRef | None, str | None]:
-        """(entity, None) or (None, why not). ``kinds``: accept only article entities of these classes."""
+        """(entity, None) or (None, why not). ``kinds``: accept only article entities of these classes (the name
+        whole, as :meth:`candidates` finds it). Without ``kinds``, a name that matches nothing whole is tried, in
+        this order, as :meth:`looser` says; each step is taken only when the ones before found nothing."""
         found = self.candidates(text)
         if kinds:
             found = {iri for iri in found if self.types.get(iri, set()) & set(kinds)}
+        elif not found:
+            found = self.looser(text)
         if not found:
             return None, "no entity has this name or alias"
         for preferred in (self.projects, self.article):
@@ -343,3 +386,43 @@ class NameResolver:
             return None, f"ambiguous: names several entities ({names})"
         (entity,) = found
         return entity, None
+
+    def looser(self, text: str) -> set[URIRef]:
+        """What a free-text name that matches no name whole means, by the first of these that finds something:
+
+        1. the name without a leading "CNCF" / "Apache" or a trailing ".io" ("CNCF Buildpacks", "Apache Kafka",
+           "Backstage.io");
+        2. an entity's name without a leading "Project" / "The" or a trailing "Runtime" / "Operator" ("Calico" =
+           "Project Calico", "WasmEdge" = "WasmEdge Runtime");
+        3. a sub-project named after its CNCF parent: the parent project's name and one or two more words ("Argo
+           CD", "Argo Rollouts": parts of Argo; "Helm Chart"), or "CD" run on ("FluxCD");
+        4. the last part of exactly one item's repository URL, for names of five characters or more ("cosign").
+        """
+        base = text.strip()
+        remark = trailing_parenthesis(base, empty=True)
+        if remark:
+            base = remark[0]
+        words = base.split()
+        trimmed = " ".join(words[1:]) if len(words) > 1 and words[0].lower() in ("cncf", "apache") else base
+        for suffix in (".io", ".dev"):
+            if trimmed.lower().endswith(suffix) and " " not in trimmed:
+                trimmed = trimmed[:-len(suffix)]
+        if trimmed != base:
+            found = self.candidates(trimmed)
+            if found:
+                return found
+        key = mention_key(trimmed)
+        found = set(self.by_variant.get(key, set()))
+        if found:
+            return found
+        words = trimmed.split()
+        for cut in (len(words) - 1, len(words) - 2):
+            if cut >= 1:
+                parent = self.project_keys.get(mention_key(" ".join(words[:cut])), set())
+                if parent:
+                    return set(parent)
+        if key.endswith("cd") and len(key) >= 6 and self.project_keys.get(key[:-2]):
+            return set(self.project_keys[key[:-2]])
+        if len(key) >= 5:
+            return set(self.by_repo.get(key, set()))
+        return set()

@@ -290,10 +290,11 @@ class KnowledgeGraph:
         if param.type == "entity":
             return self.resolve(value)
         if param.type in ("stage", "category"):
-            cls = CNKG.Stage if param.type == "stage" else CNKG.Category
-            allowed = sorted(self.label(c) for c in set(self.store.subjects(RDF.type, cls)))
+            # a category is the article's or, with a landscape imported, one of the landscape's (sub)categories
+            classes = (CNKG.Stage,) if param.type == "stage" else (CNKG.Category, CNKG.LandscapeCategory)
+            allowed = sorted({self.label(c) for cls in classes[:1] for c in self.store.subjects(RDF.type, cls)})
             iri = self._names.get(value.strip().lower())
-            if iri is None or (iri, RDF.type, cls) not in self.store:
+            if iri is None or not any((iri, RDF.type, cls) in self.store for cls in classes):
                 guess = closest(value, allowed, cutoff=0.6)
                 raise InvalidInput([Problem("query", None, f"parameter {param.name!r}: no {param.type} is named "
                                             f"{value!r}; expected one of {', '.join(allowed)}", guess)])

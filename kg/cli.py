@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--no-build", action="store_true",
                      help="import without caching the combined graph (it is still built, in memory, to check the "
                           "file) or listing the alignment")
+    imp.add_argument("--report", type=Path, metavar="FILE",
+                     help="write every free-text name left unresolved to FILE, one a line (tab-separated: line, "
+                          "item, key, name, why), sorted by line")
+    imp.add_argument("--quiet", "-q", action="store_true",
+                     help="print a summary only: counts of warnings, aligned entities and unresolved names instead "
+                          "of one line each (cnkg query unresolved-names lists the names)")
 
     scapes = sub.add_parser("landscapes", help="list the imported landscape snapshots (or remove one)")
     scapes.add_argument("--remove", metavar="NAME", help="forget the imported snapshot NAME")
@@ -236,11 +242,18 @@ def cmd_build(args) -> int:
     return 0
 
 
-def print_alignment(alignment, snapshot: str, out=None) -> None:
-    """The article entities one snapshot matched, and every article project it left unmatched, with why."""
+def print_alignment(alignment, snapshot: str, out=None, quiet: bool = False) -> None:
+    """The article entities one snapshot matched, and every article project it left unmatched, with why
+    (``quiet``: the counts only)."""
     out = out or sys.stdout
     matches = [m for m in alignment.matches if m.snapshot == snapshot]
     unmatched = [u for u in alignment.unmatched if u.snapshot == snapshot]
+    if quiet:
+        print(f"aligned with the article: {len(matches)} entities; article projects not in this snapshot: "
+              f"{len(unmatched)}; ambiguous: {sum(t.startswith(f'{snapshot}:') for t in alignment.ambiguous)}",
+              file=out)
+        print_mentions(alignment, snapshot, out, quiet=True)
+        return
     print(f"aligned with the article: {len(matches)} entities share an IRI with a landscape item", file=out)
     for m in sorted(matches, key=lambda m: m.label.lower()):
         same = "" if m.item == m.label else f" = {m.item!r}"
@@ -254,7 +267,7 @@ def print_alignment(alignment, snapshot: str, out=None) -> None:
     print_mentions(alignment, snapshot, out)
 
 
-def print_mentions(alignment, snapshot: str, out=None) -> None:
+def print_mentions(alignment, snapshot: str, out=None, quiet: bool = False) -> None:
     """How the names the snapshot gives in free text resolved, and each unresolved one with its line and why."""
     out = out or sys.stdout
     mentions = [m for m in alignment.mentions if m.snapshot == snapshot]
@@ -266,10 +279,24 @@ def print_mentions(alignment, snapshot: str, out=None) -> None:
         if m.entity is not None:
             relations.setdefault(m.prop.split("#")[-1], set()).add((m.subject, m.entity))
     stated = ", ".join(f"{len(pairs)} {name}" for name, pairs in sorted(relations.items()))
+    if quiet:
+        print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
+              f"{len(unresolved)} unresolved (cnkg query unresolved-names lists them)", file=out)
+        return
     print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
           f"{len(unresolved)} unresolved, kept as cnkg:NameMention (never made entities):", file=out)
     for m in unresolved:
         print(f"  line {m.line}: {m.item} {m.key}: {m.text!r}: {m.reason}", file=out)
+
+
+def unresolved_report(alignment, snapshot: str) -> str:
+    """The names of one snapshot's free text that resolved to nothing, as tab-separated lines with a header."""
+    rows = sorted((m for m in alignment.mentions if m.snapshot == snapshot and m.entity is None),
+                  key=lambda m: (m.line, m.item, m.text))
+    clean = lambda text: " ".join(str(text).split())           # noqa: E731 (no tab or line break in a field)
+    lines = ["line\titem\tkey\tname\treason"]
+    lines += ["\t".join([str(m.line), clean(m.item), m.key, clean(m.text), clean(m.reason)]) for m in rows]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_import_landscape(args) -> int:
@@ -294,11 +321,16 @@ def cmd_import_landscape(args) -> int:
         print(f"imported {args.path} as snapshot {info.name!r} ({landscape.schema} schema): "
               f"{len(landscape.items)} items, {len(landscape.projects)} CNCF projects, "
               f"{len(landscape.categories)} categories")
-    for warning in landscape.warnings:
+    if args.quiet and landscape.warnings:
+        print(f"{len(landscape.warnings)} warning(s) (run without --quiet to see them)", file=sys.stderr)
+    for warning in [] if args.quiet else landscape.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.report is not None:
+        write_atomically(args.report, unresolved_report(report.alignment, info.name).encode("utf-8"))
+        print(f"wrote the unresolved names to {args.report}", file=sys.stderr)
     if args.check or args.no_build:
         return 0
-    print_alignment(report.alignment, info.name)
+    print_alignment(report.alignment, info.name, quiet=args.quiet)
     c = KnowledgeGraph(report.store).counts()
     print(f"built and cached the combined graph: {c.triples} triples ({c.inferred} inferred), {c.entities} "
           f"entities, {c.projects} projects, {len(report.landscapes)} landscape snapshot(s)")

@@ -154,6 +154,11 @@ else:
     _LOADER = _LineLoader
 
 
+def place_key(name: str) -> str:
+    """A category or subcategory name compared loosely: case, spaces and "&" against "and" ignored."""
+    return " ".join(name.lower().replace("&", " and ").split())
+
+
 def _clean(value: Any) -> Any:
     """Trim stray spaces (including non-breaking ones) from text; empty text reads as absent."""
     if isinstance(value, str):
@@ -397,12 +402,22 @@ class _Reader:
         for category in data["landscape"]:
             self.category(category, categories, items)
         known = {(c, s) for c, subs in categories.items() for s in subs}
+        # a second_path spelled with "and" where the category has "&" (or the other way round, or in another
+        # case) is that category: the file's own authors write both ("Governance, Policy and Security")
+        loose: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for place in known:
+            loose.setdefault(tuple(map(place_key, place)), []).append(place)
         for item in items:
+            for position, place in enumerate(list(item.second_paths)):
+                same = loose.get(tuple(map(place_key, place)), [])
+                if place not in known and len(same) == 1:
+                    item.second_paths[position] = same[0]
             for place in [p for p in item.second_paths if p not in known]:
                 self.warn(item.line, f"{item.name!r}: second_path {' / '.join(place)!r} names no category / "
                                      "subcategory of this file; placement not used",
                           closest(" / ".join(place), [" / ".join(k) for k in known], 0.6))
                 item.second_paths.remove(place)
+            item.second_paths = list(dict.fromkeys(item.second_paths))
         self.check_complete(items)
         if not items and not self.errors:
             self.error(data.line, "the landscape lists no items")

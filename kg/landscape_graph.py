@@ -99,6 +99,13 @@ def add_snapshot(quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape
             add((sub, SKOS.inScheme, CATEGORY_SCHEME))
             add((sub, SKOS.broader, top))
 
+    # An item listed twice (Kgateway: the CNCF project under API Gateway, a plain entry under AI Native Infra) has
+    # one primary place, that of the entry with its CNCF stage (else its first): the others are further places.
+    primary: dict[URIRef, int] = {}
+    for position, item in enumerate(landscape.items):
+        iri = alignment.item_iris[(info.name, position)]
+        if iri not in primary or (item.stage and not landscape.items[primary[iri]].stage):
+            primary[iri] = position
     for position, item in enumerate(landscape.items):
         iri = alignment.item_iris[(info.name, position)]
         add((iri, RDF.type, CNKG.LandscapeItem))
@@ -114,7 +121,8 @@ def add_snapshot(quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape
         if item.repository:
             add((iri, CNKG.repository, Literal(item.repository, datatype=XSD.anyURI)))
         places = [(item.category, item.subcategory), *item.second_paths]
-        add((iri, CNKG.primaryLandscapeCategory, category_iri(*places[0])))
+        if primary[iri] == position:
+            add((iri, CNKG.primaryLandscapeCategory, category_iri(*places[0])))
         for place in places:
             add((iri, CNKG.inLandscapeCategory, category_iri(*place)))
         if item.crunchbase:

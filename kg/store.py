@@ -1,6 +1,8 @@
 """The triple store: the built dataset in an Oxigraph store, on disk or in memory; every SPARQL query runs here.
 
-Layout. Every named graph as built, plus the **default graph holding the distinct union of all named graphs**. A
+Layout. Every named graph as built, plus the **default graph holding the distinct union of all named graphs**, less
+the superseded values of time-varying facts (the current view, :mod:`cnkg.current`: a project's stage of 2018 stays
+in the 2018 source's graph, not in the default graph, once a later source gives another). A
 query's default graph is therefore the RDF merge of the dataset with set semantics, whatever the Oxigraph version
 (0.5's ``use_default_graph_as_union`` and a multi-graph ``default_graph`` count a triple once per graph holding it:
 oxigraph#1919; :mod:`cnkg.engine` builds FROM merges as sets too). It roughly doubles the quads, which is cheap at
@@ -30,6 +32,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Variable
 
+from .current import superseded
 from .engine import apply_change, run_query
 from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
@@ -124,10 +127,19 @@ def ox_quads(quads: QuadSet, graphs: Callable[[object], bool] = lambda name: Tru
                 yield ox.Quad(term(s), term(p), term(o), graph)
 
 
-def _with_union(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+def _with_union(quads: Iterable[ox.Quad], hidden: frozenset = frozenset()) -> Iterator[ox.Quad]:
+    """Each quad, and its triple in the default graph unless ``hidden`` (pyoxigraph triples) holds it."""
     for quad in quads:
         yield quad
-        yield ox.Quad(quad.subject, quad.predicate, quad.object, DEFAULT)
+        if not hidden or (quad.subject, quad.predicate, quad.object) not in hidden:
+            yield ox.Quad(quad.subject, quad.predicate, quad.object, DEFAULT)
+
+
+def hidden_triples(quads: QuadSet) -> frozenset:
+    """The superseded values of time-varying facts (:mod:`cnkg.current`) as pyoxigraph triples: the default graph
+    leaves them out."""
+    terms = quads.table.terms
+    return frozenset((to_ox(terms[s]), to_ox(terms[p]), to_ox(terms[o])) for s, p, o in superseded(quads))
 
 
 # ---------------------------------------------------------------------------------------------- on disk
@@ -137,7 +149,7 @@ def write_store(dataset: Dataset | QuadSet, path: Path) -> Path:
     temporary sibling directory, filled, flushed and closed, then renamed. When ``path`` already exists (another
     process built the same inputs), it is kept and the new copy dropped."""
     quads = dataset if isinstance(dataset, QuadSet) else QuadSet.of(dataset)
-    return _publish(_with_union(ox_quads(quads)), path, [to_ox(name) for name in quads.graphs])
+    return _publish(_with_union(ox_quads(quads), hidden_triples(quads)), path, [to_ox(name) for name in quads.graphs])
 
 
 # Quads per bulk_extend call. Oxigraph's bulk loader holds a whole call's quads in memory before writing its files:
@@ -203,7 +215,8 @@ class TripleReads:
         return out
 
     def to_dataset(self) -> Dataset:
-        """The named graphs as an rdflib Dataset (its default graph the union, as cnkg builds it)."""
+        """The named graphs as an rdflib Dataset whose default graph is their plain union: every source as stated,
+        superseded values included (the store's own default graph leaves those out: :mod:`cnkg.current`)."""
         dataset = Dataset(default_union=True)
         for prefix, namespace in PREFIXES.items():
             dataset.bind(prefix, namespace)
@@ -252,8 +265,9 @@ class TripleStore(TripleReads):
         last = set(last)
         quads = dataset if isinstance(dataset, QuadSet) else QuadSet.of(dataset)   # the one conversion path
         names = [to_ox(name) for name in quads.graphs]
-        first = _with_union(ox_quads(quads, lambda name: name not in last))
-        then = _with_union(ox_quads(quads, lambda name: name in last))
+        hidden = hidden_triples(quads)
+        first = _with_union(ox_quads(quads, lambda name: name not in last), hidden)
+        then = _with_union(ox_quads(quads, lambda name: name in last), hidden)
         if path is not None:
             _publish(first, path, names, between, then)
             return cls.open(path)

@@ -149,3 +149,40 @@ def test_odd_extra_values_are_warnings_never_a_refused_file(tmp_path):
     assert any(":18: 'Odd' audit without a date" in m for m in messages)
     assert any(":20: 'Odd' audit: unknown key 'auditor'" in m for m in messages)
     assert any(":22: 'Odd' additional_repos: expected a list" in m for m in messages)
+
+
+def test_a_second_path_spelled_with_and_for_ampersand_is_that_category(tmp_path):
+    """The official file writes "Governance, Policy and Security" for the category "Governance, Policy &
+    Security" (issue 24): the placement is kept, under the category's own spelling, and nothing is warned."""
+    path = tmp_path / "landscape.yml"
+    path.write_text("""landscape:
+  - category:
+    name: AI Native Infra
+    subcategories:
+      - subcategory:
+        name: Governance, Policy & Security
+        items:
+          - item:
+            name: Guard
+            homepage_url: https://example.org/guard
+            logo: guard.svg
+  - category:
+    name: Provisioning
+    subcategories:
+      - subcategory:
+        name: Security and Compliance
+        items:
+          - item:
+            name: Gate
+            homepage_url: https://example.org/gate
+            logo: gate.svg
+            second_path:
+              - "AI Native Infra / Governance, Policy and Security"
+              - "ai native infra / Governance, Policy & Security"
+              - "AI Native Infra / Governance Policy"
+""")
+    landscape = read_landscape(path)
+    gate = next(i for i in landscape.items if i.name == "Gate")
+    assert gate.second_paths == [("AI Native Infra", "Governance, Policy & Security")]
+    [warning] = landscape.warnings                            # only the place that is really not there
+    assert "'AI Native Infra / Governance Policy' names no category" in warning.message

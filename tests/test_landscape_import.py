@@ -436,3 +436,126 @@ def test_named_queries_for_what_the_landscape_states(combined):
     unresolved = {(r["name"], r["text"]): r["reason"] for r in rows(graph, "unresolved-names")}
     assert unresolved[("Jaeger", "Nowhere DB")] == "no entity has this name or alias"
     assert ("Jaeger", "Prometheus") not in unresolved
+
+
+def test_cli_import_quiet_prints_a_summary_not_every_name(cli):
+    result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet")
+    assert result.code == 0, result.err
+    assert "names in free text: 13, 9 resolved (5 integratesWith, 1 subprojectOf, 3 writtenIn); 4 unresolved " \
+           "(cnkg query unresolved-names lists them)" in result.out
+    assert "Nowhere DB" not in result.out and "(line" not in result.out     # no name, no match listed one by one
+    assert "1 warning(s) (run without --quiet to see them)" in result.err and "misplaced" not in result.err
+
+
+def test_the_default_graph_holds_the_current_stage_and_the_sources_their_own(combined):
+    """Issue 24: the article and the 2018 snapshot say Jaeger is incubating, the current snapshot that it has
+    graduated. A plain query gets the latest source's stage, once; each source's graph keeps its own."""
+    report, graph = combined
+    stages = {}
+    for r in graph.query("SELECT ?p ?s { ?p cnkg:hasStage ?s }"):
+        stages.setdefault(str(r.p), []).append(str(r.s))
+    assert all(len(found) == 1 for found in stages.values()), stages
+    assert stages[str(ID.jaeger)] == [str(STAGE.graduated)]
+    stated = {str(r.g) for r in graph.query("SELECT ?g { GRAPH ?g { id:jaeger cnkg:hasStage stage:incubating } }")}
+    assert str(landscape_graph("landscape-2018-10-26")) in stated
+    assert "https://w3id.org/cnkg/graph/guide-2018/logging-and-tracing" in stated
+    jaeger = [r for r in rows(graph, "projects") if r["name"] == "Jaeger"]
+    assert [(r["stage"], r["since"], r["asOf"]) for r in jaeger] == [("Graduated", "2019-10-31", "2026-08-07")]
+    assert len(rows(graph, "projects")) == len({r["project"] for r in rows(graph, "projects")})
+
+
+RECONCILE = """landscape:
+  - category:
+    name: Runtime
+    subcategories:
+      - subcategory:
+        name: Cloud Native Network
+        items:
+          - item:
+            name: Project Calico
+            homepage_url: https://example.org/calico
+            logo: calico.svg
+          - item:
+            name: WasmEdge Runtime
+            homepage_url: https://example.org/wasmedge
+            logo: wasmedge.svg
+            project: sandbox
+          - item:
+            name: Argo
+            homepage_url: https://example.org/argo
+            logo: argo.svg
+            project: graduated
+          - item:
+            name: Flux
+            homepage_url: https://example.org/flux
+            logo: flux.svg
+            project: graduated
+          - item:
+            name: Grafana Pyroscope
+            homepage_url: https://example.org/pyroscope
+            repo_url: https://github.com/grafana/pyroscope
+            logo: pyroscope.svg
+          - item:
+            name: Elastisys Welkin based on Cluster API
+            homepage_url: https://example.org/welkin
+            logo: welkin.svg
+          - item:
+            name: SigLens
+            homepage_url: https://example.org/siglens
+            logo: siglens.svg
+          - item:
+            name: Cortex
+            homepage_url: https://example.org/cortex
+            logo: cortex.svg
+            project: incubating
+  - category:
+    name: CNCF Members
+    subcategories:
+      - subcategory:
+        name: Gold
+        items:
+          - item:
+            name: Cortex (member)
+            homepage_url: https://example.org/cortex-member
+            logo: cortex-member.svg
+          - item:
+            name: Amazon Web Services (member)
+            homepage_url: https://example.org/aws
+            logo: aws.svg
+"""
+
+
+def test_free_text_names_reconcile_with_what_is_there_and_nothing_else(tmp_path):
+    """Issue 24: names whose item is right there resolve ("Calico" is "Project Calico", "Argo CD" a part of Argo);
+    look-alikes stay unresolved rather than linked falsely (a labelled sample)."""
+    from rdflib import Dataset
+
+    from cnkg.align import NameResolver, align
+    from cnkg.landscape import read_landscape
+
+    path = tmp_path / "landscape.yml"
+    path.write_text(RECONCILE)
+    landscape = read_landscape(path)
+    article = Dataset()
+    alignment = align([("now", landscape)], article)
+    resolver = NameResolver(article, "now", landscape, alignment)
+    resolved = {"Calico": "project-calico", "WasmEdge": "wasmedge-runtime", "Argo CD": "argo",
+                "Argo CD (GitOps)": "argo", "Argo Rollouts": "argo", "FluxCD": "flux", "pyroscope": "grafana-pyroscope",
+                "cortex": "cortex", "Project Calico": "project-calico"}
+    for text, slug in resolved.items():
+        assert resolver.resolve(text) == (ID[slug], None), text
+    assert resolver.resolve("Cortex (member)")[0] not in (ID.cortex, None)     # the member, not the project
+    for text in ("Cluster API", "AWS", "Lens", "Welkin", "Kubeadm", "Calico Enterprise", "Grafana", "Argonaut",
+                 "Cortex metrics storage backend"):
+        entity, reason = resolver.resolve(text)
+        assert entity is None and reason, (text, entity)
+
+
+def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):
+    report = tmp_path / "unresolved.tsv"
+    result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet",
+                 "--report", report)
+    assert result.code == 0, result.err
+    lines = report.read_text().splitlines()
+    assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 4
+    assert "19\tJaeger\textra.summary_integrations\tNowhere DB\tno entity has this name or alias" in lines

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from paths import SHARED
+
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat (pip install -e '.[test]')")
 nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient (pip install -e '.[test]')")
 pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel for the python3 kernel "
@@ -23,7 +25,7 @@ NOTEBOOKS = ROOT / "notebooks"
 NAMES = ["01-lineage.ipynb", "02-landscape-2018.ipynb", "03-integration-network.ipynb",
          "04-landscape-then-and-now.ipynb", "05-integration-network-then-and-now.ipynb",
          "06-ecosystem-lineage.ipynb"]
-LANDSCAPE_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "landscape"
+LANDSCAPE_DATA = SHARED / "data" / "landscape"
 PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics", "Prometheus", "Kubernetes",
             "containerd", "rkt", "Falco", "Notary", "Open Policy Agent", "SPIFFE", "SPIRE", "TUF", "CoreDNS",
             "Linkerd", "Envoy", "Rook", "TiKV", "Vitess", "CloudEvents", "gRPC", "NATS", "Jaeger", "OpenTracing"}
@@ -179,12 +181,12 @@ def test_integration_network_then_and_now_notebook(executed, tmp_path_factory):
                              imports.snapshot_info(None, "2026-08-07", "153d699", None, "landscape.yml"), data_dir)
     notebook = executed("05-integration-network-then-and-now.ipynb", data_dir)
     text = "\n".join(outputs(notebook))
-    assert "article: 69 links; landscape landscape-2026-08-07: 379 links" in text
-    assert "top hub then: Prometheus; top hub today: Prometheus" in text
-    assert "projects linked: 22 then, 100 today" in text
-    assert "stated by both: 10; only the article: 59; only the landscape: 369" in text
-    assert "article projects with no landscape link: Falco, OpenTracing, Vitess, rkt" in text
-    assert "integration names: 590, unresolved: 202 (34%)" in text
+    assert "article: 69 links; landscape landscape-2026-08-07: 398 links" in text
+    assert "top hub then: Prometheus; top hub today: Kubernetes" in text
+    assert "projects linked: 22 then, 104 today" in text
+    assert "stated by both: 10; only the article: 59; only the landscape: 388" in text
+    assert "article projects with no landscape link: OpenTracing, rkt" in text
+    assert "integration names: 590, unresolved: 182 (31%)" in text
     assert len(displays(notebook, "image/png")) == 1                   # the two networks
 
 
