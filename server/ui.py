@@ -109,11 +109,15 @@ MAX_DRAWN_ENTITIES = 80
 
 def rendered_lineage(graph: KnowledgeGraph, iri: str) -> str | None:
     """The lineage picture of ``iri`` as SVG, or None when it has more than MAX_DRAWN_ENTITIES entities. Drawn once
-    per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s."""
+    per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s. Each box
+    links to the entity's page on this server."""
     cache: dict[str, str | None] = current_app.extensions["cnkg"].derived.setdefault("lineage-svg", {})
     if iri not in cache:
+        pages = url_for("ui.index") + "id/"
         with _render_lock:
             if iri not in cache:
                 diagram = graph.lineage_diagram(iri)
+                # each box opens the entity's page here (not at w3id.org, which may not reach this server)
+                diagram.node_url = lambda node: pages + node[len(ID_PREFIX):] if node.startswith(ID_PREFIX) else None
                 cache[iri] = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
     return cache[iri]
