@@ -289,7 +289,7 @@ class Builder:
             for step in edges.get(iri, []):
                 node = other(step)
                 value = found.setdefault(node, self.value(node))
-                for relation in getattr(step, "relations", (step.relation,)):
+                for relation in step.relations:
                     names.setdefault(node, []).append(self.graph.label(relation))
                 value.notes = sorted({*value.notes, *(self.cite(index.citation(s)) for s in step.sources)})
             for node, value in found.items():
