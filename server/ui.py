@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
 from ..extras import MissingExtra
 from ..iris import PREFIX_IRIS
+from ..namespaces import is_landscape_graph
 
 from .errors import NotFound, NotSupported, TooLarge
 from .formats import RDF_FORMATS, RESULT_FORMATS
@@ -47,9 +48,33 @@ def yasgui_version() -> str | None:
 _render_lock = threading.Lock()
 
 
+# What the query page opens with: a named query that answers something worth reading. Where Jaeger comes from
+# and what came of it needs only the shipped facts; once landscape snapshots are imported, the article's projects
+# then and now (most of its columns come from the snapshots).
+FIRST_QUERY = "lineage"
+FIRST_QUERY_WITH_SNAPSHOTS = "article-then-and-now"
+
+
+def first_query(names, graph_names) -> str | None:
+    """The named query the page opens with (see FIRST_QUERY), or the first by name when those are absent."""
+    wanted = FIRST_QUERY_WITH_SNAPSHOTS if any(is_landscape_graph(g) for g in graph_names) else FIRST_QUERY
+    for name in (wanted, FIRST_QUERY):
+        if name in names:
+            return name
+    return min(names) if names else None
+
+
 @bp.get("/")
 def index():
     return query_page()
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon (an SVG: every browser this page supports draws it), so no page logs a 404 for it."""
+    response = send_from_directory(Path(__file__).parent / "static", "favicon.svg", mimetype="image/svg+xml",
+                                   max_age=86400)
+    return response
 
 
 def query_page() -> Response:
@@ -73,7 +98,8 @@ def query_page() -> Response:
     stats = current_app.extensions["cnkg"].stats
     html = render_template("ui.html", canned=canned, config=config, stats=stats, yasgui=yasgui,
                            wanted=current_app.config["UI_EDITOR"],
-                           initial=canned[0]["name"] if canned else None,
+                           initial=first_query({q["name"] for q in canned},
+                                               current_app.extensions["cnkg"].graph_names),
                            formats=RESULT_FORMATS + RDF_FORMATS)
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = YASGUI_CSP if yasgui else CSP
