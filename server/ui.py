@@ -11,6 +11,7 @@ The Content-Security-Policy on the page keeps it that way (scripts, styles, imag
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -133,6 +134,9 @@ def lineage_svg(name: str):
 MAX_DRAWN_ENTITIES = 80
 
 
+_SAME_SITE_LINK = re.compile(r'(<a xlink:href="/[^"]*") target="_blank"')
+
+
 def rendered_lineage(graph: KnowledgeGraph, iri: str) -> str | None:
     """The lineage picture of ``iri`` as SVG, or None when it has more than MAX_DRAWN_ENTITIES entities. Drawn once
     per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s. Each box
@@ -145,5 +149,7 @@ def rendered_lineage(graph: KnowledgeGraph, iri: str) -> str | None:
                 diagram = graph.lineage_diagram(iri)
                 # each box opens the entity's page here (not at w3id.org, which may not reach this server)
                 diagram.node_url = lambda node: pages + node[len(ID_PREFIX):] if node.startswith(ID_PREFIX) else None
-                cache[iri] = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
+                svg = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
+                # matplotlib opens every link in a new window: this site's own pages open in place
+                cache[iri] = None if svg is None else _SAME_SITE_LINK.sub(r"\1", svg)
     return cache[iri]
