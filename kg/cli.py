@@ -458,11 +458,16 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
     label = graph.label
     index = graph.lineage_index
 
+    def step_json(step):
+        names = [label(r) for r in step.relations]
+        return {"from": label(step.parent), "to": label(step.child), "relation": " / ".join(names),
+                "relations": [{"relation": label(r), "sources": [index.citation(x).as_json() for x in secs]}
+                              for r, secs in step.cited],
+                "sources": [index.citation(x).as_json() for x in step.sources]}
+
     def chain_json(chain):
         return {"path": [label(n) for n in chain.nodes()], "hops": chain.hops,
-                "steps": [{"from": label(s.parent), "relation": label(s.relation), "to": label(s.child),
-                           "sources": [index.citation(x).as_json() for x in s.sources]}
-                          for s in reversed(chain.steps)]}
+                "steps": [step_json(s) for s in reversed(chain.steps)]}
 
     if fmt == "json":
         return json.dumps({"entity": label(report.entity), "iri": str(report.entity),
@@ -474,21 +479,13 @@ def lineage_text(graph: KnowledgeGraph, name: str, fmt: str = "text") -> str:
         lines.append(f"\n{title}:")
         if not chains:
             lines.append("  (none)")
-        # Chains through the same nodes differ only in their relations (Borg → Kubernetes: inspired by, successor
-        # of): one path, then every relation of each step with its sources.
-        paths: dict[tuple, list] = {}
+        # one chain per path: each step names every relation between its two entities, each with its sources
         for chain in chains:
-            paths.setdefault(tuple(chain.nodes()), []).append(chain)
-        for nodes, same in paths.items():
-            lines.append("  " + " → ".join(label(n) for n in nodes))
-            shown = set()
-            for chain in same:
-                for step in reversed(chain.steps):
-                    if step in shown:
-                        continue
-                    shown.add(step)
-                    lines.append(f"      {label(step.child)} {label(step.relation)} {label(step.parent)}")
-                    for source in step.sources:
+            lines.append("  " + " → ".join(label(n) for n in chain.nodes()))
+            for step in reversed(chain.steps):
+                for relation, secs in step.cited:
+                    lines.append(f"      {label(step.child)} {label(relation)} {label(step.parent)}")
+                    for source in secs:
                         lines.append(f"          source: {index.citation(source)}")
     if report.truncated:
         lines.append(f"\n(more paths exist: the {MAX_PATHS} shortest in each direction are shown)")

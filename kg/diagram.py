@@ -15,6 +15,7 @@ deterministic (fixed SVG hash salt and ids, no dates in the metadata).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 import textwrap
 from pathlib import Path
 import matplotlib
@@ -47,12 +48,15 @@ CAPTION = ("arrows run from ancestor to descendant: read “descendant ‹relati
 class LineageDiagram:
     """A lineage DiGraph (nodes: IRI strings with ``label``, ``types``, ``organisations``; edges from ancestor to
     descendant with ``relation``) drawn as a layered DAG around ``focus`` (every family when None); ``title``
-    replaces the default "Lineage of …"."""
+    replaces the default "Lineage of …". In SVG each box links to ``node_url(iri)`` (default: the entity's IRI;
+    the server's pages point it at their own /id page; None for no link)."""
 
-    def __init__(self, digraph: nx.DiGraph, focus: str | None = None, title: str | None = None):
+    def __init__(self, digraph: nx.DiGraph, focus: str | None = None, title: str | None = None,
+                 node_url: Callable[[str], str | None] | None = str):
         if focus is not None and focus not in digraph:
             raise ValueError(f"the focus {focus} is not a node of the lineage graph")
         self.focus = focus
+        self.node_url = node_url
         self.digraph = digraph
         self.title = title or (f"Lineage of {self.digraph.nodes[self.focus]['label']}" if self.focus is not None
                                else "Lineage of the cloud-native ecosystem")
@@ -219,9 +223,13 @@ class LineageDiagram:
             height = self._box_height(node)
             types = data.get("types", [])
             fill = next((FILL[t] for t in ("Project", "InternalSystem") if t in types), OTHER_FILL)
-            ax.add_patch(FancyBboxPatch((x - BOX_WIDTH / 2, y - height / 2), BOX_WIDTH, height,
-                                        boxstyle="round,pad=0,rounding_size=0.08", facecolor=fill,
-                                        edgecolor="#222222", linewidth=2.4 if node == self.focus else 0.9))
+            box = ax.add_patch(FancyBboxPatch((x - BOX_WIDTH / 2, y - height / 2), BOX_WIDTH, height,
+                                              boxstyle="round,pad=0,rounding_size=0.08", facecolor=fill,
+                                              edgecolor="#222222", linewidth=2.4 if node == self.focus else 0.9))
+            url = self.node_url(node) if self.node_url is not None else None
+            if url:   # in SVG, the box and its words link to the entity (a click anywhere on it)
+                box.set_url(url)
+            first_text = len(texts)
             name, orgs = self._box_lines(node)
             line_y = y + self._content_height(node) / 2 - PADDING - NAME_LINE / 2
             for line in name:
@@ -233,6 +241,9 @@ class LineageDiagram:
                 texts.append(("node", ax.text(x, line_y, line, ha="center", va="center", fontsize=8.5,
                                               color="#444444")))
                 line_y -= ORG_LINE
+            if url:
+                for _, text in texts[first_text:]:
+                    text.set_url(url)
         renderer = fig.canvas.get_renderer()
         taken = [self._node_rect(n) for n in g]
         taken += [self._extent(t, renderer) for owner, t in texts if owner in ("title", "caption")]

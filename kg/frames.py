@@ -121,7 +121,7 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None
         steps = [list(reversed(chain.steps)) for chain in group]  # oldest step first
         relations, sources, urls = [], [], []
         for i in range(len(nodes) - 1):
-            names = sorted({label(path[i].relation) for path in steps})
+            names = sorted({label(relation) for path in steps for relation in path[i].relations})
             relations.append(" / ".join(names))
             for path in steps:
                 sources.extend(source_text(s) for s in path[i].sources)
@@ -152,7 +152,7 @@ def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
     and, given ``cite`` (a source IRI -> ``lineage.Citation``), ``source_urls`` (high-confidence documents first)."""
     digraph = nx.DiGraph()
     steps = {step for chain in chains for step in chain.steps}
-    for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), str(s.relation))):
+    for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), [str(r) for r in s.relations])):
         for iri in (step.parent, step.child):
             if str(iri) not in digraph:
                 digraph.add_node(str(iri), **describe(iri))
@@ -162,7 +162,7 @@ def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
         else:
             digraph.add_edge(parent, child, relations=[], sources=[], source_urls=[])
             data = digraph.edges[parent, child]
-        data["relations"] = sorted({*data["relations"], label(step.relation)})
+        data["relations"] = sorted({*data["relations"], *(label(r) for r in step.relations)})
         data["sources"] = sorted({*data["sources"], *(label(s) for s in step.sources)})
         data["relation"] = " / ".join(data["relations"])
         if cite is not None:

@@ -17,12 +17,20 @@ from .vocabulary import sub_properties
 
 @dataclass(frozen=True)
 class Step:
-    """One asserted lineage edge: ``child`` --relation--> ``parent``."""
+    """One step of lineage: ``child`` --relations--> ``parent``, every asserted lineage relation between the two
+    (Kubernetes is inspired by, renamed from, a rewrite of and the successor of Borg: one step, not four), with
+    ``sources`` (every source of any of them) and ``cited`` (each relation with its own sources)."""
 
     child: URIRef
-    relation: URIRef
+    relations: tuple[URIRef, ...]
     parent: URIRef
     sources: tuple[URIRef, ...]
+    cited: tuple[tuple[URIRef, tuple[URIRef, ...]], ...] = ()
+
+    @property
+    def relation(self) -> URIRef:
+        """The first relation (by IRI): one the step stands for, e.g. to explain hasAncestor by."""
+        return self.relations[0]
 
 
 @dataclass
@@ -106,8 +114,12 @@ class LineageIndex:
         self._reports: dict[tuple, LineageReport] = {}
         self.up: dict[URIRef, list[Step]] = {}
         self.down: dict[URIRef, list[Step]] = {}
+        pairs: dict[tuple, list[tuple[URIRef, tuple[URIRef, ...]]]] = {}   # parallel relations: one step per pair
         for (child, relation, parent), secs in sorted(sources.items()):
-            step = Step(child, relation, parent, tuple(sorted(set(secs))))
+            pairs.setdefault((child, parent), []).append((relation, tuple(sorted(set(secs)))))
+        for (child, parent), cited in sorted(pairs.items()):
+            every = tuple(sorted({source for _, secs in cited for source in secs}))
+            step = Step(child, tuple(relation for relation, _ in cited), parent, every, tuple(cited))
             self.up.setdefault(child, []).append(step)
             self.down.setdefault(parent, []).append(step)
 

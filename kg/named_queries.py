@@ -23,6 +23,7 @@ from rdflib import XSD, Literal, URIRef
 
 from .engine import syntax_error
 from .errors import InvalidInput, Problem
+from .syntax_errors import readable
 from .namespaces import QUERIES_DIR
 from .sparql_text import query_form, substitute_variables, tokens
 from .store import OX_PREFIXES, to_ox
@@ -63,11 +64,12 @@ def syntax_problem(file: str, text: str, message: str) -> Problem:
     """A SPARQL syntax error reported by Oxigraph (``error at LINE:COLUMN: ...``) as ``file:line`` plus the column
     and the offending text."""
     line, column, said = syntax_error(message)
+    said = readable(said)   # Oxigraph's alternatives in SPARQL terms, no character ranges
     if line is None:
-        return Problem(file, None, f"SPARQL syntax error: {message}")
+        return Problem(file, None, f"malformed SPARQL query: {said}")
     lines = text.splitlines()
     snippet = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    return Problem(file, line, f"SPARQL syntax error at column {column}: {said}; near {snippet[:60]!r}")
+    return Problem(file, line, f"malformed SPARQL query at line {line}, column {column}: {said}; near {snippet[:60]!r}")
 
 
 def check_syntax(text: str) -> str | None:

@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..errors import RemoteError
+from ..syntax_errors import readable
 from . import ops
 from .negotiation import choose
 
@@ -48,8 +49,10 @@ class MalformedQuery(ApiError):
 
     def __init__(self, message: str, headers: dict[str, str] | None = None, *, detail: str | None = None,
                  line: int | None = None, column: int | None = None):
+        # the parser's list of alternatives in SPARQL terms, without its character ranges (cnkg.syntax_errors)
+        message = readable(message)
         super().__init__(message, headers)
-        self.detail, self.line, self.column = detail or message, line, column
+        self.detail, self.line, self.column = readable(detail) if detail else message, line, column
 
 
 class RefusedService(ApiError):

@@ -10,19 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import OWL, RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from ..errors import closest
+from ..errors import InvalidInput, closest
 from ..extras import MissingExtra
 from ..namespaces import (CNKG, ID, META_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI,
                            bind_prefixes, compact)
 from ..store import to_ox
 
-from .errors import ApiError, NotFound
+from .errors import ApiError, BadRequest, NotFound
 from .explain import explain_query
+from .reference import Builder, statement_count
 from .formats import HTML_PAGE, RDF_ALIASES, RDF_FORMATS, negotiate
 from .ui import rendered_lineage
 
@@ -199,6 +200,13 @@ def valid_iri(iri: URIRef) -> bool:
 @bp.route("/id/<path:slug>")
 def entity(slug: str):
     iri = ID[slug]
+    if not valid_iri(iri) or not entity_exists(iri):
+        canonical = _canonical(slug)
+        if canonical is not None:   # /id/Jaeger, /id/K8s: the entity's own address
+            target = url_for("pages.entity", slug=canonical)
+            if request.query_string:
+                target += "?" + request.query_string.decode("latin-1")
+            return redirect(target, 301)
     if not valid_iri(iri):  # no entity can have it: a 404 that says why, without asking the store
         raise NotFound(f"no entity has the id {shown_slug(slug)!r}: it is not a valid IRI path (ids have no spaces, "
                        "quotes, control characters or bad %-escapes)")
@@ -208,6 +216,37 @@ def entity(slug: str):
     kind = negotiate_page()
     if kind != "html":
         return rdf_response(description(iri), kind, path)
+    view = request.args.get("view", "summary")
+    if view not in ("summary", "all"):
+        raise BadRequest(f"unknown view {view[:40]!r}: use view=summary (the default) or view=all")
+    if view == "all":
+        body = _all_statements(iri, path)
+    else:
+        ontology_page = url_for("pages.ontology")
+        ref = Builder(_state().graph, lambda s: url_for("pages.entity", slug=s),
+                      lambda name: f"{ontology_page}#{name}").build(iri)
+        body = render_template("page_entity.html", ref=ref, total=statement_count(_state().graph.store, iri),
+                               lineage_svg=_lineage_svg(iri), path=path, alternates=ALTERNATES, slug=slug)
+    return finish(Response(body, content_type="text/html; charset=utf-8"), path)
+
+
+def _canonical(slug: str) -> str | None:
+    """The id of the entity ``slug`` names in another case, or by its label or another name; None for none."""
+    graph = _state().graph
+    if len(slug) > SHOWN_SLUG * 4:
+        return None
+    try:
+        found = graph.resolve(slug)
+    except InvalidInput:
+        return None
+    text = str(found)
+    if not text.startswith(str(ID)) or text[len(str(ID)):] == slug:
+        return None
+    return text[len(str(ID)):]
+
+
+def _all_statements(iri: URIRef, path: str) -> str:
+    """The complete table: every statement about ``iri`` in both directions, inferred ones with a "why?"."""
     graph = _state().graph
     store = graph.store
     outgoing = facts((iri, None, None))
@@ -217,14 +256,13 @@ def entity(slug: str):
                    key=lambda t: t.text)
     descriptions = sorted({str(d) for p in (DCT_DESCRIPTION, SCHEMA_DESCRIPTION, SKOS.definition, RDFS.comment)
                            for d in store.objects(iri, p)})
-    body = render_template(
-        "page_entity.html", iri=str(iri), label=graph.label(iri),
+    return render_template(
+        "page_entity_all.html", iri=str(iri), label=graph.label(iri),
         alt_labels=sorted({str(a) for a in store.objects(iri, SKOS.altLabel)}),
         types=types, descriptions=descriptions,
         outgoing=[f for f in outgoing if f.predicate not in hidden or f.inferred],
         incoming=incoming, view=term_view, lineage_svg=_lineage_svg(iri), path=path,
         alternates=ALTERNATES)
-    return finish(Response(body, content_type="text/html; charset=utf-8"), path)
 
 
 def _lineage_svg(iri: URIRef) -> Markup | None:

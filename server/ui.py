@@ -11,15 +11,17 @@ The Content-Security-Policy on the page keeps it that way (scripts, styles, imag
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 
 from ..api import KnowledgeGraph
 from ..errors import InvalidInput
 from ..extras import MissingExtra
 from ..iris import PREFIX_IRIS
+from ..namespaces import is_landscape_graph
 
 from .errors import NotFound, NotSupported, TooLarge
 from .formats import RDF_FORMATS, RESULT_FORMATS
@@ -47,9 +49,33 @@ def yasgui_version() -> str | None:
 _render_lock = threading.Lock()
 
 
+# What the query page opens with: a named query that answers something worth reading. Where Jaeger comes from
+# and what came of it needs only the shipped facts; once landscape snapshots are imported, the article's projects
+# then and now (most of its columns come from the snapshots).
+FIRST_QUERY = "lineage"
+FIRST_QUERY_WITH_SNAPSHOTS = "article-then-and-now"
+
+
+def first_query(names, graph_names) -> str | None:
+    """The named query the page opens with (see FIRST_QUERY), or the first by name when those are absent."""
+    wanted = FIRST_QUERY_WITH_SNAPSHOTS if any(is_landscape_graph(g) for g in graph_names) else FIRST_QUERY
+    for name in (wanted, FIRST_QUERY):
+        if name in names:
+            return name
+    return min(names) if names else None
+
+
 @bp.get("/")
 def index():
     return query_page()
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon (an SVG: every browser this page supports draws it), so no page logs a 404 for it."""
+    response = send_from_directory(Path(__file__).parent / "static", "favicon.svg", mimetype="image/svg+xml",
+                                   max_age=86400)
+    return response
 
 
 def query_page() -> Response:
@@ -73,7 +99,8 @@ def query_page() -> Response:
     stats = current_app.extensions["cnkg"].stats
     html = render_template("ui.html", canned=canned, config=config, stats=stats, yasgui=yasgui,
                            wanted=current_app.config["UI_EDITOR"],
-                           initial=canned[0]["name"] if canned else None,
+                           initial=first_query({q["name"] for q in canned},
+                                               current_app.extensions["cnkg"].graph_names),
                            formats=RESULT_FORMATS + RDF_FORMATS)
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = YASGUI_CSP if yasgui else CSP
@@ -107,13 +134,22 @@ def lineage_svg(name: str):
 MAX_DRAWN_ENTITIES = 80
 
 
+_SAME_SITE_LINK = re.compile(r'(<a xlink:href="/[^"]*") target="_blank"')
+
+
 def rendered_lineage(graph: KnowledgeGraph, iri: str) -> str | None:
     """The lineage picture of ``iri`` as SVG, or None when it has more than MAX_DRAWN_ENTITIES entities. Drawn once
-    per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s."""
+    per entity and graph version (the cache is dropped when the graph changes): a render takes 0.1-0.8 s. Each box
+    links to the entity's page on this server."""
     cache: dict[str, str | None] = current_app.extensions["cnkg"].derived.setdefault("lineage-svg", {})
     if iri not in cache:
+        pages = url_for("ui.index") + "id/"
         with _render_lock:
             if iri not in cache:
                 diagram = graph.lineage_diagram(iri)
-                cache[iri] = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
+                # each box opens the entity's page here (not at w3id.org, which may not reach this server)
+                diagram.node_url = lambda node: pages + node[len(ID_PREFIX):] if node.startswith(ID_PREFIX) else None
+                svg = diagram.svg() if len(diagram.digraph) <= MAX_DRAWN_ENTITIES else None
+                # matplotlib opens every link in a new window: this site's own pages open in place
+                cache[iri] = None if svg is None else _SAME_SITE_LINK.sub(r"\1", svg)
     return cache[iri]

@@ -78,3 +78,25 @@ def test_a_non_web_source_written_by_an_update_is_never_a_link(article_kg):
     page = create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=graph).test_client().get(
         "/id/jaeger", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'href="javascript:' not in page
+
+
+def test_cli_json_gives_one_step_per_pair_naming_every_relation(article_kg):
+    """Regression: Borg → Kubernetes came back once per asserted relation (four chains through the same two
+    entities); a reader expects one step naming each relation, with each one's sources."""
+    report = json.loads(lineage_text(article_kg, "Kubernetes", "json"))
+    paths = [chain["path"] for chain in report["ancestors"]]
+    assert paths.count(["Borg", "Kubernetes"]) == 1 and len(paths) == len({tuple(p) for p in paths})
+    step = next(c for c in report["ancestors"] if c["path"] == ["Borg", "Kubernetes"])["steps"][0]
+    names = [r["relation"] for r in step["relations"]]
+    assert {"inspired by", "renamed from", "rewrite of", "successor of"} <= set(names)
+    assert step["relation"] == " / ".join(names)
+    assert all(r["sources"] for r in step["relations"])              # every relation cites its own sources
+    every = {s["title"] for r in step["relations"] for s in r["sources"]}
+    assert {s["title"] for s in step["sources"]} == every
+
+
+def test_entity_page_names_every_relation_of_a_step_once(client):
+    page = client.get("/id/kubernetes", headers={"Accept": "text/html"}).get_data(as_text=True)
+    steps = page[page.index('id="lineage-steps"'):page.index("</section>", page.index('id="lineage-steps"'))]
+    assert steps.count('href="/id/borg"') == 1
+    assert "(inspired by, renamed from, rewrite of, successor of)" in steps

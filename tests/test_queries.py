@@ -81,7 +81,7 @@ def test_unknown_parameter_and_query_names_suggest(article_kg):
 def test_broken_query_file_reports_line_and_column(tmp_path):
     bad = tmp_path / "bad.rq"
     bad.write_text("# summary: broken\nSELECT ?x WHERE {\n  ?x ?y \n}\n")
-    with pytest.raises(InvalidInput, match=r"bad.rq:\d+: SPARQL syntax error at column"):
+    with pytest.raises(InvalidInput, match=r"bad.rq:\d+: malformed SPARQL query at line \d+, column"):
         parse_query_file(bad)
 
 

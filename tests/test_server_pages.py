@@ -53,11 +53,24 @@ def sections(node) -> set[str]:
 # ---------------------------------------------------------------------------------------------- /id
 
 
-def test_entity_html_lists_facts_with_sections_and_why_links(client):
+def test_entity_html_reads_like_a_reference_work(client):
+    """The default view: a summary, the lineage picture, sections by meaning, each value linked and cited."""
     response = client.get("/id/jaeger", headers=HTML)
     assert response.status_code == 200
     assert response.content_type == "text/html; charset=utf-8"
     page = response.get_data(as_text=True)
+    assert "<h1>Jaeger" in page and "Jaeger Tracing" in page          # the label and its altLabel
+    assert 'aria-label="Summary"' in page
+    assert '<figure id="lineage" class="lineage-picture"><svg' in page
+    assert 'id="lineage-steps"' in page and 'href="/id/zipkin"' in page  # where it comes from, linked
+    assert 'id="sources"' in page and "Section one" in page and "Section two" in page
+    assert '<sup class="notes"><a href="#note-' in page                # each value cites its sources
+    assert 'href="/id/jaeger?view=all"' in page                         # the complete table, one click away
+    assert "inferred (OWL 2 RL)" not in page                            # inferred facts only there
+
+
+def test_entity_all_statements_view_keeps_the_complete_table(client):
+    page = client.get("/id/jaeger?view=all", headers=HTML).get_data(as_text=True)
     assert "<h1>Jaeger</h1>" in page
     assert "Jaeger Tracing" in page                      # altLabel
     assert "Section one" in page and "Section two" in page
@@ -65,6 +78,27 @@ def test_entity_html_lists_facts_with_sections_and_why_links(client):
     assert "inferred (OWL 2 RL)" in page and 'class="why" href="/explain?' in page
     assert '<div id="lineage"><svg' in page
     assert 'href="/ontology#inspiredBy"' in page
+    assert 'href="/id/jaeger">Back to the summary' in page
+
+
+def test_entity_unknown_view_is_a_400(client):
+    response = client.get("/id/jaeger?view=everything", headers=HTML)
+    assert response.status_code == 400 and "view=all" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("slug", ["Jaeger", "JAEGER", "Jaeger%20Tracing"])
+def test_entity_ids_resolve_case_insensitively_and_by_name(client, slug):
+    """Regression: /id/Jaeger was a 404 with no suggestion; it is the entity under another spelling."""
+    response = client.get(f"/id/{slug}?view=all", headers=HTML)
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/id/jaeger?view=all"
+
+
+def test_entity_lineage_picture_boxes_link_to_their_pages(client):
+    page = client.get("/id/jaeger", headers=HTML).get_data(as_text=True)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    for slug in ("jaeger", "zipkin", "dapper"):
+        assert f'<a xlink:href="/id/{slug}"' in svg, slug
 
 
 def test_entity_turtle_contains_inferred_ancestor_and_labels(client):
@@ -272,7 +306,7 @@ def test_explain_html(client):
 
 
 def test_why_links_on_entity_page_resolve(client):
-    page = client.get("/id/jaeger", headers=HTML).get_data(as_text=True)
+    page = client.get("/id/jaeger?view=all", headers=HTML).get_data(as_text=True)
     import re
 
     links = {href.replace("&amp;", "&") for href in re.findall(r'class="why" href="([^"]+)"', page)}
@@ -298,7 +332,7 @@ def test_article_entity_page(article_client):
     response = article_client.get("/id/jaeger", headers=HTML)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Logging and Tracing" in page and "Distributed tracing system" in page
-    assert '<div id="lineage"><svg' in page
+    assert '<figure id="lineage" class="lineage-picture"><svg' in page
 
 
 @pytest.mark.parametrize("url", ["/", "/id/jaeger", "/ontology", "/queries", "/queries/lineage",
@@ -339,3 +373,42 @@ def test_ontology_page_documents_the_landscape_terms(client):
                  "devStats", "annualReview", "releaseRate", "cloMonitorName", "additionalRepository"):
         assert f'id="{term}"' in page, term
     assert "Not lineage" in page                 # why sub-projects stay out of hasAncestor
+
+
+# ---------------------------------------------------------------------------------------------- both snapshots
+
+
+@pytest.fixture(scope="module")
+def real_client(real):
+    return create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=real[1]).test_client()
+
+
+def _summary(page: str) -> str:
+    return page[page.index('aria-label="Summary"'):page.index("</table>", page.index('aria-label="Summary"'))]
+
+
+def test_kubernetes_summary_names_stage_category_creator_and_links(real_client):
+    page = real_client.get("/id/kubernetes", headers=HTML).get_data(as_text=True)
+    summary = _summary(page)
+    assert 'href="/id/stage/graduated"' in summary and "since <time" in summary and "2018-03-06" in summary
+    assert 'href="/id/category/orchestration"' in summary
+    assert 'id="summary-creator"' in summary and 'href="/id/google"' in summary
+    for url in ("https://kubernetes.io/", "https://github.com/kubernetes/kubernetes", "https://k8s.devstats.cncf.io/"):
+        assert f'href="{url}"' in summary, url                     # homepage, repository, DevStats as links
+    assert '<figure id="lineage"' in page and 'id="stages"' in page and 'id="audits"' in page
+    assert 'id="integrations"' in page and 'id="organisations"' in page and 'id="languages"' in page
+
+
+def test_kubernetes_default_view_has_no_plumbing_and_no_inferred_echoes(real_client):
+    """Regression: the page was one table of every triple, each asserted fact repeated as its inferred
+    super-properties (schema:url, dct:subject, prov:*, rdf:type cnkg:Entity), "Referenced by" mostly the
+    landscape's source-line IRIs."""
+    page = real_client.get("/id/kubernetes", headers=HTML).get_data(as_text=True)
+    assert "w3id.org/cnkg/source/" not in page and "/line/" not in page
+    for echo in ("schema:", "https://schema.org/", "prov:", "http://www.w3.org/ns/prov#", "dct:subject",
+                 'href="/ontology#Entity"', "inferred (OWL 2 RL)", "Has descendant", "Has ancestor"):
+        assert echo not in page, echo
+    # a fact stated the other way round (Jaeger runs on Kubernetes) is there once, not again as its inverse
+    assert page.count('href="/id/jaeger"') == 1
+    complete = real_client.get("/id/kubernetes?view=all", headers=HTML).get_data(as_text=True)
+    assert "https://schema.org/url" in complete and "/line/" in complete      # nothing is lost

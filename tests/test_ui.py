@@ -93,7 +93,7 @@ def test_with_yasgui_the_page_loads_it_from_the_package_and_allows_inline_styles
     response = client.get("/")
     page = response.data.decode()
     loaded = {src or href for src, href in _loaded(page)}
-    assert loaded == {"/static/ui/yasgui/yasgui.min.js", "/static/ui/yasgui/yasgui.min.css", "/static/ui/ui.js",
+    assert loaded == {"/static/ui/yasgui/yasgui.min.js", "/static/ui/yasgui/yasgui.min.css", "/static/ui/ui.js", "/favicon.ico",
                       "/static/ui/ui.css", "/static/search.js"}
     assert '<div id="yasgui"' in page and 'id="editor-note"' not in page
     assert json.loads(re.search(r'id="ui-config">(.*?)</script>', page, re.DOTALL).group(1))["editor"] == "yasgui"
@@ -136,3 +136,33 @@ def test_lineage_svg_of_an_unknown_name_is_a_404_in_the_error_shape(client):
     assert response.status_code == 404
     error = response.get_json()["error"]
     assert error["status"] == 404 and "Jaegr" in error["message"] and "Jaeger" in error["message"]
+
+
+def test_favicon_is_served_so_no_page_logs_a_404(client):
+    """Regression: every page logged a 404 for /favicon.ico in the browser's console."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<svg")
+    for path in ("/", "/id/jaeger", "/queries", "/ontology", "/search?q=jaeger"):
+        page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert 'rel="icon" href="/favicon.ico"' in page, path
+
+
+@pytest.mark.parametrize("path", ["/", "/id/jaeger", "/queries", "/ontology", "/search?q=jaeger"])
+def test_every_page_links_every_part_of_the_site(client, path):
+    page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+    nav = page[page.index('<nav class="site-nav"'):page.index("</nav>", page.index('<nav class="site-nav"'))]
+    for href in ('href="/"', 'href="/queries"', 'href="/ontology"', 'href="/search"', 'href="/sparql"'):
+        assert href in nav, (path, href)
+
+
+def test_the_first_query_answers_on_a_fresh_install(client):
+    """Regression: the page opened with the first named query by name (article-then-and-now), which needs
+    imported snapshots: on a fresh install, rows of "not in any imported landscape snapshot"."""
+    page = client.get("/").get_data(as_text=True)
+    assert '<option value="lineage" selected>' in page
+    assert ui.first_query({"lineage", "article-then-and-now"}, []) == "lineage"
+    from cnkg.namespaces import landscape_graph
+
+    assert ui.first_query({"lineage", "article-then-and-now"}, [landscape_graph("landscape-2026-08-07")]) == \
+        "article-then-and-now"

@@ -1,8 +1,9 @@
 """The web UI in a real headless browser: Debian's chromium driven by Playwright (never `playwright install`).
 
 The app runs under waitress on an ephemeral port on 127.0.0.1; the browser is launched with networking extras off,
-so a page that tried to reach another origin would fail here. Set CNKG_UI_SCREENSHOT=<file.png> to save a
-screenshot of the query page with results.
+so a page that tried to reach another origin would fail here. Set CNKG_SCREENSHOTS=<directory> to keep a
+screenshot of each page the layout tests look at (CI keeps that folder as an artifact); CNKG_UI_SCREENSHOT=<file.png>
+still saves the query page with results.
 """
 from __future__ import annotations
 
@@ -58,6 +59,21 @@ def browser_context(tmp_path_factory):
         context.set_default_timeout(TIMEOUT_MS)
         yield context
         context.close()
+
+
+WINDOW = {"width": 1400, "height": 900}
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a full-page screenshot as CNKG_SCREENSHOTS/<name>.png when that variable names a directory."""
+    folder = os.environ.get("CNKG_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def page_width(page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth")
 
 
 def _watched_page(context):
@@ -266,3 +282,112 @@ def test_the_lineage_view_stays_beside_yasgui(ypage):
     ypage.fill("#lineage-name", "Jaeger")
     ypage.click("#lineage-show")
     expect(ypage.locator("#lineage-figure")).to_be_visible()
+
+
+# ------------------------------------------------------------------------------------------------ what a person sees
+
+
+def test_textarea_results_use_prefixes_values_and_the_querys_column_order(page, base_url):
+    page.set_viewport_size(WINDOW)
+    page.goto(base_url + "/")
+    page.fill("#query", "SELECT * WHERE { ?s cnkg:donatedIn ?year ; rdfs:label ?name ; cnkg:inCategory ?o } LIMIT 3")
+    page.click("#run")
+    expect(page.locator("#results tbody tr").first).to_be_visible()
+    headers = [h.inner_text() for h in page.locator("#results thead th").all()]
+    assert headers == ["s", "year", "name", "o"]          # the query's order, not the engine's
+    first = page.locator("#results tbody tr").first
+    assert first.locator("td").nth(0).inner_text().startswith("id:")                  # a prefixed name ...
+    assert first.locator("td a").first.get_attribute("href").startswith("/id/")       # ... linked to its page
+    assert '"' not in first.locator("td").nth(1).inner_text() and "^^" not in first.inner_text()
+    assert page_width(page) <= WINDOW["width"]
+    screenshot(page, "query-textarea-results")
+
+
+def test_a_syntax_error_is_shown_in_words_beside_the_editor(page, base_url):
+    page.set_viewport_size(WINDOW)
+    page.goto(base_url + "/")
+    page.fill("#query", "SELECT ?x WHERE { ?x a }")
+    page.click("#run")
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    text = error.inner_text()
+    assert text.startswith("malformed SPARQL query at line 1, column 25") and "{" not in text
+    box = error.bounding_box()
+    assert box["x"] + box["width"] <= WINDOW["width"] and page_width(page) <= WINDOW["width"]
+    screenshot(page, "query-syntax-error")
+
+
+def test_picking_a_search_suggestion_opens_the_entity(page, base_url):
+    page.goto(base_url + "/")
+    page.fill("#site-search", "jaeg")
+    expect(page.locator("#site-search-suggestions option").first).to_be_attached()
+    # what choosing from the list does: the box holds the label, with no typing
+    page.evaluate("""() => { const box = document.getElementById("site-search"); box.value = "Jaeger";
+                             box.dispatchEvent(new InputEvent("input", { inputType: "insertReplacementText" })); }""")
+    page.wait_for_url("**/id/jaeger")
+    expect(page.locator("h1")).to_contain_text("Jaeger")
+
+
+@pytest.mark.parametrize("path", ["/", "/id/jaeger", "/queries", "/ontology", "/search?q=jaeger"])
+def test_every_page_fits_the_window_and_has_the_site_links(page, base_url, path):
+    page.set_viewport_size(WINDOW)
+    page.goto(base_url + path)
+    assert page_width(page) <= WINDOW["width"], path
+    for name in ("Query", "Named queries", "Ontology", "Search", "SPARQL endpoint"):
+        expect(page.locator("nav.site-nav a", has_text=name).first).to_be_visible()
+
+
+def test_yasgui_results_fit_the_window_with_full_headers_and_prefixed_iris(ypage):
+    ypage.set_viewport_size(WINDOW)
+    ypage.select_option("#canned", "projects")
+    ypage.locator("#yasgui .yasqe_queryButton").click()
+    expect(ypage.locator("#yasgui .yasr table tbody tr").first).to_be_visible()
+    assert page_width(ypage) <= WINDOW["width"]
+    cut = ypage.evaluate("""() => [...document.querySelectorAll('#yasgui .yasr table thead th')]
+                             .filter(th => th.scrollWidth > th.clientWidth + 1).map(th => th.innerText)""")
+    assert cut == []
+    expect(ypage.locator('#yasgui .yasr a[href="/id/jaeger"]', has_text="id:jaeger").first).to_be_attached()
+    screenshot(ypage, "query-yasgui-results")
+
+
+def test_yasgui_knows_the_predeclared_prefixes_and_shows_errors_in_words(ypage):
+    valid = ypage.evaluate("""() => { const tab = window.cnkgYasgui.getTab();
+        tab.setQuery('SELECT ?p ?l WHERE { ?p a cnkg:Project ; rdfs:label ?l } LIMIT 5');
+        const yasqe = tab.getYasqe(); yasqe.checkSyntax(); return yasqe.queryValid; }""")
+    assert valid is True                                        # no red marks for cnkg: and rdfs:
+    ypage.evaluate("() => { window.cnkgYasgui.getTab().setQuery('SELECT ?x WHERE { ?x a }'); }")
+    ypage.locator("#yasgui .yasqe_queryButton").click()
+    expect(ypage.locator("#error")).to_contain_text("malformed SPARQL query at line 1, column 25")
+    assert "{" not in ypage.locator("#error").inner_text()
+
+
+# ------------------------------------------------------------------------------------------------ both snapshots
+
+
+@pytest.fixture(scope="module")
+def real_url(real):
+    app = create_app({"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0, "UI_EDITOR": "textarea"}, graph=real[1])
+    with served(app, threads=4) as url:
+        yield url
+
+
+def test_kubernetes_page_shows_what_a_reader_needs_above_the_fold(browser_context, real_url):
+    """Targets of the reference view with both snapshots: stage, category, creator and the lineage picture
+    visible without scrolling at 1400x900; the page at most 3,000 px tall and no wider than the window."""
+    page, errors = _watched_page(browser_context)
+    page.set_viewport_size(WINDOW)
+    page.goto(real_url + "/id/kubernetes")
+    for selector in ("#summary-stage", "#summary-category", "#summary-creator", "#lineage svg"):
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 60) <= WINDOW["height"], selector
+    expect(page.locator("#summary-stage")).to_contain_text("Graduated")
+    expect(page.locator("#summary-creator")).to_contain_text("Google")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height <= 3000, height
+    assert page_width(page) <= WINDOW["width"]
+    screenshot(page, "entity-kubernetes")
+    # the picture's boxes open their pages (box and words are links to the same page: a click anywhere on it)
+    page.locator('#lineage svg a[*|href="/id/borg"]').first.click(force=True)
+    page.wait_for_url("**/id/borg")
+    page.close()
+    assert not errors, errors

@@ -49,23 +49,49 @@
     return null;
   }
 
+  // the predeclared prefixes, longest namespace first (id:stage/... before id:...)
+  const namespaces = Object.entries(config.prefixes).sort((a, b) => b[1].length - a[1].length);
+
+  function compact(iri) {
+    for (const [prefix, ns] of namespaces) {
+      if (iri.startsWith(ns) && iri.length > ns.length) return prefix + ":" + iri.slice(ns.length);
+    }
+    return null;
+  }
+
   function cell(term) {
     const td = el("td");
     if (!term) return td;
     if (term.type === "uri") {
-      const local = localLink(term.value);
-      if (local) td.append(el("a", term.value.slice(config.idBase.length), { href: local, title: term.value }));
-      else td.append(el("span", term.value, { class: "iri" }));
+      const local = localLink(term.value), short = compact(term.value);
+      if (local) td.append(el("a", short || term.value, { href: local, title: term.value }));
+      else if (/^https?:/i.test(term.value)) {
+        td.append(el("a", short || term.value, { href: term.value, title: term.value, class: "iri",
+                                                  rel: "noopener noreferrer" }));
+      } else td.append(el("span", short || term.value, { class: "iri", title: term.value }));
     } else if (term.type === "bnode") {
       td.append(el("span", "_:" + term.value, { class: "bnode" }));
     } else {
+      // a literal as its value: dates as dates, numbers as numbers; the language tag small, the datatype on hover
       td.append(document.createTextNode(term.value));
-      if (term["xml:lang"]) td.append(el("span", "@" + term["xml:lang"], { class: "lang" }));
+      if (term["xml:lang"]) td.append(el("small", "@" + term["xml:lang"], { class: "lang" }));
       else if (term.datatype && !term.datatype.endsWith("#string")) {
-        td.title = term.datatype;
+        td.title = compact(term.datatype) || term.datatype;
+        td.className = "typed";
       }
     }
     return td;
+  }
+
+  // SELECT *: the engine may order the columns otherwise (o, p, s); a reader expects the query's own order
+  function queryOrder(query, vars) {
+    if (!/^\s*(?:(?:PREFIX\s+\S*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*SELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*/i
+      .test(query.replace(/#[^\n]*/g, ""))) return vars;
+    const seen = [];
+    for (const match of query.replace(/#[^\n]*/g, "").matchAll(/[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)/g)) {
+      if (vars.includes(match[1]) && !seen.includes(match[1])) seen.push(match[1]);
+    }
+    return seen.concat(vars.filter((v) => !seen.includes(v)));
   }
 
   function renderTable(vars, rows) {
@@ -83,6 +109,18 @@
     show(table, true);
   }
 
+  // an answer cut at the row limit says so where the reader looks, with how to get it all
+  function showTruncation(headers, query, formats) {
+    const box = $("notice");
+    if (!headers || headers.get("X-Result-Truncated") !== "true") { show(box, false); return; }
+    const limit = headers.get("X-Result-Limit");
+    box.replaceChildren(document.createTextNode(
+      "Only the first " + limit + " results are shown: the answer was cut at the server's row limit. " +
+      "Narrow the query (LIMIT, OFFSET, more specific patterns) or page through it with LIMIT and OFFSET; " +
+      "the downloads below are cut at the same limit."));
+    show(box, true);
+  }
+
   function renderDownloads(query, formats) {
     const box = $("downloads");
     box.replaceChildren(document.createTextNode("Download: "));
@@ -97,6 +135,7 @@
 
   function clearOutput() {
     show($("results"), false); show($("raw"), false); show($("error"), false); show($("downloads"), false);
+    show($("notice"), false);
     $("status").textContent = "";
   }
 
@@ -104,7 +143,7 @@
     const text = await response.text();
     try {
       const body = JSON.parse(text);
-      if (body && body.error) return body.error.status + " " + body.error.message;
+      if (body && body.error) return body.error.message + " (" + body.error.status + ")";
     } catch (ignored) { /* not our error shape */ }
     return response.status + " " + (text || response.statusText);
   }
@@ -131,6 +170,7 @@
         return;
       }
       const type = (response.headers.get("Content-Type") || "").split(";")[0].trim();
+      showTruncation(response.headers);
       const truncated = response.headers.get("X-Result-Truncated") === "true"
         ? " (truncated at " + response.headers.get("X-Result-Limit") + ")" : "";
       if (type === "application/sparql-results+json") {
@@ -141,7 +181,7 @@
           $("status").textContent = "Answered in " + elapsed + ".";
         } else {
           const rows = body.results.bindings;
-          renderTable(body.head.vars, rows);
+          renderTable(queryOrder(query, body.head.vars), rows);
           $("status").textContent = rows.length + " row" + (rows.length === 1 ? "" : "s") + truncated +
                                     " in " + elapsed + ".";
         }
@@ -196,9 +236,51 @@
   // defaults merge list settings item by item, so the list is replaced on the class, before YASGUI is built.
   const SPAM_PREFIXES = new Set(["leaks", "ping", "sirext"]);  // junk entries in YASGUI's bundled prefix list
 
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                                                      "'": "&#39;" }[c]));
+  }
+
+  // The editor's tokenizer starts each query with no prefixes and marks every predeclared one (cnkg:, id: ...)
+  // as an error: its start state gets them, as the endpoint has them.
+  function predeclarePrefixes(Yasqe) {
+    const modes = Yasqe.modes || (window.CodeMirror && window.CodeMirror.modes);
+    const factory = modes && modes.sparql11;
+    if (!factory || factory.cnkgPrefixes) return;
+    const wrapped = function () {
+      const mode = factory.apply(this, arguments);
+      const start = mode.startState;
+      mode.startState = function () {
+        const state = start.apply(this, arguments);
+        state.prefixes = Object.assign({}, config.prefixes, state.prefixes || {});
+        return state;
+      };
+      return mode;
+    };
+    wrapped.cnkgPrefixes = true;
+    modes.sparql11 = wrapped;
+  }
+
+  // YASR's table writes a literal as "value"^^<datatype>: the value, a small language tag, the datatype on hover
+  function literalsAsValues(Yasr) {
+    const Table = Yasr && Yasr.plugins && Yasr.plugins.table;
+    if (!Table || !Table.prototype.formatLiteral) return;
+    Table.prototype.formatLiteral = function (term) {
+      const value = escapeHtml(term.value);
+      if (term["xml:lang"]) return value + ' <small class="lang">@' + escapeHtml(term["xml:lang"]) + "</small>";
+      if (term.datatype && !term.datatype.endsWith("#string")) {
+        return '<span class="typed" title="' + escapeHtml(compact(term.datatype) || term.datatype) + '">' +
+               value + "</span>";
+      }
+      return value;
+    };
+  }
+
   function startYasgui() {
     const Yasgui = window.Yasgui, box = $("yasgui");
     if (config.editor !== "yasgui" || !Yasgui || !box) return false;
+    predeclarePrefixes(Yasgui.Yasqe);
+    literalsAsValues(Yasgui.Yasr);
     Yasgui.Yasqe.defaults.autocompleters = ["prefixes", "variables"];
     const bundled = Yasgui.Yasqe.Autocompleters.prefixes;
     Yasgui.Yasqe.registerAutocompleter({
@@ -226,6 +308,7 @@
       autofocus: false,
       tabName: first ? first.name : "Query",
       yasqe: { value: first ? first.text : "SELECT * WHERE { ?s ?p ?o } LIMIT 10" },
+      yasr: { prefixes: config.prefixes },   // IRIs in the table as cnkg:, id: ... (the query's own PREFIXes too)
     });
     loadQuery = (q) => {
       const tab = yasgui.getTab();
@@ -239,14 +322,40 @@
         if (local) { a.title = a.getAttribute("href"); a.setAttribute("href", local); a.removeAttribute("target"); }
       }
     }).observe(box, { childList: true, subtree: true });
+    // the answer of each tab's editor: an error in words beside the editor, a cut answer said so
+    const watched = new WeakSet();
+    function watch(tab) {
+      const yasqe = tab && tab.getYasqe && tab.getYasqe();
+      if (!yasqe || watched.has(yasqe)) return;
+      watched.add(yasqe);
+      yasqe.on("query", () => { show($("error"), false); show($("notice"), false); });
+      yasqe.on("queryResponse", (instance, response) => {
+        if (response instanceof Error) {
+          let message = response.message;
+          try {
+            const body = JSON.parse(message);
+            if (body && body.error) message = body.error.message + " (" + body.error.status + ")";
+          } catch (ignored) { /* not our error shape: shown as it came */ }
+          $("error").textContent = message;
+          show($("error"), true);
+          return;
+        }
+        showTruncation(response && response.headers);
+      });
+    }
+    watch(yasgui.getTab());
+    yasgui.on("tabSelect", () => setTimeout(() => watch(yasgui.getTab()), 0));
+    yasgui.on("tabAdd", () => setTimeout(() => watch(yasgui.getTab()), 0));
     // every format the endpoint writes, for the query just answered
     yasgui.on("queryResponse", (instance, tab) => {
+      watch(tab);
       const form = tab.getYasqe().getQueryType();
       renderDownloads(tab.getQuery(), form === "CONSTRUCT" || form === "DESCRIBE"
         ? config.rdfFormats : config.resultFormats);
     });
     for (const id of ["query", "run-row", "output", "status", "error"]) show($(id), false);
     show(box, true);
+    box.before($("error"), $("notice"));   // errors and notices right beside the editor, not under the results
     window.cnkgYasgui = yasgui;  // for the browser tests and the console
     return true;
   }
