@@ -328,7 +328,8 @@ def test_picking_a_search_suggestion_opens_the_entity(page, base_url):
     expect(page.locator("h1")).to_contain_text("Jaeger")
 
 
-@pytest.mark.parametrize("path", ["/", "/id/jaeger", "/queries", "/ontology", "/search?q=jaeger"])
+@pytest.mark.parametrize("path", ["/", "/id/jaeger", "/id/jaeger?view=all", "/queries", "/ontology",
+                                  "/search?q=jaeger"])
 def test_every_page_fits_the_window_and_has_the_site_links(page, base_url, path):
     page.set_viewport_size(WINDOW)
     page.goto(base_url + path)
@@ -386,6 +387,9 @@ def test_kubernetes_page_shows_what_a_reader_needs_above_the_fold(browser_contex
     assert height <= 3000, height
     assert page_width(page) <= WINDOW["width"]
     screenshot(page, "entity-kubernetes")
+    page.goto(real_url + "/id/kubernetes?view=all")   # the complete table too: long values wrap in their cells
+    assert page_width(page) <= WINDOW["width"]
+    page.goto(real_url + "/id/kubernetes")
     # the picture's boxes open their pages (box and words are links to the same page: a click anywhere on it)
     page.locator('#lineage svg a[*|href="/id/borg"]').first.click(force=True)
     page.wait_for_url("**/id/borg")
