@@ -115,9 +115,20 @@ def test_the_minimum_kubernetes_version_is_the_one_stated():
     assert f"Kubernetes {minimum} or newer" in (ROOT / "README.md").read_text()
 
 
+def test_the_image_has_a_versioned_tag_everywhere_it_is_named():
+    """A rollout must name the build it means: the package's version, in the kustomization and the README's build."""
+    import cnkg
+
+    images = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["images"]
+    assert [(i["newName"], str(i["newTag"])) for i in images] == [("localhost/cnkg", cnkg.__version__)]
+    readme = (ROOT / "README.md").read_text()
+    assert f"-t cnkg:{cnkg.__version__} dist/" in readme and " cnkg dist/" not in readme
+    assert not re.search(r"podman run .* cnkg\s*(#|$)", readme, re.MULTILINE)   # every run names the tag
+
+
 def test_every_container_has_an_explicit_pull_policy():
-    """The kustomization's image is localhost/cnkg:latest, a locally built image: with :latest Kubernetes would
-    default to Always and try to pull it from a registry."""
+    """The kustomization's image is a locally built one: IfNotPresent uses it where it was loaded, without asking a
+    registry."""
     pod = _deployment()["spec"]["template"]["spec"]
     for container in [*pod["initContainers"], *pod["containers"]]:
         assert container["imagePullPolicy"] == "IfNotPresent", container["name"]
