@@ -233,8 +233,8 @@ def entity(slug: str):
 def _canonical(slug: str) -> str | None:
     """The id of the entity ``slug`` names in another case, or by its label or another name; None for none."""
     graph = _state().graph
-    if len(slug) > SHOWN_SLUG * 4:
-        return None
+    if len(slug) > SHOWN_SLUG * 4 or slug != slug.strip() or any(ord(c) < 32 or ord(c) == 127 for c in slug):
+        return None   # a name is looked up as written: no surrounding spaces, no control characters
     try:
         found = graph.resolve(slug)
     except InvalidInput:
