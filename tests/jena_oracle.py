@@ -77,8 +77,10 @@ class Jena:
         return header[1], answer
 
     def load(self, nquads: Path) -> None:
-        """The dataset of the next queries: the file's named graphs, and their union as the default graph (a file
-        already loaded is not read again, so tests over different data may run in any order)."""
+        """The dataset of the next queries: the file's named graphs, and as the default graph the file's own
+        default-graph quads (a dump of cnkg's store: its default graph is the current state) or, when it has none,
+        the union of the named graphs (a file already loaded is not read again, so tests over different data may
+        run in any order)."""
         if getattr(self, "loaded", None) != nquads:
             self._send("LOAD", str(nquads))
             self.loaded = nquads

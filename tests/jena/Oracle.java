@@ -1,8 +1,10 @@
 // Apache Jena ARQ as an independent SPARQL engine for cnkg's differential tests (tests/jena_oracle.py starts it).
 //
 // One JVM answers many requests on stdin, each a header line then that many bytes of UTF-8:
-//   LOAD <n>\n<path of an N-Quads file>  the dataset: its named graphs, and a default graph holding the set union of
-//                                        them (cnkg's default graph) plus any default-graph quads of the file
+//   LOAD <n>\n<path of an N-Quads file>  the dataset: its named graphs, and as the default graph the file's own
+//                                        default-graph quads when it has any (a dump of cnkg's store, whose default
+//                                        graph is the current state: the union less superseded values), else the
+//                                        set union of the named graphs
 //   QUERY <n>\n<query text>              the answer: SPARQL JSON for SELECT and ASK, N-Triples for CONSTRUCT/DESCRIBE
 // and writes to stdout "OK json <n>\n", "OK nt <n>\n" or "ERR <n>\n" followed by n bytes.
 import java.io.*;
@@ -54,7 +56,9 @@ public class Oracle {
             Quad q = it.next();
             if (!q.isDefaultGraph()) named.add(q.asTriple());
         }
-        for (Triple t : named) dsg.getDefaultGraph().add(t);  // a graph is a set: the union
+        if (dsg.getDefaultGraph().isEmpty()) {
+            for (Triple t : named) dsg.getDefaultGraph().add(t);  // a graph is a set: the union
+        }
         return dsg;
     }
 
