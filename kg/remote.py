@@ -488,6 +488,7 @@ class RemoteStore(TripleReads):
             # an empty default graph is asked for with the IRI of a graph that holds nothing
             fields += [("default-graph-uri", str(g)) for g in (default_graph or [GRAPH["empty"]])]
             fields += [("named-graph-uri", str(g)) for g in (named_graphs or [GRAPH["empty"]])]
+            _allow_headers(len(fields))
         timeout = self.timeout if deadline is None else max(0.001, deadline - time.monotonic())
         body = urllib.parse.urlencode(fields).encode("utf-8")
         try:
@@ -848,13 +849,30 @@ def _push_graph(client: Client, store, gsp_url: str, item: GraphPlan, chunk: int
         bar.update(len(batch))
 
 
+# Virtuoso answers a query with one response header per graph of its protocol dataset (X-SPARQL-default-graph,
+# X-SPARQL-named-graph), and the built graph has hundreds of named graphs (one per cited lineage statement), past
+# http.client's limit of 100 headers. The limit is raised to what the request can explain, never without bound:
+# each header line stays limited to http.client's 64 KiB.
+_HEADERS_BESIDES_DATASET = 100
+_MAX_HEADERS = 8192
+
+
+def _allow_headers(dataset_fields: int) -> None:
+    wanted = min(_MAX_HEADERS, _HEADERS_BESIDES_DATASET + dataset_fields)
+    if wanted > http.client._MAXHEADERS:   # noqa: SLF001 (the stdlib's only knob for it)
+        http.client._MAXHEADERS = wanted
+
+
 def _verify(client: Client, gsp_url: str, query_url: str | None, plans: list[GraphPlan]) -> None:
     """Every graph's remote triple count equals the local one, or :class:`RemoteError` ``incomplete``."""
     if query_url:
-        names = [p.name for p in plans]
+        # the graphs to count are named in the query (VALUES), not as one named-graph-uri parameter each: with
+        # hundreds of graphs (one per cited lineage statement) Virtuoso answers such a request with more headers
+        # than an HTTP client accepts
+        names = " ".join(f"<{p.name}>" for p in plans)
         body = urllib.parse.urlencode(
-            [("query", "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")]
-            + [("named-graph-uri", str(g)) for g in names] + [("default-graph-uri", str(GRAPH["empty"]))]).encode()
+            [("query", f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }} "
+                       "GROUP BY ?g")]).encode()   # no dataset parameters: every graph of the store is there
         with client.open("POST", query_url, body, {"Content-Type": "application/x-www-form-urlencoded",
                                                    "Accept": JSON_RESULTS}, what="counting the pushed triples") \
                 as response:

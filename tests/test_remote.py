@@ -20,6 +20,7 @@ import cnkg
 from cnkg import remote
 from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH
 from conftest import TEST_CONFIG
+from paths import MINIMAL_FACTS
 from cnkg.server import create_app
 from remote_servers import free_port, oxigraph_binary, start_oxigraph, start_virtuoso, virtuoso_binary
 from scripted_server import Scripted
@@ -325,8 +326,8 @@ def test_push_retries_server_errors_then_succeeds(local, module_cache):
             return 200, {"Content-Type": "application/n-triples"}, graphs[graph]
         return 204, {}, b""
 
-    with Scripted(answer) as fake:
-        result = cli("push", f"{fake.url}/store", "--chunk", "400", cache=module_cache)
+    with Scripted(answer) as fake:   # the minimal graph: every request waits out a retry, so its count matters
+        result = cli("--facts", str(MINIMAL_FACTS), "push", f"{fake.url}/store", "--chunk", "20", cache=module_cache)
     assert result.returncode == 0, result.stderr
     assert str(remote.CATALOGUE_GRAPH) in graphs  # written last, after the counts matched
     assert sum(1 for m, *_ in fake.requests if m == "POST") > 0
