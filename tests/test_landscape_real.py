@@ -179,12 +179,10 @@ def test_named_queries_for_hubs_audits_and_sub_projects(real):
     assert {("Hubble", "Cilium"), ("Tetragon", "Cilium"), ("Flagger", "Flux")} <= subs
 
 
-def test_named_queries_answer_as_rdflib_did_on_the_real_data(real):
-    """Oxigraph's answers (how cnkg answers now) against rdflib's (how it answered before), as multisets."""
-    from differential import differences
-
-    _, graph = real
-    assert differences(graph) == {}
+# Every named query on the real data is compared with an independent engine, Apache Jena ARQ
+# (tests/test_jena_differential.py::test_real_data_agrees_with_jena); rdflib's evaluation of the same queries here
+# took 260 s and judged nothing Jena does not (the article-sized rdflib comparison stays in
+# tests/test_named_queries_differential.py).
 
 
 # ---------------------------------------------------------------------------------------- issue 24: one answer in time
