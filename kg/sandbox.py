@@ -513,9 +513,11 @@ class Sandbox:
         self._wanted = 0                       # queries holding or waiting for a worker
         self._store: str | None = None         # the snapshot the next queries read (see prepare)
         self._closed = False
-        self._turns = threading.Condition()
+        self._turns = threading.Lock()
         self._busy: dict[str, int] = {}  # client -> queries running
         self._running_clients_queries = 0  # their sum
+        # client -> (the condition its waiting queries wait on, how many wait), the client waiting longest first
+        self._waiting: dict[str, tuple[threading.Condition, int]] = {}
         first = self._new_worker()  # one worker now; the other warm ones one after another in the background, each once the
         with self._lock:   # previous is up, so that starting them does not compete with the caller's own start
             self._all.add(first)
@@ -671,13 +673,23 @@ class Sandbox:
         if client is None:
             return
         with self._turns:
-            while self._busy.get(client, 0) and self._running_clients_queries + 1 >= self.size:
-                if not self._turns.wait(max(0.0, deadline - time.monotonic())):
-                    raise SandboxError("busy", f"this client already has {self._busy[client]} queries running "
-                                               "and the other workers are kept for other clients; wait for one to "
-                                               "finish")
+            if self._busy.get(client, 0) and self._running_clients_queries + 1 >= self.size:
+                turn, waiters = self._waiting.get(client) or (threading.Condition(self._turns), 0)
+                self._waiting[client] = (turn, waiters + 1)
+                try:
+                    while self._busy.get(client, 0) and self._running_clients_queries + 1 >= self.size:
+                        if not turn.wait(max(0.0, deadline - time.monotonic())):
+                            raise SandboxError("busy", f"this client already has {self._busy[client]} queries "
+                                                       "running and the other workers are kept for other clients; "
+                                                       "wait for one to finish")
+                except BaseException:
+                    self._stop_waiting(client)
+                    self._wake_next()  # a turn this query may have been woken for, but did not take, goes on
+                    raise
+                self._stop_waiting(client)
             self._busy[client] = self._busy.get(client, 0) + 1
             self._running_clients_queries += 1
+            self._wake_next()  # the pool grew meanwhile, say: another may start too
 
     def _leave(self, client: str | None) -> None:
         if client is None:
@@ -687,7 +699,30 @@ class Sandbox:
             self._running_clients_queries -= 1
             if not self._busy[client]:
                 del self._busy[client]
-            self._turns.notify_all()
+            self._wake_next()
+
+    def _stop_waiting(self, client: str) -> None:
+        turn, waiters = self._waiting[client]
+        if waiters == 1:
+            del self._waiting[client]
+        else:
+            self._waiting[client] = (turn, waiters - 1)
+
+    def _wake_next(self) -> None:
+        """Wake one waiting query that may now start (under ``_turns``): one of a client with none running, or, when
+        a worker is free beyond the one kept for a newcomer, one of the client waiting longest (which then waits
+        last: waiting clients take turns). Only that one: waking every waiting query on every finished one cost
+        the server a thread switch per waiting query (eight clients from one address: five per query)."""
+        if not self._waiting:
+            return
+        for client, (turn, _) in self._waiting.items():
+            if not self._busy.get(client, 0):
+                turn.notify()
+                return
+        if self._running_clients_queries + 1 < self.size:
+            client = next(iter(self._waiting))
+            self._waiting[client] = self._waiting.pop(client)  # to the back of the line
+            self._waiting[client][0].notify()
 
     def run(self, job: Job, timeout: float | None = None, client: str | None = None) -> Answer:
         """The serialised answer, or :class:`SandboxError`. The deadline covers waiting for a worker, parsing and
