@@ -69,14 +69,15 @@ def sparql():
     else:
         default = named = None  # the query's own FROM / FROM NAMED (checked above), or the whole dataset
     max_rows = current_app.config["MAX_ROWS"]
-    key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
+    base = request.base_url  # (werkzeug rebuilds it from the environment on every read)
+    key = (req.query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
     payload = state.results.get(key)
     cached = payload is not None
     if not cached:
         graph_answer = kind in ("ConstructQuery", "DescribeQuery")
         payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
                                  graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
-                                 default_graphs=default, named_graphs=named, base_iri=request.base_url,
+                                 default_graphs=default, named_graphs=named, base_iri=base,
                                  timeout=float(current_app.config["QUERY_TIMEOUT"]), what="query")
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
