@@ -59,8 +59,9 @@ def build(scale: int, data: Path, work: Path) -> Path:
     return work
 
 
-def fresh_queries(store_path: Path, count: int) -> list[str]:
-    """``count`` distinct query texts over entities that exist in the store."""
+def fresh_queries(store_path: Path, count: int, limit_cycle: int | None = None) -> list[str]:
+    """``count`` distinct query texts over entities that exist in the store. The templates' LIMIT grows along the
+    list, or, with ``limit_cycle``, goes round 5 .. 4 + limit_cycle (texts further on then cost no more)."""
     store = ox.Store.read_only(str(store_path))
     entities = [row["e"].value for row in store.query(
         "SELECT DISTINCT ?e WHERE { ?e a <https://w3id.org/cnkg/ontology#Entity> } ORDER BY ?e")]
@@ -70,7 +71,8 @@ def fresh_queries(store_path: Path, count: int) -> list[str]:
         template = TEMPLATES[i % len(TEMPLATES)]
         entity = entities[(i * 7919) % len(entities)]
         letter = "abcdefghijklmnopqrstuvwxyz"[i % 26]
-        queries.append(PREFIXES + template.format(e=entity, k=5 + i // len(TEMPLATES), c=letter) + f"\n# {i}")
+        k = i // len(TEMPLATES) if limit_cycle is None else (i // len(TEMPLATES)) % limit_cycle
+        queries.append(PREFIXES + template.format(e=entity, k=5 + k, c=letter) + f"\n# {i}")
         i += 1
     assert len(set(queries)) == len(queries)
     return queries

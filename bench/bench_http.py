@@ -121,8 +121,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="threads of the granian and bare servers (cnkg "
                                                                "serve's waitress has 8)")
+    parser.add_argument("--limit-cycle", type=int, default=50, help="the templates' LIMIT goes round 5 .. 4+N, so "
+                        "every round runs the same small queries (0: grows along the list, as in bench_engine.py)")
     parser.add_argument("--out", default="http")
     args = parser.parse_args()
+    args.limit_cycle = args.limit_cycle or None
     names = args.servers.split(",") if args.servers else ["cnkg", "oxigraph"] + (
         ["granian"] if _installed("granian") else [])
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +143,7 @@ def main() -> None:
             for rnd in range(args.rounds):
                 for clients in LEVELS:
                     warm = WARM_UP_PER_CLIENT * clients
-                    queries = fresh_queries(store, offset + warm + args.requests)[offset:]
+                    queries = fresh_queries(store, offset + warm + args.requests, args.limit_cycle)[offset:]
                     offset += warm + args.requests
                     shift = rnd % len(servers)
                     for server in servers[shift:] + servers[:shift]:
@@ -184,7 +187,8 @@ def report(names: list[str], runs: dict, args) -> str:
     lines = ["# The HTTP front and the hop to the query workers, side by side", "",
              f"Run: `{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({platform.machine()}), "
              f"Python {sys.version.split()[0]}, {', '.join(f'{k} {v}' for k, v in versions.items())}. Scale 1; "
-             f"{args.requests} fresh queries per server, level and round, the same texts for every server; "
+             f"{args.requests} fresh queries per server, level and round, the same texts for every server (LIMIT "
+             f"{'5 to ' + str(4 + args.limit_cycle) if args.limit_cycle else 'growing along the list'}); "
              f"{args.rounds} rounds, the order of the servers rotating; medians over the rounds (each round's "
              "figure in brackets); CPU per query of the server process (+ its children: query workers); the "
              "1-minute load average at the end of each run.", "",
