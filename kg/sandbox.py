@@ -634,7 +634,9 @@ class Sandbox:
             worker.idle_since = time.monotonic()
             self._idle.append(worker)
             self._available.notify()
-            if len(self._all) > self.warm:
+            # the retiring thread waits for the longest-idle worker (the first); a worker put at the back changes
+            # that only when it is the only idle one (waking the thread after every query cost a thread switch)
+            if len(self._all) > self.warm and len(self._idle) == 1:
                 self._changed.notify()
 
     def _replace(self, worker: _Worker) -> None:
