@@ -78,16 +78,29 @@ _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
 
 
-@dataclass(frozen=True)
 class Token:
-    kind: str      # iri, string, var, blank, pname, langtag, number, word, punct, other
-    text: str
-    start: int     # offset in the text
+    """One significant token. (A plain class with slots, not a frozen dataclass: a query has dozens of tokens,
+    every request lexes one, and a frozen dataclass's ``__init__`` took a fifth of the lexing time.)"""
 
-    @property
-    def keyword(self) -> str:
-        """The upper-cased word for keyword comparisons ('' for anything that is not a bare word)."""
-        return self.text.upper() if self.kind == "word" else ""
+    __slots__ = ("kind", "text", "start", "keyword")
+
+    def __init__(self, kind: str, text: str, start: int):
+        self.kind = kind        # iri, string, var, blank, pname, langtag, number, word, punct, other
+        self.text = text
+        self.start = start      # offset in the text
+        # the upper-cased word for keyword comparisons ('' for anything that is not a bare word), computed once:
+        # the checks of one request ask for it a few dozen times
+        self.keyword = text.upper() if kind == "word" else ""
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Token) and self.kind == other.kind and self.text == other.text
+                and self.start == other.start)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.text, self.start))
+
+    def __repr__(self) -> str:
+        return f"Token(kind={self.kind!r}, text={self.text!r}, start={self.start!r})"
 
 
 @cache
@@ -119,8 +132,8 @@ def tokens(text: str) -> tuple[Token, ...]:
 
 def forget_large() -> None:
     """Drop the one longer text kept (a server calls this after each request, so none outlives its request)."""
-    global _large
-    _large = None
+    global _large, _last_prologue
+    _large = _last_prologue = None
 
 
 @lru_cache(maxsize=16)
@@ -132,7 +145,7 @@ def _tokens(text: str) -> tuple[Token, ...]:
     found = []
     for match in _token_re().finditer(text):
         kind = match.lastgroup
-        if kind not in ("ws", "comment"):
+        if kind != "ws" and kind != "comment":
             found.append(Token(kind, match.group(), match.start()))
     return tuple(found)
 
@@ -165,11 +178,26 @@ def prologue(toks) -> Prologue:
     return Prologue(base, prefixes, i)
 
 
+_last_prologue: tuple | None = None  # (tokens, their Prologue): the checks of one request each ask for it
+
+
+def _prologue_of(toks: tuple[Token, ...]) -> Prologue:
+    """``prologue(toks)`` for a token tuple from :func:`tokens`, reading it once for the several questions a request
+    asks of one text (the same tuple, by identity: it is cached; callers only read the answer)."""
+    global _last_prologue
+    last = _last_prologue
+    if last is not None and last[0] is toks:
+        return last[1]
+    found = prologue(toks)
+    _last_prologue = (toks, found)
+    return found
+
+
 def query_form(text: str) -> str | None:
     """``SelectQuery``, ``AskQuery``, ``ConstructQuery``, ``DescribeQuery``, ``Update`` or None (not recognisable:
     the engine's parser will say why)."""
     toks = tokens(text)
-    first = prologue(toks).end
+    first = _prologue_of(toks).end
     if first >= len(toks):
         return None
     word = toks[first].keyword
@@ -243,7 +271,7 @@ def dataset_clauses(text: str, prefixes: dict[str, str] | None = None) -> Datase
     """The ``FROM`` / ``FROM NAMED`` graphs of a query, and the query text without those clauses (so a caller can
     build the dataset itself: Oxigraph 0.5 merges several FROM graphs as a bag, counting a triple once per graph)."""
     toks = tokens(text)
-    pro = prologue(toks)
+    pro = _prologue_of(toks)
     default, named, unresolved, cut = [], [], [], []
     i = pro.end
     while i < len(toks):
@@ -275,7 +303,7 @@ def dataset_clauses(text: str, prefixes: dict[str, str] | None = None) -> Datase
 def undeclared_prefixes(text: str, predeclared=()) -> list[Token]:
     """Prefixed names whose prefix neither the text nor ``predeclared`` declares."""
     toks = tokens(text)
-    declared = set(prologue(toks).prefixes) | set(predeclared)
+    declared = set(_prologue_of(toks).prefixes) | set(predeclared)
     declared |= {t.text[:-1] for i, t in enumerate(toks) if t.kind == "pname" and i and toks[i - 1].keyword == "PREFIX"}
     return [t for t in toks if t.kind == "pname" and t.text.partition(":")[0] not in declared]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from rdflib import URIRef
@@ -68,14 +69,15 @@ def sparql():
     else:
         default = named = None  # the query's own FROM / FROM NAMED (checked above), or the whole dataset
     max_rows = current_app.config["MAX_ROWS"]
-    key = (req.query, request.base_url, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
+    base = request.base_url  # (werkzeug rebuilds it from the environment on every read)
+    key = (req.query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
     payload = state.results.get(key)
     cached = payload is not None
     if not cached:
         graph_answer = kind in ("ConstructQuery", "DescribeQuery")
         payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
                                  graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
-                                 default_graphs=default, named_graphs=named, base_iri=request.base_url,
+                                 default_graphs=default, named_graphs=named, base_iri=base,
                                  timeout=float(current_app.config["QUERY_TIMEOUT"]), what="query")
         state.results.put(key, payload)
     response = Response(payload.body, status=200, content_type=fmt.content_type)
@@ -277,7 +279,21 @@ def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:
                            gather("named-graph-uri"), formats[-1] if formats else None)
 
 
+# Accept headers up to this long have their choice remembered: clients send the same few headers again and again
+# (a longer one is negotiated afresh each time, so that odd headers cannot fill the memory)
+CACHED_ACCEPT_LENGTH = 512
+
+
 def _negotiate(kind: str, format_name: str | None) -> Format:
+    accept = request.headers.get("Accept")
+    if (accept is None or len(accept) <= CACHED_ACCEPT_LENGTH) and (format_name is None or len(format_name) <= 64):
+        return _negotiated(kind, format_name, accept)
+    return _negotiated.__wrapped__(kind, format_name, accept)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(kind: str, format_name: str | None, accept: str | None) -> Format:
+    """The format for a query form, ``format=`` and Accept (refusals raise, and are not remembered)."""
     formats, aliases = formats_for(kind)
-    return negotiate(formats, format_name=format_name, accept=request.headers.get("Accept"), aliases=aliases,
+    return negotiate(formats, format_name=format_name, accept=accept, aliases=aliases,
                      what=f"a {kind.removesuffix('Query').upper()} query", elsewhere=RESULT_FORMATS + RDF_FORMATS)

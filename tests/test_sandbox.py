@@ -163,3 +163,24 @@ def test_prepare_opens_the_store_ahead_and_a_bad_one_breaks_nothing(store, tmp_p
         pool.prepare(store)
         assert _ask(pool, store)
         assert pool.workers == 1
+
+
+def test_a_large_answer_crosses_to_the_server_whole_and_in_the_format_asked(store):
+    """Megabytes of answer (many pipe buffers' worth) arrive whole, after a store-opening message sent just before
+    (two messages back to back on one pipe), and the JSON is what json.dumps writes for the same results."""
+    import json
+
+    from cnkg.sandbox import evaluate
+
+    rows = " ".join(f'("é \\" \\\\ {i}"@en <urn:x{i}>)' for i in range(30_000))
+    job = Job(f"SELECT ?l ?x ?none WHERE {{ VALUES (?l ?x) {{ {rows} }} }}", store, max_rows=25_000)
+    with Sandbox(1, warm=1) as pool:
+        pool.prepare(store)  # a store-opening message, then the job, on the same pipe
+        answer = pool.run(job, timeout=60)
+    assert answer.rows == 25_000 and answer.truncated
+    assert len(answer.body) > 2_000_000
+    assert answer.body == evaluate(job).body
+    expected = {"head": {"vars": ["l", "x", "none"]}, "results": {"bindings": [
+        {"l": {"type": "literal", "value": f'é " \\ {i}', "xml:lang": "en"}, "x": {"type": "uri", "value": f"urn:x{i}"}}
+        for i in range(25_000)]}}
+    assert answer.body == json.dumps(expected, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,232 @@
+"""The HTTP front and the hop to the query workers: fresh queries at 1 and 8 clients, every server on the same texts.
+
+Servers (each reads the same on-disk store, built as bench_engine.py builds it at scale 1):
+
+- ``oxigraph``: ``oxigraph serve-read-only``, the reference;
+- ``cnkg``: ``cnkg serve`` as shipped (waitress under cnkg's graceful server);
+- ``before``: ``cnkg serve`` run by another interpreter (``--before PYTHON``: the virtual environment of an older
+  checkout), for before/after numbers in one run;
+- ``granian``: the same Flask app (built as ``cnkg serve`` builds it) under granian's WSGI interface, one worker
+  process and ``--threads`` threads, when granian is installed (it is not a dependency: this is the comparison);
+- ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor).
+
+Each level (1, then 8 clients) sends every server the same new texts (bench_engine.py's templates), the order of
+the servers rotating from round to round; each timed run follows an untimed burst at the same concurrency. Per
+server: p50/p99 ms, queries/s, and the CPU per query of the server process and of its children (cnkg's query
+workers; granian's worker process and its query workers), with the 1-minute load average at the end of the run.
+
+    python bench/bench_http.py                                   # cnkg, oxigraph, granian if installed
+    python bench/bench_http.py --servers cnkg,before,oxigraph --before ../old/.venv/bin/python
+    python bench/bench_http.py --servers bare-waitress,bare-granian --rounds 3
+
+Writes bench/results/http.md and http.json (``--out NAME`` for another name).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from bench_engine import LEVELS, WARM_UP_PER_CLIENT, Server, build, fresh_queries, load
+from bench_startup import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+# the app as `cnkg serve` builds it (rate limit off, the JSON access log on standard error), for another server
+APP = """
+import logging, sys
+from cnkg.server import create_app
+access = logging.getLogger("cnkg.access"); access.setLevel(logging.INFO)
+access.addHandler(logging.StreamHandler(sys.stderr)); access.propagate = False
+app = create_app({"RATE_LIMIT_PER_MINUTE": 0})
+app.extensions["cnkg"].sandbox.confinement()
+"""
+BARE = """
+def app(environ, start_response):
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    body = b'{"head": {}, "boolean": true}'
+    start_response("200 OK", [("Content-Type", "application/sparql-results+json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"""
+RUN = """
+import sys
+from pathlib import Path
+server, module, port, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if server == "granian":
+    from granian import Granian
+    Granian(f"{module}:app", address="127.0.0.1", port=port, interface="wsgi", workers=1, blocking_threads=threads,
+            log_enabled=False, working_dir=Path(sys.argv[5])).serve()
+else:
+    sys.path.insert(0, sys.argv[5])
+    import waitress
+    waitress.serve(__import__(module).app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+"""
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds of ``pid`` and of all its descendants."""
+    own, descendants, todo, tick = 0.0, 0.0, [(pid, True)], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p, is_root = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if is_root:
+            own = used
+        else:
+            descendants += used
+        todo += [(int(c), False) for c in children]
+    return own, descendants
+
+
+def start(name: str, store: Path, env: dict, work: Path, args) -> Server:
+    port = free_port()
+    serve = [sys.executable, "-m", "cnkg.cli", "serve", "--port", str(port), "--rate-limit", "0"]
+    if name == "oxigraph":
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+        return Server(name, [binary, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
+                      env, port, "/query")
+    if name == "cnkg":
+        return Server(name, serve, env, port, "/sparql")
+    if name == "before":
+        return Server(name, [args.before, *serve[1:]], env, port, "/sparql")
+    server, _, bare = name.partition("-")  # granian, bare-waitress, bare-granian
+    if server == "bare":
+        server = bare
+    module = "bench_bare_app" if name.startswith("bare") else "bench_cnkg_app"
+    return Server(name, [sys.executable, "-c", RUN, server, module, str(port), str(args.threads), str(work)], env,
+                  port, "/sparql")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "landscape")
+    parser.add_argument("--servers", default=None, help="comma-separated (default: cnkg,oxigraph and granian if "
+                                                        "installed)")
+    parser.add_argument("--before", help="the Python of another checkout's environment, for the server 'before'")
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="threads of the granian and bare servers (cnkg "
+                                                               "serve's waitress has 8)")
+    parser.add_argument("--limit-cycle", type=int, default=50, help="the templates' LIMIT goes round 5 .. 4+N, so "
+                        "every round runs the same small queries (0: grows along the list, as in bench_engine.py)")
+    parser.add_argument("--out", default="http")
+    args = parser.parse_args()
+    args.limit_cycle = args.limit_cycle or None
+    names = args.servers.split(",") if args.servers else ["cnkg", "oxigraph"] + (
+        ["granian"] if _installed("granian") else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        work = build(1, args.data, Path(tmp))
+        (work / "bench_cnkg_app.py").write_text(APP)
+        (work / "bench_bare_app.py").write_text(BARE)
+        store = next((work / "cache").glob("kg-*.oxigraph"))
+        env = dict(os.environ, CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"), CI="1")
+        servers: list[Server] = []
+        runs: dict[str, list[dict]] = {}
+        try:
+            for name in names:
+                servers.append(start(name, store, env, work, args))
+            offset = 0
+            for rnd in range(args.rounds):
+                for clients in LEVELS:
+                    warm = WARM_UP_PER_CLIENT * clients
+                    queries = fresh_queries(store, offset + warm + args.requests, args.limit_cycle)[offset:]
+                    offset += warm + args.requests
+                    shift = rnd % len(servers)
+                    for server in servers[shift:] + servers[:shift]:
+                        load(server, queries[:warm], clients)
+                        before, started = cpu_seconds(server.proc.pid), os.times()
+                        result = load(server, queries[warm:], clients)
+                        after, ended = cpu_seconds(server.proc.pid), os.times()
+                        n = len(queries) - warm
+                        result.update(server_cpu_ms=1000 * (after[0] - before[0]) / n,
+                                      children_cpu_ms=1000 * (after[1] - before[1]) / n,
+                                      client_cpu_ms=1000 * (ended.user + ended.system - started.user
+                                                            - started.system) / n,
+                                      load=os.getloadavg()[0], round=rnd)
+                        runs.setdefault(f"{server.name}|{clients}", []).append(result)
+                        print(f"round {rnd} {server.name:14s} {clients} clients: p50 {result['p50_ms']:.2f} ms, p99 "
+                              f"{result['p99_ms']:.2f} ms, {result['qps']:.0f}/s, server CPU "
+                              f"{result['server_cpu_ms']:.2f} ms/query (+{result['children_cpu_ms']:.2f} children), "
+                              f"load {result['load']:.2f}", flush=True)
+        finally:
+            for server in servers:
+                server.stop()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(runs, indent=1))
+    text = report(names, runs, args)
+    (RESULTS / f"{args.out}.md").write_text(text)
+    print(text)
+
+
+def _installed(dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def report(names: list[str], runs: dict, args) -> str:
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian")
+                if _installed(p)}
+    command = " ".join(["python bench/bench_http.py", *sys.argv[1:]])
+    lines = ["# The HTTP front and the hop to the query workers, side by side", "",
+             f"Run: `{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({platform.machine()}), "
+             f"Python {sys.version.split()[0]}, {', '.join(f'{k} {v}' for k, v in versions.items())}. Scale 1; "
+             f"{args.requests} fresh queries per server, level and round, the same texts for every server (LIMIT "
+             f"{'5 to ' + str(4 + args.limit_cycle) if args.limit_cycle else 'growing along the list'}); "
+             f"{args.rounds} rounds, the order of the servers rotating; medians over the rounds (each round's "
+             "figure in brackets); CPU per query of the server process (+ its children: query workers); the "
+             "1-minute load average at the end of each run.", "",
+             "| server | clients | p50 ms | p99 ms | queries/s | server CPU ms/query | + children | = total | load |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def cell(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({', '.join(f'{v:.{digits}f}' for v in values)})"
+
+    for clients in LEVELS:
+        for name in names:
+            r = runs.get(f"{name}|{clients}", [])
+            if not r:
+                continue
+            lines.append(f"| {name} | {clients} | {cell([x['p50_ms'] for x in r], 2)} | "
+                         f"{cell([x['p99_ms'] for x in r], 1)} | {cell([x['qps'] for x in r], 0)} | "
+                         f"{statistics.median(x['server_cpu_ms'] for x in r):.2f} | "
+                         f"{statistics.median(x['children_cpu_ms'] for x in r):.2f} | "
+                         f"{statistics.median(x['server_cpu_ms'] + x['children_cpu_ms'] for x in r):.2f} | "
+                         f"{', '.join(format(x['load'], '.2f') for x in r)} |")
+    if "oxigraph" in names:
+        lines += ["", "Against the targets (issue 28: p50 ≤ 2× Oxigraph's at 1 client and ≤ 3× at 8, queries/s at 8 "
+                  "≥ 50 % of Oxigraph's, p99 at 8 ≤ 4×), from the medians above:", "",
+                  "| server | p50 ratio, 1 client | p50 ratio, 8 | queries/s at 8, share of Oxigraph's | p99 ratio, 8 |",
+                  "|---|---|---|---|---|"]
+
+        def median(name: str, clients: int, key: str) -> float:
+            return statistics.median(x[key] for x in runs[f"{name}|{clients}"])
+
+        for name in names:
+            if name == "oxigraph" or name.startswith("bare"):
+                continue
+            lines.append(f"| {name} | {median(name, 1, 'p50_ms') / median('oxigraph', 1, 'p50_ms'):.2f}× | "
+                         f"{median(name, 8, 'p50_ms') / median('oxigraph', 8, 'p50_ms'):.2f}× | "
+                         f"{100 * median(name, 8, 'qps') / median('oxigraph', 8, 'qps'):.0f} % | "
+                         f"{median(name, 8, 'p99_ms') / median('oxigraph', 8, 'p99_ms'):.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
