@@ -1,19 +1,20 @@
 """How much of the ecosystem's lineage the graph knows, and from which sources: ``cnkg coverage``.
 
-For every CNCF project at its current stage (its latest dated lifecycle event in the imported landscapes), whether
-the graph has an origin fact (who created it, or what it was formed from: merged, forked or extracted), a lineage relation (a sub-property of ``cnkg:hasAncestor``), and a
-high-confidence source for either; and, over the whole graph, every lineage or origin statement with the document
-it comes from. A statement counts as sourced when its named graph names a document with a URL: a cited graph's
-``dct:source`` is the URL itself, an article section is part of a document whose ``cnkg:homepage`` is its URL.
+For every CNCF project at its current stage (the default graph's: the latest dated source's, :mod:`cnkg.current`),
+whether the graph has an origin fact (who created it, or what it was formed from: merged, forked or extracted), a
+lineage relation (a sub-property of ``cnkg:hasAncestor``), and a high-confidence source for either; and, over the
+whole graph, every lineage or origin statement with the document it comes from. A statement counts as sourced when
+its named graph names a document with a URL (:func:`cnkg.provenance.graph_source`: a cited graph's document, or
+the document an article section is part of).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS
+from rdflib import RDF, RDFS, URIRef
 
 from .namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, is_landscape_graph
+from .provenance import Source, graph_source
 from .vocabulary import sub_properties
 
 # An origin fact says who created the thing, or what it was formed from when a source names no creator
@@ -44,35 +45,11 @@ class Coverage:
     snapshot_imported: bool
 
 
-def _document_url(store, graph, cache: dict) -> str | None:
-    """The URL of the document a named graph's statements come from, or None."""
-    if graph not in cache:
-        url = None
-        source = store.value(graph, DCTERMS.source)
-        if isinstance(source, URIRef):
-            if str(source).startswith(("http://", "https://")) and store.value(graph, CNKG.confidence) is not None:
-                url = str(source)
-            else:   # an article section: the URL is its document's
-                document = store.value(source, DCTERMS.isPartOf)
-                homepage = store.value(document, CNKG.homepage) if document is not None else None
-                url = str(homepage) if homepage is not None else None
-        cache[graph] = url
-    return cache[graph]
-
-
 def current_stages(store) -> dict[URIRef, str]:
-    """Each project's stage now: the target of its latest dated lifecycle event (ties: the later stage wins)."""
-    latest: dict[URIRef, tuple] = {}
-    order = {stage: rank for rank, stage in enumerate(("sandbox", "incubating", "graduated", "archived"))}
-    for project, _, event, _ in store.quads((None, CNKG.lifecycleEvent, None, None)):
-        day, stage = store.value(event, CNKG.eventDate), store.value(event, CNKG.toStage)
-        if day is None or stage is None:
-            continue
-        name = str(stage).rsplit("/", 1)[-1].rsplit("#", 1)[-1].lower()
-        key = (str(day), order.get(name, -1))
-        if project not in latest or key > latest[project][0]:
-            latest[project] = (key, name)
-    return {project: name for project, (_, name) in latest.items()}
+    """Each project's stage now, by name: the default graph's, which holds only the current value of a
+    time-varying fact (:mod:`cnkg.current`: the latest dated source's)."""
+    return {project: str(stage).rsplit("/", 1)[-1].lower()
+            for project, _, stage in store.triples((None, CNKG.hasStage, None))}
 
 
 def coverage(store) -> Coverage:
@@ -82,38 +59,43 @@ def coverage(store) -> Coverage:
     origin = set(ORIGIN_RELATIONS) | set(sub_properties(tbox, CNKG.createdBy))
     relations = lineage | set(ATTRIBUTION_RELATIONS)
     skip = {INFERRED_GRAPH, ONTOLOGY_GRAPH, META_GRAPH, CURATED_GRAPH}
-    urls: dict = {}
-    facts: dict[URIRef, list[tuple]] = {}   # subject -> (relation, graph, url)
+
+    def label(iri) -> str:
+        return str(store.value(iri, RDFS.label) or iri)
+
+    described: dict[URIRef, Source] = {}    # graph -> what its statements come from
+    facts: dict[URIRef, list[tuple]] = {}   # subject -> (relation, source)
     statements, unsourced, documents = 0, [], set()
     for relation in relations:
         for subject, _, obj, graph in store.quads((None, relation, None, None)):
             if graph in skip or is_landscape_graph(graph):
                 continue
             statements += 1
-            url = _document_url(store, graph, urls)
-            if url is None:
+            if graph not in described:
+                described[graph] = graph_source(store, graph, label)
+            source = described[graph]
+            if source.url is None:
                 unsourced.append((subject, relation, obj, graph))
             else:
-                documents.add(url)
-            facts.setdefault(subject, []).append((relation, graph, url))
+                documents.add(source.url)
+            facts.setdefault(subject, []).append((relation, source))
     stages = {stage: StageCoverage(stage) for stage in STAGES}
     for project, stage in sorted(current_stages(store).items()):
         if stage not in stages:
             continue
         entry = stages[stage]
         entry.projects.append(project)
-        for relation, graph, url in facts.get(project, ()):
-            if url is None:
+        for relation, source in facts.get(project, ()):
+            if source.url is None:
                 continue
             if relation in origin:
                 entry.with_origin.add(project)
             if relation in lineage:
                 entry.with_lineage.add(project)
-            if (relation in origin or relation in lineage) and \
-                    store.value(graph, CNKG.confidence) == Literal("high"):
+            if (relation in origin or relation in lineage) and source.confidence == "high":
                 entry.with_high_confidence.add(project)
     return Coverage(stages, statements, statements - len(unsourced), unsourced, len(documents),
-                    any(True for _ in store.quads((None, CNKG.lifecycleEvent, None, None))))
+                    store.value(None, RDF.type, CNKG.LandscapeSnapshot) is not None)
 
 
 def as_json(report: Coverage, label) -> dict:
@@ -142,7 +124,8 @@ def as_text(report: Coverage, label) -> str:
     data = as_json(report, label)
     lines = []
     if not report.snapshot_imported:
-        lines.append("no landscape snapshot imported: project stages are unknown (cnkg import-landscape, see README)")
+        lines.append("no landscape snapshot imported: the stages are the article's of 2018 (cnkg import-landscape, "
+                     "see README)")
     lines.append(f"{'stage':<11} {'projects':>8} {'origin':>7} {'lineage':>8} {'high-conf.':>10}")
     for stage, entry in data["stages"].items():
         lines.append(f"{stage:<11} {entry['projects']:>8} {entry['with_origin']:>7} {entry['with_lineage']:>8} "

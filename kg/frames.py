@@ -108,7 +108,7 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None
     """One row per distinct path: descendant, ancestor, path (oldest first, " → "), hops, relations (per step,
     oldest first, " → "; alternatives " / "), sources (the documents or sections stating the steps, each with
     its confidence where one is recorded, "; ") and source_urls (where to read them, "; ").
-    ``label`` names an IRI (an entity, relation or section); ``cite`` (a source IRI -> ``lineage.Citation``)
+    ``label`` names an IRI (an entity, relation or section); ``cite`` (a source IRI -> ``provenance.Source``)
     gives a source's title, URL and confidence."""
     def source_text(source) -> str:
         citation = cite(source) if cite is not None else None
@@ -124,9 +124,11 @@ def lineage_frame(chains: list[Chain], label: Callable[[URIRef], str], cite=None
             names = sorted({label(relation) for path in steps for relation in path[i].relations})
             relations.append(" / ".join(names))
             for path in steps:
-                sources.extend(source_text(s) for s in path[i].sources)
-                if cite is not None:
-                    urls.extend(cite(s).url for s in path[i].sources if cite(s).url)
+                for source in path[i].sources:
+                    sources.append(source_text(source))
+                    url = cite(source).url if cite is not None else None
+                    if url:
+                        urls.append(url)
         rows.append({
             "descendant": label(nodes[-1]),
             "ancestor": label(nodes[0]),
@@ -149,7 +151,7 @@ def lineage_digraph(chains: list[Chain], label: Callable[[URIRef], str],
 
     Nodes are IRI strings with ``label``, ``types`` (class local names, sorted) and ``organisations``;
     edges have ``relation`` (labels joined " / "), ``relations`` (list), ``sources`` (section or document titles)
-    and, given ``cite`` (a source IRI -> ``lineage.Citation``), ``source_urls`` (high-confidence documents first)."""
+    and, given ``cite`` (a source IRI -> ``provenance.Source``), ``source_urls`` (high-confidence documents first)."""
     digraph = nx.DiGraph()
     steps = {step for chain in chains for step in chain.steps}
     for step in sorted(steps, key=lambda s: (str(s.parent), str(s.child), [str(r) for r in s.relations])):

@@ -5,13 +5,13 @@ asserted one-step edges (inspiredBy, basedOn, ...) so every step can cite the se
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
 from .namespaces import CNKG, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
-from .provenance import web_url
+from .provenance import Source, graph_source
 from .vocabulary import sub_properties
 
 
@@ -69,35 +69,17 @@ class LineageReport:
 MAX_PATHS = 500
 
 
-@dataclass(frozen=True)
-class Citation:
-    """What a step's source is: a cited document (its URL, the date read, a confidence) or an article section."""
-
-    title: str
-    url: str | None
-    confidence: str | None = None
-    read: str | None = None
-    document: str | None = None     # for a section: the title of the document it is part of
-
-    def as_json(self) -> dict:
-        return {key: value for key, value in (("title", self.title), ("url", self.url),
-                                              ("confidence", self.confidence), ("read", self.read),
-                                              ("document", self.document)) if value is not None}
-
-    def __str__(self) -> str:
-        where = f" <{self.url}>" if self.url else ""
-        trust = f", {self.confidence} confidence" if self.confidence else ""
-        part = f" ({self.document})" if self.document else ""
-        return f"{self.title}{part}{where}{trust}"
-
-
 class LineageIndex:
     """The asserted lineage edges of a dataset, indexed both ways."""
 
     def __init__(self, store):
         """``store``: a :class:`cnkg.store.TripleStore` (anything with its ``graph`` and ``quads`` methods)."""
         relations = set(sub_properties(store.graph(ONTOLOGY_GRAPH), CNKG.hasAncestor))
-        self.citations: dict[URIRef, Citation] = {}
+
+        def label(iri) -> str:
+            return str(store.value(iri, RDFS.label) or iri)
+
+        self.citations: dict[URIRef, Source] = {}   # each source IRI: what it is (provenance.graph_source)
         self.relations = relations
         sources: dict[tuple, list[URIRef]] = {}
         section_of: dict[URIRef, URIRef | None] = {}
@@ -107,7 +89,8 @@ class LineageIndex:
                     continue
                 if graph not in section_of:
                     section_of[graph] = store.value(graph, DCTERMS.source)
-                    self._describe(store, graph, section_of[graph])
+                    if section_of[graph] is not None:
+                        self._remember(graph_source(store, graph, label))
                 sources.setdefault((child, relation, parent), [])
                 if section_of[graph] is not None:
                     sources[(child, relation, parent)].append(section_of[graph])
@@ -123,30 +106,18 @@ class LineageIndex:
             self.up.setdefault(child, []).append(step)
             self.down.setdefault(parent, []).append(step)
 
-    def _describe(self, store, graph, source) -> None:
-        """Remember what ``source`` (the ``dct:source`` of ``graph``) is, for showing it with each step."""
-        if source is None or source in self.citations:
-            if source is not None:   # the same document cited twice: the higher confidence is kept
-                known = self.citations[source]
-                confidence = store.value(graph, CNKG.confidence)
-                if confidence is not None and str(confidence) == "high" and known.confidence != "high":
-                    self.citations[source] = Citation(known.title, known.url, "high", known.read, known.document)
-            return
-        title = store.value(source, DCTERMS.title) or store.value(source, RDFS.label) or source
-        confidence = store.value(graph, CNKG.confidence)
-        if confidence is not None:   # a cited document: its URL is its IRI
-            read = store.value(graph, CNKG.readOn)
-            self.citations[source] = Citation(str(title), web_url(source), str(confidence),
-                                              str(read) if read is not None else None)
-            return
-        document = store.value(source, DCTERMS.isPartOf)
-        url = store.value(document, CNKG.homepage) if document is not None else None
-        doc_title = store.value(document, RDFS.label) if document is not None else None
-        self.citations[source] = Citation(str(title), web_url(url), None, None,
-                                          str(doc_title) if doc_title is not None else None)
+    def _remember(self, source: Source) -> None:
+        """Keep what a source IRI is, for showing it with each step; a document cited by several graphs keeps the
+        highest confidence any of them gives it."""
+        known = self.citations.get(source.iri)
+        if known is None:
+            self.citations[source.iri] = source
+        elif source.confidence == "high" and known.confidence != "high":
+            self.citations[source.iri] = replace(known, confidence="high")
 
-    def citation(self, source: URIRef) -> Citation:
-        return self.citations.get(source) or Citation(str(source), None)
+    def citation(self, source: URIRef) -> Source:
+        """What ``source`` (a step's source IRI) is: its title, URL, confidence, document."""
+        return self.citations.get(source) or Source("graph", source, str(source))
 
     def _walk(self, start: URIRef, edges: dict, follow, limit: int) -> tuple[list[list[Step]], bool]:
         """Paths from ``start``, breadth first (so the shortest come first), at most ``limit``; cycle-safe."""

@@ -42,6 +42,38 @@ class Source:
     def asserted(self) -> bool:
         return self.kind != "inferred"
 
+    def as_json(self) -> dict:
+        """Title, url, confidence, read and document, those known."""
+        return {key: value for key, value in (("title", self.title), ("url", self.url),
+                                              ("confidence", self.confidence), ("read", self.read),
+                                              ("document", self.document)) if value is not None}
+
+    def __str__(self) -> str:
+        part = f" ({self.document})" if self.document else ""
+        where = f" <{self.url}>" if self.url else ""
+        trust = f", {self.confidence} confidence" if self.confidence else ""
+        return f"{self.title}{part}{where}{trust}"
+
+
+def graph_source(dataset: Dataset, graph: URIRef, label: Callable[[URIRef], str]) -> Source:
+    """What the statements of one named graph (not the meta, inferred, curated or ontology graph) come from: the
+    document it cites (kg/facts/lineage-*.yaml: its URL, title, confidence, date read and note), the article
+    section or landscape snapshot it holds the statements of, or nothing recorded (a graph written by an update)."""
+    section = dataset.value(graph, DCTERMS.source)
+    if section is None:
+        return Source("graph", graph, str(graph))
+    confidence = dataset.value(graph, CNKG.confidence)
+    if confidence is not None:   # a statement citing its own document: the document's URL is its IRI
+        title = dataset.value(section, DCTERMS.title)
+        read, note = dataset.value(graph, CNKG.readOn), dataset.value(graph, RDFS.comment)
+        return Source("section", graph, str(title) if title is not None else label(section), section, None,
+                      web_url(section), str(confidence), str(read) if read is not None else None,
+                      str(note) if note is not None else None)
+    document = dataset.value(section, DCTERMS.isPartOf)
+    homepage = dataset.value(document, CNKG.homepage) if document is not None else None
+    return Source("section", graph, label(section), section, label(document) if document is not None else None,
+                  web_url(homepage))
+
 
 def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[Source]:
     """Every graph holding ``triple`` (the meta graph left out), one entry per graph, sorted by title."""
@@ -55,24 +87,8 @@ def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[So
             kind = "curated" if graph == CURATED_GRAPH else "ontology"
             found.append(Source(kind, graph, kind))
         else:
-            section = dataset.value(graph, DCTERMS.source)
-            if section is None:
-                found.append(Source("graph", graph, str(graph)))
-                continue
-            confidence = dataset.value(graph, CNKG.confidence)
-            if confidence is not None:   # a statement citing its own document (kg/facts/lineage-*.yaml)
-                title = dataset.value(section, DCTERMS.title)
-                read, note = dataset.value(graph, CNKG.readOn), dataset.value(graph, RDFS.comment)
-                found.append(Source("section", graph, str(title) if title is not None else label(section), section,
-                                    None, web_url(section), str(confidence),
-                                    str(read) if read is not None else None, str(note) if note is not None else None))
-                continue
-            document = dataset.value(section, DCTERMS.isPartOf)
-            homepage = dataset.value(document, CNKG.homepage) if document is not None else None
-            found.append(Source("section", graph, label(section), section,
-                                label(document) if document is not None else None,
-                                web_url(homepage)))
+            found.append(graph_source(dataset, graph, label))
     return sorted(found, key=lambda source: (source.title, str(source.graph)))
 
 
-__all__ = ["Source", "sources", "INFERRED_TITLE"]
+__all__ = ["Source", "sources", "graph_source", "web_url", "INFERRED_TITLE"]

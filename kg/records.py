@@ -415,15 +415,9 @@ class FactReader:
         self._citations[citation.id] = citation
         self.citations.append(citation)
         for key, node in claims.items():
-            info = self.vocab.properties.get(key)
-            key_line = getattr(node, "key_line", node.line)
+            info = self._assertable(key, node, file, CITATION_KEYS, f"unknown property or key {key!r} (a "
+                                    f"statement has properties and {', '.join(CITATION_KEYS)})")
             if info is None:
-                self.problem(file, key_line, f"unknown property or key {key!r} (a statement has properties and "
-                                             f"{', '.join(CITATION_KEYS)})",
-                             closest(key, [*self.vocab.properties, *CITATION_KEYS], cutoff=0.6))
-                continue
-            if info.transitive:
-                self.problem(file, key_line, f"{key!r} is inferred by the reasoner and cannot be asserted")
                 continue
             if isinstance(node.value, (dict, list)):
                 self.problem(file, node.line, f"{key}: one value per statement, found {_type_name(node.value)}; "
@@ -474,20 +468,26 @@ class FactReader:
         for key, node in spec.items():
             if key in reserved:
                 continue
-            info = self.vocab.properties.get(key)
-            line = getattr(node, "key_line", node.line)
+            info = self._assertable(key, node, file, reserved, f"unknown property {key!r}")
             if info is None:
-                self.problem(file, line, f"unknown property {key!r}",
-                             closest(key, [*self.vocab.properties, *reserved], cutoff=0.6))
-                continue
-            if info.transitive:
-                lineage = ", ".join(p.split("#")[-1] for p in map(str, self.vocab.sub_properties(info.iri)))
-                self.problem(file, line, f"{key!r} is inferred by the reasoner and cannot be asserted; "
-                                         f"assert one step with one of: {lineage}")
                 continue
             values = node.value if isinstance(node.value, list) else [node]
             for value in values:
                 self._statement(subject, info, value, default_section, file)
+
+    def _assertable(self, key: str, node: Node, file: str, other_keys: tuple[str, ...], unknown: str):
+        """The property ``key`` names, when a fact file may assert it; else None, the problem reported."""
+        info = self.vocab.properties.get(key)
+        line = getattr(node, "key_line", node.line)
+        if info is None:
+            self.problem(file, line, unknown, closest(key, [*self.vocab.properties, *other_keys], cutoff=0.6))
+            return None
+        if info.transitive:
+            lineage = ", ".join(p.split("#")[-1] for p in map(str, self.vocab.sub_properties(info.iri)))
+            self.problem(file, line, f"{key!r} is inferred by the reasoner and cannot be asserted; "
+                                     f"assert one step with one of: {lineage}")
+            return None
+        return info
 
     def _statement(self, subject, info, node: Node, default_section, file, citation=None) -> None:
         section, value, value_line = default_section, node.value, node.line

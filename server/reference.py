@@ -157,7 +157,7 @@ class Builder:
         return sorted(set(numbers)) if asserted else None
 
     def cite(self, citation) -> int:
-        """The note number of a lineage step's source (a :class:`cnkg.lineage.Citation`)."""
+        """The note number of a lineage step's source (a :class:`cnkg.provenance.Source`)."""
         hover = f"{citation.title}, part of {citation.document}" if citation.document else None
         return self._note((citation.title, citation.url), citation.title, citation.url, citation.confidence, hover)
 
