@@ -7,8 +7,9 @@ Matching is deliberately conservative, because a false merge silently mixes two 
 - a parenthesised part counts as an alias only when it is the initials of the rest
   ("The Update Framework (TUF)" = "TUF"), so a role marker never does ("Cortex (member)" is not "Cortex");
 - a repository URL is evidence only when exactly one article entity and one item have it;
-- article software is never matched to the CNCF member list or the service-provider lists (article
-  organisations and programming languages may match anywhere: the landscape lists companies by name);
+- article software (and curated platforms: "Google Cloud", the public cloud the 2018 landscape lists) is never
+  matched to the CNCF member list or the service-provider lists (article organisations and programming languages
+  may match anywhere: the landscape lists companies by name);
 - an item matching two article entities, or an article entity matching two different items of one snapshot,
   is not merged and is reported as ambiguous.
 
@@ -37,7 +38,7 @@ from .namespaces import CNKG, CURATED_GRAPH, ID
 
 # Landscape categories that list organisations and service providers, not software.
 NON_SOFTWARE_CATEGORIES = {"CNCF Members", "Special"}
-ARTICLE_SOFTWARE = (CNKG.Project, CNKG.Software, CNKG.Specification)
+ARTICLE_SOFTWARE = (CNKG.Project, CNKG.Software, CNKG.Specification, CNKG.Platform)
 
 
 def normal(name: str) -> str:
@@ -120,6 +121,7 @@ class Mention:
     prop: URIRef
     entity: URIRef | None = None
     reason: str | None = None
+    phrase: bool = False   # the text is a phrase of a sentence, not a name (see is_phrase): not looked up
 
 
 @dataclass
@@ -302,6 +304,25 @@ def name_variants(name: str) -> set[str]:
     return found - {""}
 
 
+# Words that make a piece of free text a phrase of a sentence rather than a name. Splitting a sentence at its
+# commas and "and"s leaves pieces such as "which is widely used in online serving services", "the online feature
+# store" or "any Ingress controller or Service Mesh that works at the Kubernetes Service level": they hold, in lower
+# case, words that names do not. Only words that no item name of either official snapshot holds are listed ("for",
+# "by", "of", "on" are not: "Percona Server for MySQL", "KubeDB by AppsCode", "Portworx on Kubernetes").
+PHRASE_WORDS = frozenset("""all also any are as be been both can deployed due example has have is it its
+    maintained many monitored multiple plus provides such supported supporting that the to used via which
+    with""".split())
+
+
+def is_phrase(text: str) -> bool:
+    """Whether a piece of free text is a phrase (part of a sentence, or a description of a kind of thing) rather
+    than a name: it holds a lower-case word of :data:`PHRASE_WORDS`. A remark in parentheses after a name does not
+    count ("Argo CD (with GitOps)" is a name and its remark)."""
+    remark = trailing_parenthesis(text.strip(), empty=True)
+    base = remark[0] if remark else text
+    return any(word.strip(".,;:()'\"") in PHRASE_WORDS for word in base.split())
+
+
 def mention_key(name: str) -> str:
     """A name compared loosely: accents, case, spaces and punctuation ignored, a trailing " Project" dropped."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
@@ -313,8 +334,9 @@ class NameResolver:
 
     A name is looked up by every form :func:`name_forms` gives (the whole name; a name and its initials),
     compared with :func:`mention_key`; when the whole text matches nothing, once more without a trailing remark
-    in parentheses. When several entities match, CNCF projects of the snapshot are preferred, then the article's
-    entities; if that still leaves several, the name is ambiguous and stays unresolved."""
+    in parentheses. When several entities match, CNCF projects of the snapshot are preferred, then the curated
+    entities (the article's, and the platforms and tools of ``kg/facts/platforms.yaml``); if that still leaves
+    several, the name is ambiguous and stays unresolved."""
 
     def __init__(self, article: Dataset, snapshot: str, landscape: Landscape, alignment: Alignment):
         index = _ArticleIndex(article)
@@ -395,7 +417,8 @@ class NameResolver:
         2. an entity's name without a leading "Project" / "The" or a trailing "Runtime" / "Operator" ("Calico" =
            "Project Calico", "WasmEdge" = "WasmEdge Runtime");
         3. a sub-project named after its CNCF parent: the parent project's name and one or two more words ("Argo
-           CD", "Argo Rollouts": parts of Argo; "Helm Chart"), or "CD" run on ("FluxCD");
+           CD", "Argo Rollouts": parts of Argo; "Helm Chart"; "tekton-chains", a repository's spelling: Tekton),
+           or "CD" run on ("FluxCD");
         4. the last part of exactly one item's repository URL, for names of five characters or more ("cosign").
         """
         base = text.strip()
@@ -415,7 +438,7 @@ class NameResolver:
         found = set(self.by_variant.get(key, set()))
         if found:
             return found
-        words = trimmed.split()
+        words = trimmed.replace("-", " ").split()    # "tekton-chains" is "Tekton Chains"
         for cut in (len(words) - 1, len(words) - 2):
             if cut >= 1:
                 parent = self.project_keys.get(mention_key(" ".join(words[:cut])), set())

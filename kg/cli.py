@@ -273,19 +273,24 @@ def print_mentions(alignment, snapshot: str, out=None, quiet: bool = False) -> N
     mentions = [m for m in alignment.mentions if m.snapshot == snapshot]
     if not mentions:
         return
-    unresolved = [m for m in mentions if m.entity is None]
+    phrases = [m for m in mentions if m.phrase]
+    names = [m for m in mentions if not m.phrase]
+    unresolved = [m for m in names if m.entity is None]
     relations = {}
     for m in mentions:
         if m.entity is not None:
             relations.setdefault(m.prop.split("#")[-1], set()).add((m.subject, m.entity))
     stated = ", ".join(f"{len(pairs)} {name}" for name, pairs in sorted(relations.items()))
+    share = f" ({100 * len(unresolved) / len(names):.1f} %)" if names else ""
+    # pieces of sentences are not names: counted apart, so the share of names left unresolved is about names
+    pieces = f"; and {len(phrases)} phrase(s) of sentences, not names" if phrases else ""
+    summary = (f"names in free text: {len(names)}, {len(names) - len(unresolved)} resolved ({stated or 'none'}); "
+               f"{len(unresolved)} unresolved{share}{pieces}")
     if quiet:
-        print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
-              f"{len(unresolved)} unresolved (cnkg query unresolved-names lists them)", file=out)
+        print(f"{summary} (cnkg query unresolved-names lists them)", file=out)
         return
-    print(f"names in free text: {len(mentions)}, {len(mentions) - len(unresolved)} resolved ({stated or 'none'}); "
-          f"{len(unresolved)} unresolved, kept as cnkg:NameMention (never made entities):", file=out)
-    for m in unresolved:
+    print(f"{summary}; kept as cnkg:NameMention (never made entities):", file=out)
+    for m in [*unresolved, *phrases]:
         print(f"  line {m.line}: {m.item} {m.key}: {m.text!r}: {m.reason}", file=out)
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from rdflib import RDF, RDFS, SKOS, XSD, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from .align import Alignment, Mention, NameResolver, crunchbase_slug, slugify
+from .align import Alignment, Mention, NameResolver, crunchbase_slug, is_phrase, slugify
 from .errors import Problem
 from .landscape import Item, Landscape
 from .namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
@@ -152,6 +152,9 @@ def add_snapshot(quads: QuadSet, article: Dataset, info: SnapshotInfo, landscape
     add_statements(quads, article, info, landscape, alignment, newest_label)
 
 
+PHRASE_REASON = "a phrase of a sentence, not a name: not looked up"
+
+
 class _Statements:
     """The facts of one snapshot beyond place and stage, each traceable to the line of its key."""
 
@@ -185,7 +188,7 @@ class _Statements:
         return node
 
     def mention(self, item: Item, iri: URIRef, key: str, position: int, text: str, prop: URIRef,
-                entity: URIRef | None, reason: str | None) -> None:
+                entity: URIRef | None, reason: str | None, phrase: bool = False) -> None:
         line = self.line(item, iri, key)
         node = URIRef(f"{line}/name/{position}")
         add = self.add
@@ -201,11 +204,14 @@ class _Statements:
         else:
             add((node, CNKG.unresolvedReason, Literal(reason)))
         self.alignment.mentions.append(Mention(self.info.name, item.name, iri, key, item.lines[key], text, prop,
-                                               entity, reason))
+                                               entity, reason, phrase))
 
     def item(self, item: Item, iri: URIRef) -> None:
         resolver = self.resolver
         for position, (key, name) in enumerate(item.integrations):
+            if is_phrase(name):       # a piece of a sentence: kept, with the reason, but not looked up
+                self.mention(item, iri, key, position, name, CNKG.integratesWith, None, PHRASE_REASON, phrase=True)
+                continue
             entity, reason = resolver.resolve(name)
             if entity == iri:
                 entity, reason = None, "names the item itself"

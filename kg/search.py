@@ -36,7 +36,7 @@ DEFAULT_LIMIT = 20
 # What kind of match each rank is, best first.
 RANKS = ("label", "altLabel", "prefix", "word", "substring", "description")
 # The types a hit is shown with, most specific first (the first one the resource has).
-TYPES = ("Project", "ProgrammingLanguage", "Specification", "InternalSystem", "Software", "Organization",
+TYPES = ("Project", "ProgrammingLanguage", "Specification", "InternalSystem", "Software", "Platform", "Organization",
          "LandscapeItem", "Stage", "Category", "LandscapeCategory", "LandscapeTag", "Persona")
 
 _ID = PREFIX_IRIS["id"]

@@ -8,7 +8,7 @@ from cnkg import imports
 from cnkg.align import name_forms, normal
 from cnkg.api import KnowledgeGraph
 from cnkg.errors import InvalidInput
-from cnkg.namespaces import CNKG, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
+from cnkg.namespaces import CNKG, CURATED_GRAPH, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
 from cnkg.pipeline import build
 from paths import FIXTURES
 from rdflib import RDF, RDFS, SKOS, Literal, URIRef
@@ -442,7 +442,7 @@ def test_cli_import_quiet_prints_a_summary_not_every_name(cli):
     result = cli("import-landscape", LANDSCAPES / "current.yml", "--date", "2026-08-07", "--quiet")
     assert result.code == 0, result.err
     assert "names in free text: 13, 9 resolved (5 integratesWith, 1 subprojectOf, 3 writtenIn); 4 unresolved " \
-           "(cnkg query unresolved-names lists them)" in result.out
+           "(30.8 %) (cnkg query unresolved-names lists them)" in result.out
     assert "Nowhere DB" not in result.out and "(line" not in result.out     # no name, no match listed one by one
     assert "1 warning(s) (run without --quiet to see them)" in result.err and "misplaced" not in result.err
 
@@ -537,6 +537,13 @@ def test_free_text_names_reconcile_with_what_is_there_and_nothing_else(tmp_path)
     path.write_text(RECONCILE)
     landscape = read_landscape(path)
     article = Dataset()
+    curated = article.graph(CURATED_GRAPH)        # a curated platform, and the company that offers it
+    for slug, cls, label, alt in (("aws", CNKG.Platform, "AWS", "AWS cloud"),
+                                  ("amazon-web-services", CNKG.Organization, "Amazon Web Services", None)):
+        curated.add((ID[slug], RDF.type, cls))
+        curated.add((ID[slug], RDFS.label, Literal(label)))
+        if alt:
+            curated.add((ID[slug], SKOS.altLabel, Literal(alt)))
     alignment = align([("now", landscape)], article)
     resolver = NameResolver(article, "now", landscape, alignment)
     resolved = {"Calico": "project-calico", "WasmEdge": "wasmedge-runtime", "Argo CD": "argo",
@@ -545,10 +552,30 @@ def test_free_text_names_reconcile_with_what_is_there_and_nothing_else(tmp_path)
     for text, slug in resolved.items():
         assert resolver.resolve(text) == (ID[slug], None), text
     assert resolver.resolve("Cortex (member)")[0] not in (ID.cortex, None)     # the member, not the project
-    for text in ("Cluster API", "AWS", "Lens", "Welkin", "Kubeadm", "Calico Enterprise", "Grafana", "Argonaut",
-                 "Cortex metrics storage backend"):
+    # the platform, never the member company listed as "Amazon Web Services (member)"
+    assert resolver.resolve("AWS") == resolver.resolve("aws") == (ID.aws, None)
+    member = next(iri for (_, position), iri in alignment.item_iris.items()
+                  if landscape.items[position].name == "Amazon Web Services (member)")
+    assert resolver.resolve("Amazon Web Services (member)")[0] == member != ID.aws
+    assert resolver.resolve("Amazon Web Services")[0] == ID["amazon-web-services"]     # the company's own name
+    for text in ("Cluster API", "Lens", "Welkin", "Kubeadm", "Calico Enterprise", "Grafana", "Argonaut",
+                 "Cortex metrics storage backend", "AWS S3", "Amazon", "AWS Secrets Manager"):
         entity, reason = resolver.resolve(text)
         assert entity is None and reason, (text, entity)
+    assert resolver.resolve("argo-rollouts") == (ID.argo, None)          # a repository's spelling of a part
+
+
+def test_pieces_of_sentences_are_phrases_not_names():
+    """Issue 24: splitting prose at its commas leaves pieces that name nothing; they are not counted as names."""
+    from cnkg.align import is_phrase
+
+    for text in ("which is widely used in online serving services", "the online feature store",
+                 "Due to etcd's flexible", "any Ingress controller or Service Mesh that works at the Kubernetes",
+                 "multiple storage backends", "Sigstore via Tekton Chains (signing and verification)"):
+        assert is_phrase(text), text
+    for text in ("Percona Server for MySQL", "KubeDB by AppsCode", "Portworx on Kubernetes", "Argo CD (GitOps)",
+                 "Helm (Tekton Operator)", "The Update Framework (TUF)", "AWS", "kubectl", "Let's Encrypt"):
+        assert not is_phrase(text), text
 
 
 def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):

@@ -254,6 +254,31 @@ def test_integration_names_whose_item_is_there_resolve(real):
     # Cluster API is the graph's own entity (a Kubernetes sub-project), not "Elastisys Welkin® based on Cluster
     # API", the one item whose name holds it
     assert found[("metal3-io", "Cluster API")] == ID["cluster-api"]
-    assert found[("Kairos", "Kubeadm")] is None
+    assert found[("Kairos", "Kubeadm")] == ID.kubeadm                  # a curated Kubernetes tool
     unresolved = sum(m.entity is None for m in mentions)
-    assert len(mentions) == 610 and unresolved <= 182
+    assert len(mentions) == 610 and unresolved <= 152
+
+
+def test_clouds_resolve_to_platforms_never_to_member_companies(real):
+    """Issue 24: "AWS", "GCP", "Azure" are the curated platforms, not the CNCF members that offer them; pieces of
+    sentences are kept as phrases, not counted as names."""
+    report, graph = real
+    mentions = [m for m in report.alignment.mentions if m.snapshot == "landscape-2026-08-07"]
+    found = {(m.item, m.text): m.entity for m in mentions}
+    assert found[("Meshery", "AWS")] == ID.aws and found[("Meshery", "GCP")] == ID["google-cloud"]
+    assert found[("Meshery", "Azure")] == ID["microsoft-azure"] and found[("k8gb", "aws")] == ID.aws
+    assert found[("in-toto", "tekton-chains")] == ID.tekton
+    members = {s for s, in graph.query("SELECT ?m WHERE { ?m cnkg:inLandscapeCategory ?c . ?c skos:broader* "
+                                       "<https://w3id.org/cnkg/id/landscape-category/cncf-members> }")}
+    assert not members & {m.entity for m in mentions}                  # no free-text name links a member
+    for look_alike in ("Amazon", "AWS S3", "AWS Secrets Manager", "Azure Blob", "Google Cloud Storage",
+                       "GitHub Copilot"):
+        assert all(m.entity is None for m in mentions if m.text == look_alike), look_alike
+    assert (ID.aws, CNKG.developedBy, ID["amazon-web-services"]) in graph.dataset
+    assert graph.query("ASK { <https://w3id.org/cnkg/id/aws> a cnkg:Platform ; cnkg:integratesWith "
+                       "<https://w3id.org/cnkg/id/meshery> }").askAnswer
+    phrases = [m for m in mentions if m.phrase]
+    assert {"the online feature store", "which is widely used in online serving services"} <= {m.text for m in phrases}
+    assert all(m.entity is None and "phrase" in m.reason for m in phrases)
+    names = [m for m in mentions if not m.phrase]
+    assert len(names) == 590 and sum(m.entity is None for m in names) <= 132
