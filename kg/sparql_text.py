@@ -313,7 +313,7 @@ def select_star_order(text: str, variables: list[str]) -> list[int] | None:
     first appear in the query text; None for any other query or when the engine's order is that order already.
 
     SPARQL leaves the column order of ``SELECT *`` open; Oxigraph sorts the names (``?s ?p ?o`` comes back as o, p,
-    s), where a reader, and engines such as Jena and rdflib, expect the query's own order."""
+    s), where a reader expects the query's own order, the one Apache Jena gives."""
     toks = tokens(text)
     i = _prologue_of(toks).end
     if i >= len(toks) or toks[i].keyword != "SELECT":
