@@ -34,6 +34,7 @@ from .namespaces import (CNKG, CURATED_GRAPH, FACTS_DIR, ID, INFERRED_GRAPH, MET
                          QUERIES_DIR, is_landscape_graph)
 from .named_queries import NamedQuery, Parameter, literal_parameter, load_named_queries, syntax_problem
 from .provenance import Source, sources
+from .sparql_text import select_star_order
 from .store import TripleStore
 
 # graphs the reasoner does not read: what it wrote itself, and the provenance of the others
@@ -322,9 +323,13 @@ class KnowledgeGraph:
         else:
             raise InvalidInput(f"a query is SPARQL text or the name of a named query, not {type(sparql).__name__}")
         try:
-            return self.store.select(text)
+            result = self.store.select(text)
         except SyntaxError as exc:
             raise InvalidInput([syntax_problem("query", text, str(exc))]) from None
+        order = select_star_order(text, [str(v) for v in result.vars]) if result.type == "SELECT" else None
+        if order is not None:  # SELECT *: the columns in the query's order, as the endpoint writes them
+            result.vars = [result.vars[n] for n in order]
+        return result
 
     # ------------------------------------------------------------------ lineage
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rdflib import Dataset, URIRef
+from rdflib import RDF, Dataset, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
 from .namespaces import CNKG, CURATED_GRAPH, INFERRED_GRAPH, META_GRAPH, ONTOLOGY_GRAPH
+from .snapshots import LANDSCAPE_FILE, LANDSCAPE_REPOSITORY, snapshot_url
 
 INFERRED_TITLE = "inferred (OWL 2 RL)"
 
@@ -69,10 +70,29 @@ def graph_source(dataset: Dataset, graph: URIRef, label: Callable[[URIRef], str]
         return Source("section", graph, str(title) if title is not None else label(section), section, None,
                       web_url(section), str(confidence), str(read) if read is not None else None,
                       str(note) if note is not None else None)
+    if (section, RDF.type, CNKG.LandscapeSnapshot) in dataset:
+        return _snapshot_source(dataset, graph, section, label)
     document = dataset.value(section, DCTERMS.isPartOf)
     homepage = dataset.value(document, CNKG.homepage) if document is not None else None
     return Source("section", graph, label(section), section, label(document) if document is not None else None,
                   web_url(homepage))
+
+
+def _snapshot_source(dataset: Dataset, graph: URIRef, section: URIRef, label) -> Source:
+    """A landscape snapshot: linked to the file at its recorded commit when that has a public URL; otherwise its
+    title (date and the file's name) says which file it was, with the repository when it is not the CNCF's."""
+    repository, commit = dataset.value(section, CNKG.homepage), dataset.value(section, CNKG.commit)
+    url = snapshot_url(str(repository) if repository is not None else LANDSCAPE_REPOSITORY,
+                       str(commit) if commit is not None else None)
+    title = label(section)
+    if url is None:
+        file_name = dataset.value(section, CNKG.fileName)
+        where = [f"file {file_name}"] if file_name is not None and str(file_name) != LANDSCAPE_FILE else []
+        if repository is not None and str(repository).rstrip("/") != LANDSCAPE_REPOSITORY:
+            where.append(f"from {repository}")
+        if where:
+            title = f"{title} ({' '.join(where)})"
+    return Source("section", graph, title, section, None, url)
 
 
 def sources(dataset: Dataset, triple, label: Callable[[URIRef], str]) -> list[Source]:

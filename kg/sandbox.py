@@ -48,7 +48,7 @@ import pyoxigraph as ox
 from .confinement import Confinement, ConfinementError, confine
 from .engine import open_snapshot, run_query, syntax_error
 from .iris import PREFIX_IRIS
-from .sparql_text import tokens
+from .sparql_text import select_star_order, tokens
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
@@ -165,10 +165,20 @@ def evaluate(job: Job) -> Answer:
     if isinstance(answer, ox.QuerySolutions):
         variables = [v.value for v in answer.variables]
         rows, truncated = take(answer, job.max_rows)
+        variables, rows = in_query_order(job.query, variables, rows)
         return Answer(write_solutions(variables, rows, job.result_format), "SELECT", job.result_format,
                       len(rows), truncated)
     triples, truncated = take(answer, job.max_rows)
     return Answer(write_graph(triples, job.graph_format), "CONSTRUCT", job.graph_format, len(triples), truncated)
+
+
+def in_query_order(text: str, variables: list[str], rows: list) -> tuple[list[str], list]:
+    """The columns of a ``SELECT *`` answer in the order the query names its variables, for every client and format
+    (:func:`cnkg.sparql_text.select_star_order`); any other answer as it is."""
+    order = select_star_order(text, variables)
+    if order is None:
+        return variables, rows
+    return [variables[n] for n in order], [tuple(row[n] for n in order) for row in rows]
 
 
 def take(iterator, limit: int) -> tuple[list, bool]:

@@ -3,9 +3,22 @@ them with the build pipeline) so that the graph code can name it without dependi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 LANDSCAPE_REPOSITORY = "https://github.com/cncf/landscape"
+# where that repository keeps the file, at every commit since its first (2018's copies included)
+LANDSCAPE_FILE = "landscape.yml"
+
+
+def snapshot_url(repository: str | None, commit: str | None) -> str | None:
+    """A public URL that is exactly the snapshot: the landscape repository's ``landscape.yml`` at the recorded
+    commit. None for a file without a commit (the repository's newest file is another one) or from another
+    repository (the name the file was imported under need not be its path there): nothing is made up."""
+    if (not commit or not re.fullmatch(r"[0-9a-fA-F]{7,40}", commit)   # (a graph written by an update: anything)
+            or (repository or "").rstrip("/") != LANDSCAPE_REPOSITORY):
+        return None
+    return f"{LANDSCAPE_REPOSITORY}/blob/{commit}/{LANDSCAPE_FILE}"
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,10 @@ class SnapshotInfo:
     commit: str | None = None
     url: str = LANDSCAPE_REPOSITORY
     file_name: str = "landscape.yml"
+
+    @property
+    def file_url(self) -> str | None:
+        return snapshot_url(self.url, self.commit)
 
     @property
     def title(self) -> str:

@@ -308,6 +308,32 @@ def undeclared_prefixes(text: str, predeclared=()) -> list[Token]:
     return [t for t in toks if t.kind == "pname" and t.text.partition(":")[0] not in declared]
 
 
+def select_star_order(text: str, variables: list[str]) -> list[int] | None:
+    """For a ``SELECT *`` query, the positions in ``variables`` (the engine's columns) in the order the variables
+    first appear in the query text; None for any other query or when the engine's order is that order already.
+
+    SPARQL leaves the column order of ``SELECT *`` open; Oxigraph sorts the names (``?s ?p ?o`` comes back as o, p,
+    s), where a reader expects the query's own order, the one Apache Jena gives."""
+    toks = tokens(text)
+    i = _prologue_of(toks).end
+    if i >= len(toks) or toks[i].keyword != "SELECT":
+        return None
+    i += 1
+    if i < len(toks) and toks[i].keyword in ("DISTINCT", "REDUCED"):
+        i += 1
+    if i >= len(toks) or toks[i].text != "*":
+        return None
+    where = {name: n for n, name in enumerate(variables)}
+    order: list[int] = []
+    for token in toks[i + 1:]:
+        if token.kind == "var":
+            n = where.pop(token.text[1:], None)
+            if n is not None:
+                order.append(n)
+    order += sorted(where.values())  # any the text does not name (none for a query the engine accepted)
+    return None if order == sorted(order) else order
+
+
 def substitute_variables(text: str, values: dict[str, str]) -> str:
     """``text`` with every occurrence of the variables ``?name`` / ``$name`` in ``values`` replaced by the given
     term syntax (an escaped IRI or literal, e.g. ``str(pyoxigraph.Literal(...))``). Only variable tokens are
@@ -322,6 +348,6 @@ def substitute_variables(text: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-__all__ = ["Token", "tokens", "forget_large", "iri_text", "nesting_depth", "position", "Prologue", "prologue", "query_form", "substitute_variables", "resolve",
+__all__ = ["Token", "tokens", "forget_large", "iri_text", "nesting_depth", "position", "Prologue", "prologue", "query_form", "select_star_order", "substitute_variables", "resolve",
            "DatasetClauses", "dataset_clauses", "undeclared_prefixes", "matching_brace",
            "QUERY_FORMS", "UPDATE_KEYWORDS"]

@@ -12,7 +12,8 @@ from flask import request
 from rdflib import BNode, Literal, URIRef
 
 from ..errors import RemoteError
-from ..sandbox import Job, SandboxError, take, write_boolean, write_graph, write_solutions
+from ..sandbox import (Job, SandboxError, in_query_order, take, write_boolean, write_graph,
+                       write_solutions)
 
 from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, OverMemory, Stopping,
                      Timeout, TooComplex, remote_api_error)
@@ -73,8 +74,8 @@ def run_remote(state, text: str, *, result_format: str, graph_format: str, max_r
                 return Payload(write_boolean(bool(result), result_format), 1, False)
             if isinstance(result, ox.QuerySolutions):
                 rows, truncated = take(guarded(result, what), max_rows)
-                return Payload(write_solutions([v.value for v in result.variables], rows, result_format),
-                               len(rows), truncated)
+                variables, rows = in_query_order(text, [v.value for v in result.variables], rows)
+                return Payload(write_solutions(variables, rows, result_format), len(rows), truncated)
             triples, truncated = take(guarded(result, what), max_rows)
             triples = [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
             return Payload(write_graph(triples, graph_format), len(triples), truncated)

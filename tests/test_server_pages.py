@@ -412,3 +412,47 @@ def test_kubernetes_default_view_has_no_plumbing_and_no_inferred_echoes(real_cli
     assert page.count('href="/id/jaeger"') == 1
     complete = real_client.get("/id/kubernetes?view=all", headers=HTML).get_data(as_text=True)
     assert "https://schema.org/url" in complete and "/line/" in complete      # nothing is lost
+
+
+# ---------------------------------------------------------------------------------------------- snapshot sources
+
+COMMIT_2018 = "760834e61d869824d884bd7abb7789697e41cb94"
+
+
+@pytest.fixture(scope="module")
+def snapshot_client(tmp_path_factory):
+    """The article with two tiny snapshots: one from the CNCF repository at a recorded commit, one recorded without a
+    commit under the name of a local copy (which need not be its name in any repository)."""
+    from cnkg import imports
+    from cnkg.api import KnowledgeGraph
+    from cnkg.pipeline import build
+    from paths import LANDSCAPES
+
+    directory = tmp_path_factory.mktemp("data")
+    imports.import_landscape(LANDSCAPES / "2018.yml", imports.snapshot_info(
+        None, "2018-10-26", COMMIT_2018, None, "landscape.yml"), directory)
+    imports.import_landscape(LANDSCAPES / "current.yml", imports.snapshot_info(
+        "now", "2026-08-07", None, None, "my-copy.yml"), directory)
+    report = build(landscapes=imports.imported(directory), progress=False)
+    return create_app({"RATE_LIMIT_PER_MINUTE": 0}, graph=KnowledgeGraph(report.dataset)).test_client()
+
+
+def test_a_landscape_snapshot_source_links_to_the_file_at_its_commit(snapshot_client):
+    """Regression: a landscape snapshot was a source without a link, although the import records its repository and
+    commit. A snapshot without a commit gets no made-up link: its date and the file's name say which it was."""
+    url = f"https://github.com/cncf/landscape/blob/{COMMIT_2018}/landscape.yml"
+    page = snapshot_client.get("/id/jaeger", headers=HTML).get_data(as_text=True)
+    notes = [item.split("</li>")[0] for item in page.split('<li id="note-')[1:]]
+    at_commit = [n for n in notes if "2018-10-26" in n]
+    assert len(at_commit) == 1 and f'<a href="{url}"' in at_commit[0]
+    without = [n for n in notes if "2026-08-07" in n]
+    assert len(without) == 1
+    assert "CNCF landscape.yml of 2026-08-07 (file my-copy.yml)" in html.unescape(without[0])
+    assert "<a " not in without[0]
+    complete = snapshot_client.get("/id/jaeger?view=all", headers=HTML).get_data(as_text=True)
+    assert f'href="{url}"' in complete and "(file my-copy.yml)" in html.unescape(complete)
+    # the explanation of a fact the 2018 file states (JSON for programs, as the page's "why?")
+    body = explain(snapshot_client, str(ID.jaeger), str(CNKG.hasStage), str(ID["stage/incubating"]),
+                   headers={"Accept": "application/json"}).get_json()
+    assert {"section": "CNCF landscape.yml of 2018-10-26, commit 760834e61d86", "url": url}.items() <= \
+        next(s for s in body["sources"] if "2018-10-26" in s["section"]).items()

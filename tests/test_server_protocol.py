@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -102,6 +103,39 @@ def test_csv_and_tsv_bodies(client):
     tsv = get(client, query, format="tsv").data.decode().splitlines()
     assert tsv[0] == "?p\t?l"
     assert tsv[1].startswith("<https://w3id.org/cnkg/id/jaeger>\t\"Jaeger\"")
+
+
+@pytest.mark.parametrize("query, columns", [
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT 2", ["s", "p", "o"]),
+    ("PREFIX ex: <http://example.org/> SELECT DISTINCT * WHERE { ?s a cnkg:Project ; ?year ?x ; rdfs:label ?name }",
+     ["s", "year", "x", "name"]),
+    # a variable named only in a comment or a string does not count; $v is ?v
+    ("# ?name first?\nSELECT * { $s rdfs:label ?name FILTER(?name != '?s') } LIMIT 1", ["s", "name"]),
+    ("SELECT * WHERE { { SELECT ?o ?s WHERE { ?s ?p ?o } LIMIT 1 } }", ["o", "s"]),
+    ("SELECT * WHERE { ?s rdfs:label ?b BIND(STRLEN(?b) AS ?a) } LIMIT 1", ["s", "b", "a"]),
+    ("SELECT ?p ?o ?s WHERE { ?s ?p ?o } LIMIT 1", ["p", "o", "s"]),    # a projection's own order stays
+    ('SELECT * { VALUES (?z ?a) { ("last" "first") } }', ["z", "a"]),
+])
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_select_star_columns_come_in_the_querys_order(client, query, columns, fmt):
+    """Oxigraph sorts the columns of SELECT * by name (?s ?p ?o as o, p, s); every client gets the order the query
+    names them in, the head and each row alike."""
+    response = get(client, query, format=fmt)
+    assert response.status_code == 200, response.data
+    if fmt == "json":
+        body = response.get_json()
+        assert body["head"]["vars"] == columns
+        assert all(list(b) == [c for c in columns if c in b] for b in body["results"]["bindings"])
+        if columns == ["z", "a"]:
+            assert body["results"]["bindings"][0]["z"]["value"] == "last"
+    elif fmt == "xml":
+        assert [v for v in re.findall(r'<variable name="([^"]+)"/>', response.data.decode())] == columns
+    else:
+        header, *rows = response.data.decode().splitlines()
+        names = header.replace("?", "").split("," if fmt == "csv" else "\t")
+        assert names == columns
+        if columns == ["z", "a"]:   # the row's cells follow the header
+            assert rows[0].replace('"', "").split("," if fmt == "csv" else "\t") == ["last", "first"]
 
 
 @pytest.mark.parametrize("accept, fmt", [(SRJ, "json"), (SRX, "xml")])

@@ -187,26 +187,30 @@ def yasgui_url(article_kg):
         yield url
 
 
-@pytest.fixture
-def ypage(browser_context, yasgui_url):
-    """A page on the YASGUI server: any request leaving 127.0.0.1 is recorded, refused, and fails the test."""
-    page, errors = _watched_page(browser_context)
+def _yasgui_page(context, url):
+    """A page on a YASGUI server: any request leaving 127.0.0.1 is recorded, refused, and fails the test."""
+    page, errors = _watched_page(context)
     outside: list[str] = []
 
     def guard(route):
-        if route.request.url.startswith(yasgui_url + "/"):
+        if route.request.url.startswith(url + "/"):
             route.continue_()
         else:
             outside.append(route.request.url)
             route.abort()
 
     page.route("**/*", guard)
-    page.goto(yasgui_url + "/")
+    page.goto(url + "/")
     expect(page.locator("#yasgui .yasqe .CodeMirror")).to_be_visible()
     yield page
     page.close()
     assert not outside, f"the page requested other origins: {outside}"
     assert not errors, f"errors in the browser console (a Content-Security-Policy violation shows here): {errors}"
+
+
+@pytest.fixture
+def ypage(browser_context, yasgui_url):
+    yield from _yasgui_page(browser_context, yasgui_url)
 
 
 def _hints(page) -> list[str]:
@@ -360,6 +364,85 @@ def test_yasgui_knows_the_predeclared_prefixes_and_shows_errors_in_words(ypage):
     ypage.locator("#yasgui .yasqe_queryButton").click()
     expect(ypage.locator("#error")).to_contain_text("malformed SPARQL query at line 1, column 25")
     assert "{" not in ypage.locator("#error").inner_text()
+
+
+ACTIVE = "#yasgui .tabPanel.active"   # the tab on show (each tab has its own editor and results)
+
+
+def _yasgui_run(page, query: str) -> None:
+    page.evaluate("q => { window.cnkgYasgui.getTab().setQuery(q); }", query)
+    page.locator(ACTIVE + " .yasqe_queryButton").click()
+    expect(page.locator(ACTIVE + " .yasr table tbody tr").first).to_be_visible()
+
+
+def test_yasgui_shows_select_star_columns_in_the_querys_order(ypage):
+    _yasgui_run(ypage, "SELECT * WHERE { ?s cnkg:donatedIn ?year ; rdfs:label ?name ; cnkg:inCategory ?o } LIMIT 3")
+    headers = [h.inner_text().strip() for h in ypage.locator(ACTIVE + " .yasr table thead th").all()]
+    assert headers[1:] == ["s", "year", "name", "o"]       # (the first column is YASR's row number)
+    first = ypage.locator(ACTIVE + " .yasr table tbody tr").first.locator("td")
+    assert first.nth(1).inner_text().startswith("id:") and first.nth(2).inner_text().strip().isdigit()
+
+
+@pytest.fixture(scope="module")
+def small_limit(article_kg):
+    """Servers that cut every answer at 5 rows: (plain editor URL, YASGUI URL)."""
+    from cnkg.server.ui import yasgui_version
+
+    settings = {"QUERY_TIMEOUT": 20.0, "RATE_LIMIT_PER_MINUTE": 0, "MAX_ROWS": 5}
+    with served(create_app({**settings, "UI_EDITOR": "textarea"}, graph=article_kg), threads=4) as plain, \
+            served(create_app(settings, graph=article_kg), threads=4) as yasgui:
+        yield plain, yasgui if yasgui_version() is not None else None
+
+
+def _assert_cut_notice(page, results: str) -> None:
+    """The notice is visible, says what happened and what to do, and sits just above the results it qualifies."""
+    notice = page.locator("#notice")
+    expect(notice).to_be_visible()
+    text = notice.inner_text()
+    assert "Only the first 5 results" in text and "row limit" in text and "OFFSET" in text
+    box, table = notice.bounding_box(), page.locator(results).first.bounding_box()
+    assert box["y"] + box["height"] <= table["y"] and table["y"] - (box["y"] + box["height"]) < 150, (box, table)
+    assert box["x"] + box["width"] <= WINDOW["width"]
+
+
+def test_an_answer_cut_at_the_row_limit_says_so_above_the_table(browser_context, small_limit):
+    page, errors = _watched_page(browser_context)
+    page.set_viewport_size(WINDOW)
+    page.goto(small_limit[0] + "/")
+    page.fill("#query", "SELECT * WHERE { ?s ?p ?o } LIMIT 20")
+    page.click("#run")
+    expect(page.locator("#results tbody tr").first).to_be_visible()
+    assert page.locator("#results tbody tr").count() == 5
+    _assert_cut_notice(page, "#results")
+    page.fill("#query", "SELECT * WHERE { ?s ?p ?o } LIMIT 3")   # an answer that was not cut: no notice
+    page.click("#run")
+    expect(page.locator("#notice")).to_be_hidden()
+    page.close()
+    assert not errors, errors
+
+
+def test_yasgui_says_an_answer_was_cut_at_the_row_limit_above_its_results(browser_context, small_limit):
+    if small_limit[1] is None:
+        pytest.skip("the YASGUI files are absent (server/static/yasgui/)")
+    for page in _yasgui_page(browser_context, small_limit[1]):
+        page.set_viewport_size(WINDOW)
+        _yasgui_run(page, "SELECT * WHERE { ?s ?p ?o } LIMIT 20")
+        assert page.locator(ACTIVE + " .yasr table tbody tr").count() == 5
+        expect(page.locator(ACTIVE + " .yasr")).to_contain_text("5 results")
+        _assert_cut_notice(page, ACTIVE + " .yasr table")
+        # below the editor, not above it
+        editor = page.locator(ACTIVE + " .yasqe").bounding_box()
+        assert page.locator("#notice").bounding_box()["y"] >= editor["y"] + editor["height"]
+        screenshot(page, "query-yasgui-row-limit")
+        _yasgui_run(page, "SELECT * WHERE { ?s ?p ?o } LIMIT 3")
+        expect(page.locator("#notice")).to_be_hidden()
+        # a new tab's answer is not the cut one: the notice goes, and closing the tab that held it breaks nothing
+        _yasgui_run(page, "SELECT * WHERE { ?s ?p ?o } LIMIT 20")
+        expect(page.locator("#notice")).to_be_visible()
+        page.evaluate("() => { window.cnkgYasgui.addTab(true); }")
+        expect(page.locator("#notice")).to_be_hidden()
+        _yasgui_run(page, "SELECT * WHERE { ?s ?p ?o } LIMIT 20")
+        _assert_cut_notice(page, ACTIVE + " .yasr table")
 
 
 # ------------------------------------------------------------------------------------------------ both snapshots

@@ -7,6 +7,8 @@
   const canned = JSON.parse($("canned-queries").textContent);
   const byName = new Map(canned.map((q) => [q.name, q]));
   const editor = $("query"), select = $("canned"), run = $("run");
+  // held, not looked up: with YASGUI it moves into a tab's panel, which closing the tab takes off the page
+  const notice = $("notice");
 
   function el(tag, text, attrs) {
     const node = document.createElement(tag);
@@ -83,17 +85,6 @@
     return td;
   }
 
-  // SELECT *: the engine may order the columns otherwise (o, p, s); a reader expects the query's own order
-  function queryOrder(query, vars) {
-    if (!/^\s*(?:(?:PREFIX\s+\S*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*SELECT\s+(?:DISTINCT\s+|REDUCED\s+)?\*/i
-      .test(query.replace(/#[^\n]*/g, ""))) return vars;
-    const seen = [];
-    for (const match of query.replace(/#[^\n]*/g, "").matchAll(/[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)/g)) {
-      if (vars.includes(match[1]) && !seen.includes(match[1])) seen.push(match[1]);
-    }
-    return seen.concat(vars.filter((v) => !seen.includes(v)));
-  }
-
   function renderTable(vars, rows) {
     const table = $("results");
     const head = table.tHead, body = table.tBodies[0];
@@ -110,15 +101,14 @@
   }
 
   // an answer cut at the row limit says so where the reader looks, with how to get it all
-  function showTruncation(headers, query, formats) {
-    const box = $("notice");
-    if (!headers || headers.get("X-Result-Truncated") !== "true") { show(box, false); return; }
+  function showTruncation(headers) {
+    if (!headers || headers.get("X-Result-Truncated") !== "true") { show(notice, false); return; }
     const limit = headers.get("X-Result-Limit");
-    box.replaceChildren(document.createTextNode(
+    notice.replaceChildren(document.createTextNode(
       "Only the first " + limit + " results are shown: the answer was cut at the server's row limit. " +
       "Narrow the query (LIMIT, OFFSET, more specific patterns) or page through it with LIMIT and OFFSET; " +
       "the downloads below are cut at the same limit."));
-    show(box, true);
+    show(notice, true);
   }
 
   function renderDownloads(query, formats) {
@@ -135,7 +125,7 @@
 
   function clearOutput() {
     show($("results"), false); show($("raw"), false); show($("error"), false); show($("downloads"), false);
-    show($("notice"), false);
+    show(notice, false);
     $("status").textContent = "";
   }
 
@@ -181,7 +171,7 @@
           $("status").textContent = "Answered in " + elapsed + ".";
         } else {
           const rows = body.results.bindings;
-          renderTable(queryOrder(query, body.head.vars), rows);
+          renderTable(body.head.vars, rows);  // SELECT *: the server sends the query's order
           $("status").textContent = rows.length + " row" + (rows.length === 1 ? "" : "s") + truncated +
                                     " in " + elapsed + ".";
         }
@@ -328,7 +318,7 @@
       const yasqe = tab && tab.getYasqe && tab.getYasqe();
       if (!yasqe || watched.has(yasqe)) return;
       watched.add(yasqe);
-      yasqe.on("query", () => { show($("error"), false); show($("notice"), false); });
+      yasqe.on("query", () => { show($("error"), false); show(notice, false); });
       yasqe.on("queryResponse", (instance, response) => {
         if (response instanceof Error) {
           let message = response.message;
@@ -341,10 +331,15 @@
           return;
         }
         showTruncation(response && response.headers);
+        // right above the answer it qualifies (the tab's results), not above the editor
+        const yasr = tab.getYasr && tab.getYasr();
+        if (yasr && yasr.rootEl) yasr.rootEl.before(notice);
       });
     }
     watch(yasgui.getTab());
-    yasgui.on("tabSelect", () => setTimeout(() => watch(yasgui.getTab()), 0));
+    // a notice or an error belongs to the answer of the tab that was showing
+    yasgui.on("tabSelect", () => { show($("error"), false); show(notice, false);
+                                   setTimeout(() => watch(yasgui.getTab()), 0); });
     yasgui.on("tabAdd", () => setTimeout(() => watch(yasgui.getTab()), 0));
     // every format the endpoint writes, for the query just answered
     yasgui.on("queryResponse", (instance, tab) => {
@@ -355,7 +350,7 @@
     });
     for (const id of ["query", "run-row", "output", "status", "error"]) show($(id), false);
     show(box, true);
-    box.before($("error"), $("notice"));   // errors and notices right beside the editor, not under the results
+    box.before($("error"), notice);   // errors beside the editor; a notice moves above its tab's results
     window.cnkgYasgui = yasgui;  // for the browser tests and the console
     return true;
   }
