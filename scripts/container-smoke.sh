@@ -8,13 +8,13 @@
 #                                              # python3 offline (mmdebstrap from the Debian mirror, podman import)
 #
 # Environment: PODMAN_ARGS (default "--runtime runc": crun cannot run in some sandboxes), RUN_ARGS (default
-# "--ulimit nofile=1024:1024 --ulimit nproc=1000:1000": a sandbox's own limits may not be raised), CA_BUNDLE (a
+# "--ulimit nofile=4096:4096 --ulimit nproc=1000:1000": a sandbox's own limits may not be raised), CA_BUNDLE (a
 # certificate bundle pip should trust while building, passed as a build secret), NO_RECORD=1 (print only).
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
 command -v podman >/dev/null || { echo "podman is not installed (Debian: apt-get install podman runc)" >&2; exit 2; }
 read -r -a podman_args <<< "${PODMAN_ARGS:---runtime runc}"
-read -r -a run_args <<< "${RUN_ARGS:---ulimit nofile=1024:1024 --ulimit nproc=1000:1000}"
+read -r -a run_args <<< "${RUN_ARGS:---ulimit nofile=4096:4096 --ulimit nproc=1000:1000}"
 podman() { command podman "${podman_args[@]}" "$@"; }
 tag="localhost/cnkg:smoke"
 name="cnkg-smoke-$$"
@@ -107,7 +107,7 @@ base = ("a Debian bookworm base with python3 3.11, made offline with mmdebstrap 
 text = f"""# The container image
 
 Run: `{'OFFLINE_BASE=1 ' if offline == '1' else ''}scripts/container-smoke.sh` on {time.strftime('%Y-%m-%d')}, \
-{platform.machine()}, {version}, `podman --runtime runc`, run with `--ulimit nofile=1024:1024 --ulimit \
+{platform.machine()}, {version}, `podman --runtime runc`, run with `--ulimit nofile=4096:4096 --ulimit \
 nproc=1000:1000`. Base: {base}. The image holds the wheel installed in a virtual environment and the article graph \
 built at image build time.
 
