@@ -247,7 +247,8 @@ def rewrite_graph_patterns(text: str) -> str | None:
     of its own or hides ?g: a sub-SELECT (evaluated once, over the whole dataset), a group holding only VALUES (no
     ?g, not repeated per graph), and MINUS (its two sides now share ?g, so a MINUS whose sides share no variable
     removes solutions). A MINUS whose sides share no variable at all removes nothing (§18.5) and is dropped; one
-    whose sides share a variable every solution of both binds is answered right; the rest is refused."""
+    whose sides share a variable every solution of both binds is answered right; a sub-SELECT that is the GRAPH's
+    whole pattern is rewritten to take ?g in (:func:`_graph_sub_select`); the rest is refused."""
     toks = tokens(text)
     for k, token in enumerate(toks):
         if (token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var"
@@ -259,11 +260,15 @@ def rewrite_graph_patterns(text: str) -> str | None:
                 continue
             word = toks[i].keyword
             if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
+                changed = _graph_sub_select(text, toks, k, i)
+                if changed is not None:
+                    return changed
                 raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
                              "engine evaluates it once over all the named graphs together, not once per graph, and "
-                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and "
-                             f"GROUP BY ?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH "
-                             "inside it")
+                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); it is rewritten only as the whole "
+                             f"pattern of the GRAPH, without LIMIT, OFFSET, VALUES, a nested SELECT or GRAPH, or "
+                             f"?{graph_var} inside it; project ?{graph_var} from it (and GROUP BY ?{graph_var} for "
+                             "an aggregate), or put the GRAPH inside it")
             if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
                 # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
                 # every graph name, which GRAPH ?g {} gives (one solution per named graph)
@@ -305,6 +310,70 @@ def _sub_select_answered(toks, graph: int, select: int, graph_var: str) -> bool:
                 _is(toks[j + 1], "*") or toks[j + 1].keyword in ("DISTINCT", "REDUCED") and _is(toks[j + 2], "*")):
             return False  # SELECT * projects ?g
     return True
+
+
+def _graph_sub_select(text: str, toks, graph: int, select: int) -> str | None:
+    """``GRAPH ?g { SELECT proj WHERE { P } mods }`` (the sub-SELECT the GRAPH's whole pattern) rewritten so that
+    the engine evaluates it per graph, as §18.6 does, by making ?g part of it; None when that is not exact.
+
+    - an aggregate with GROUP BY keys: ``SELECT ?g proj WHERE { GRAPH ?g { P } } GROUP BY ?g keys``;
+    - an aggregate without GROUP BY (one group per graph, even where P matches nothing, §18.5.1): the same grouped
+      by ?g for the graphs where P matches, and for every other named graph the aggregates over no solution, which
+      the engine computes itself: ``{ GRAPH ?g { } MINUS { GRAPH ?g { P } } { SELECT proj WHERE { FILTER(false) }
+      mods } }`` (the MINUS removes exactly the graphs where P matches: both sides bind ?g);
+    - a selection (DISTINCT or not): ``SELECT ?g proj WHERE { GRAPH ?g { P } }``.
+    P must not name ?g (in the sub-SELECT it is another variable, hidden by the projection) nor hold a SELECT or
+    GRAPH of its own; LIMIT, OFFSET and a trailing VALUES cut or join per graph, which has no such form."""
+    group = graph + 2
+    while _is(toks[group + 1], "{") and _match(toks, group + 1) == _match(toks, group) - 1:
+        group += 1  # GRAPH ?g { { SELECT ... } }
+    if group + 1 != select:
+        return None  # the sub-SELECT is one pattern among others
+    stop = _match(toks, group)
+    where = _where_start(toks, select)
+    if where is None or stop >= len(toks):
+        return None
+    where_end = _match(toks, where)
+    if where_end >= stop:
+        return None
+    graph_text = toks[graph + 1].text
+    for j in range(graph - 1, -1, -1):  # inside another GRAPH: the active graph is no longer the named one
+        if toks[j].keyword == "GRAPH" and j + 2 < len(toks) and _is(toks[j + 2], "{") and _match(toks, j + 2) > graph:
+            return None
+    body = toks[where + 1:where_end]
+    if any(t.kind == "var" and t.text[1:] == graph_text[1:] or t.keyword in ("SELECT", "GRAPH", "SERVICE")
+           for t in body):
+        return None
+    modifiers = toks[where_end + 1:stop]
+    if any(t.keyword in ("LIMIT", "OFFSET", "VALUES") for t in modifiers):
+        return None
+    projection = toks[select + 1:where]
+    aggregate = any(t.keyword in ("GROUP", "HAVING") for t in modifiers) or any(
+        t.keyword in _AGGREGATES and n + 1 < len(part) and _is(part[n + 1], "(")
+        for part in (projection, modifiers) for n, t in enumerate(part))
+    star = any(_is(t, "*") for t in projection[:2])
+    if aggregate and star:
+        return None  # not a query the engine accepts: it reports the error
+    head = select + 1 if projection and projection[0].keyword in ("DISTINCT", "REDUCED") else select
+    projected = text[toks[select].start:_end(toks[head])] + ("" if star else f" {graph_text}") + \
+        text[_end(toks[head]):toks[where].start]
+    pattern = text[toks[where].start:_end(toks[where_end])]
+    tail = text[_end(toks[where_end]):toks[stop].start]
+    by = next((n for n, t in enumerate(modifiers[:-1]) if t.keyword == "GROUP" and modifiers[n + 1].keyword == "BY"),
+              None)
+    if by is not None:
+        cut = _end(modifiers[by + 1]) - _end(toks[where_end])
+        grouped = f"{tail[:cut]} {graph_text}{tail[cut:]}"
+    elif aggregate:
+        grouped = f" GROUP BY {graph_text}{tail}"
+    else:
+        grouped = tail
+    per_graph = f"{{ {projected}{{ GRAPH {graph_text} {pattern} }}{grouped}\n}}"
+    if aggregate and by is None:
+        original = text[toks[select].start:toks[where].start]
+        per_graph = (f"{{ {per_graph} UNION {{ GRAPH {graph_text} {{ }} MINUS {{ GRAPH {graph_text} {pattern} }} "
+                     f"{{ {original}{{ FILTER(false) }}{tail}\n}} }} }}")
+    return text[:toks[graph].start] + per_graph + text[_end(toks[_match(toks, graph + 2)]):]
 
 
 def _enclosing_brace(toks, i: int) -> int:
