@@ -507,11 +507,111 @@ def rewrite_zero_length(text: str) -> str | None:
                      f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({var}, {const})) }}")
         if not changes or changes[-1][1] <= subject.start:
             changes.append((subject.start, _end(toks[o_end - 1]), union))
+    changes += _zero_length_sequences(text, toks)
     if not changes:
         return None
+    changes.sort()
+    if any(a[1] > b[0] for a, b in zip(changes, changes[1:])):
+        return text  # two rewrites of one triple: cannot be; leave the text to the engine rather than garble it
     for start, end, union in reversed(changes):
         text = text[:start] + union + " " + text[end:]
     return text
+
+
+def _zero_length_sequences(text: str, toks) -> list[tuple[int, int, str]]:
+    """The rewrites of every triple ``C P ?v`` (and the mirror, and two constants) whose path P is not a single
+    closure (those are rewritten above) but can match with length zero: a sequence every step of which can
+    (``:p*/:q?``), a bracketed closure (``(:p*)``). The zero-length match at C is a solution whether or not the data
+    holds C (§18.5; Apache Jena answers so). Oxigraph finds no solution at all when the data lacks C, and the right
+    ones when it holds C, C itself among them: so exactly when its answer lacks C, the answer is C once.
+    ``{ C P ?v } UNION { BIND(C AS ?v) FILTER NOT EXISTS { C P ?v } }`` adds that row then and only then (no new
+    variable: nothing leaks into ``SELECT *``)."""
+    changes, seen = [], set()
+    for m, token in enumerate(toks):
+        if not (token.kind == "punct" and token.text in ("*", "?")) or m < 2:
+            continue
+        span = _path_span(toks, m)
+        if span in seen:
+            continue
+        seen.add(span)
+        start, end = span
+        if start < 1 or start == end:
+            continue
+        element = _PathParser(text, toks, start, end)
+        try:
+            element._element()
+            if element.i == end and _is(toks[end - 1], "*", "?"):
+                continue  # one closure: rewritten (or refused) by rewrite_zero_length itself
+            if not _ZeroLength(text, toks, start, end).path():
+                continue  # some step has length one or more: no match without C in the data, as Oxigraph says
+        except _NotAPath:
+            continue
+        triple = _simple_triple(toks, start, end)
+        if triple is None:
+            if _constant_end(toks, start, end):
+                raise refuse(text, token, "a zero-length path (here a path of steps each p* or p?) from or to a "
+                             "constant is answered here only as a triple pattern of its own, `C p*/q? ?v .` (the engine misses "
+                             "the zero-length match when the data lacks the constant, SPARQL 1.1 §18.5); write it so")
+            continue
+        (s, _), (o, o_end) = triple
+        subject, obj = toks[s], toks[o]
+        if subject.kind == "var" and obj.kind == "var":
+            continue
+        s_text, o_text = subject.text, text[obj.start:_end(toks[o_end - 1])]
+        pattern = f"{s_text} {text[toks[start].start:_end(toks[end - 1])]} {o_text}"
+        if subject.kind == "var":
+            zero = f"BIND({o_text} AS {s_text})"
+        elif obj.kind == "var":
+            zero = f"BIND({s_text} AS {o_text})"
+        else:
+            zero = f"FILTER(sameTerm({s_text}, {o_text}))"
+        changes.append((subject.start, _end(toks[o_end - 1]),
+                        f"{{ {pattern} }} UNION {{ {zero} FILTER NOT EXISTS {{ {pattern} }} }}"))
+    return changes
+
+
+class _ZeroLength:
+    """Whether a property path (the grammar of _PathParser) can match with length zero: a closure ``*`` or ``?``
+    can; a sequence when each step can, an alternative when one member can; an IRI or a negated set cannot."""
+
+    def __init__(self, text: str, toks, start: int, end: int) -> None:
+        self.parser = _PathParser(text, toks, start, end)
+
+    def path(self) -> bool:
+        zero = self._alternative()
+        if self.parser.i != self.parser.end:
+            raise _NotAPath
+        return zero
+
+    def _alternative(self) -> bool:
+        zero = self._sequence()
+        while self.parser._peek("|"):
+            self.parser.i += 1
+            zero = self._sequence() or zero
+        return zero
+
+    def _sequence(self) -> bool:
+        zero = self._element()
+        while self.parser._peek("/"):
+            self.parser.i += 1
+            zero = self._element() and zero
+        return zero
+
+    def _element(self) -> bool:
+        parser = self.parser
+        if parser._peek("^"):
+            parser.i += 1
+        if parser._peek("("):
+            parser.i += 1
+            zero = self._alternative()
+            parser._take(")")
+        else:
+            parser._primary()  # an IRI or a negated set: length one
+            zero = False
+        if parser._peek(*_MODIFIERS):
+            parser.i += 1
+            return zero or parser.toks[parser.i - 1].text != "+"
+        return zero
 
 
 # ------------------------------------------------------------------------------------------ alternatives
@@ -687,7 +787,15 @@ def _primary(token: Token) -> bool:
 
 
 def _path_around(toks, i: int) -> tuple[int, int] | None:
-    """The token span [start, end) of the property path holding the ``|`` at ``i``: left while tokens can continue a
+    """The token span [start, end) of the property path holding the ``|`` at ``i`` (None when it is at an edge)."""
+    start, end = _path_span(toks, i)
+    if not start < i < end - 1:
+        return None
+    return start, end
+
+
+def _path_span(toks, i: int) -> tuple[int, int]:
+    """The token span [start, end) of the property path around the token at ``i``: left while tokens can continue a
     path leftwards, right while they can continue it rightwards."""
     start = i
     while start > 0:
@@ -729,8 +837,6 @@ def _path_around(toks, i: int) -> tuple[int, int] | None:
             start += 1
         else:
             break
-    if not start < i < end - 1:
-        return None
     return start, end
 
 

@@ -55,6 +55,17 @@ GENERATED: dict[str, str] = {
     "path-zero-or-one-constant-complex": "SELECT ?b WHERE { <urn:x-cnkg:absent> (cnkg:uses/cnkg:basedOn)? ?b }",
     "path-zero-or-more-constant-present-cycle": "SELECT ?b WHERE { <https://w3id.org/cnkg/id/kubernetes> "
                                                 "(cnkg:uses|^cnkg:uses)* ?b }",
+    "path-sequence-of-closures-constant-absent": "SELECT ?b WHERE { <urn:x-cnkg:absent> cnkg:basedOn*/cnkg:uses* ?b }",
+    "path-sequence-of-closures-constant-absent-object": "SELECT ?a WHERE { ?a cnkg:basedOn*/cnkg:replaces? "
+                                                        "<urn:x-cnkg:absent> }",
+    "path-sequence-of-closures-constant-present": "SELECT ?b WHERE { <https://w3id.org/cnkg/id/kubernetes> "
+                                                  "cnkg:uses*/cnkg:basedOn? ?b }",
+    "path-sequence-of-closures-both-constant": "ASK { <urn:x-cnkg:absent> ^cnkg:uses?/cnkg:basedOn* "
+                                               "<urn:x-cnkg:absent> }",
+    "path-bracketed-closure-constant-absent": "SELECT ?b WHERE { <urn:x-cnkg:absent> (cnkg:uses*) ?b }",
+    "path-sequence-of-closures-in-graph": "SELECT ?g ?b WHERE { GRAPH ?g { <urn:x-cnkg:absent> "
+                                          "cnkg:uses?/cnkg:basedOn* ?b } }",
+    "path-sequence-of-closures-select-star": "SELECT * WHERE { <urn:x-cnkg:absent> cnkg:uses*/cnkg:basedOn* ?b }",
     "path-nested-star": "SELECT ?a ?b WHERE { ?a (cnkg:uses/cnkg:basedOn?)* ?b }",
     "path-negated-forward": "SELECT ?a ?b WHERE { ?a !(rdf:type|rdfs:label|rdfs:comment|cnkg:readOn|cnkg:confidence"
                             "|dct:source|dct:title) ?b }",
