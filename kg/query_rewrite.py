@@ -21,8 +21,9 @@ reports them as it reports a syntax error (HTTP 400).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .sparql_text import Token, position, tokens
+from .sparql_text import CACHED_TEXT_LENGTH, Token, position, tokens
 
 # A SELECT expression's "AS ?v", which the scope check looks at
 # (each pattern starts with a literal, which the regular-expression engine scans for quickly)
@@ -46,6 +47,17 @@ def refuse(text: str, token: Token, message: str) -> SyntaxError:
 def rewrite(text: str) -> str:
     """``text`` rewritten where Oxigraph would answer it wrongly (or unchanged); SyntaxError for a query the spec
     forbids or whose construct cannot be rewritten exactly."""
+    if len(text) <= CACHED_TEXT_LENGTH:
+        return _remembered(text)  # a named query, a client's repeated query: rewritten once
+    return _checked(text)
+
+
+@lru_cache(maxsize=256)
+def _remembered(text: str) -> str:
+    return _checked(text)  # (a refusal is not remembered: it is raised again each time)
+
+
+def _checked(text: str) -> str:
     try:
         return _rewrite(text)
     except RecursionError:
@@ -61,7 +73,9 @@ def _rewrite(text: str) -> str:
         check_select_scope(text)
     if "bnode" in lowered:
         check_bnode(text)
-    if "graph" in lowered:
+    graph = lowered.find("graph")
+    if graph >= 0 and (lowered.find("select", graph) >= 0 or lowered.find("values", graph) >= 0
+                       or lowered.find("minus", graph) >= 0):  # what the step rewrites sits inside a GRAPH
         text = _repeat(rewrite_graph_patterns, text, "MINUS or VALUES clauses inside GRAPH")
     text = _repeat(rewrite_alternative, text, "path alternatives")
     return wrap_group_concat(rewrite_zero_length(text) or text)
@@ -453,7 +467,8 @@ def rewrite_zero_length(text: str) -> str | None:
         return None
     toks = tokens(text)
     changes = []  # (start offset, end offset, replacement), in text order, not overlapping
-    for m in [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]:
+    closures = [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]
+    for m in closures:
         token = toks[m]
         first = m - 1
         if _is(toks[first], ")"):
@@ -507,7 +522,7 @@ def rewrite_zero_length(text: str) -> str | None:
                      f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({var}, {const})) }}")
         if not changes or changes[-1][1] <= subject.start:
             changes.append((subject.start, _end(toks[o_end - 1]), union))
-    changes += _zero_length_sequences(text, toks)
+    changes += _zero_length_sequences(text, toks, closures)
     if not changes:
         return None
     changes.sort()
@@ -518,7 +533,7 @@ def rewrite_zero_length(text: str) -> str | None:
     return text
 
 
-def _zero_length_sequences(text: str, toks) -> list[tuple[int, int, str]]:
+def _zero_length_sequences(text: str, toks, closures: list[int]) -> list[tuple[int, int, str]]:
     """The rewrites of every triple ``C P ?v`` (and the mirror, and two constants) whose path P is not a single
     closure (those are rewritten above) but can match with length zero: a sequence every step of which can
     (``:p*/:q?``), a bracketed closure (``(:p*)``). The zero-length match at C is a solution whether or not the data
@@ -527,9 +542,8 @@ def _zero_length_sequences(text: str, toks) -> list[tuple[int, int, str]]:
     ``{ C P ?v } UNION { BIND(C AS ?v) FILTER NOT EXISTS { C P ?v } }`` adds that row then and only then (no new
     variable: nothing leaks into ``SELECT *``)."""
     changes, seen = [], set()
-    for m, token in enumerate(toks):
-        if not (token.kind == "punct" and token.text in ("*", "?")) or m < 2:
-            continue
+    for m in closures:  # the indices of the * and ? tokens
+        token = toks[m]
         span = _path_span(toks, m)
         if span in seen:
             continue

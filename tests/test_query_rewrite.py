@@ -473,3 +473,12 @@ def test_zero_length_path_from_a_constant_in_a_property_list_is_refused(query):
     """No exact rewrite in place: refused rather than answered without the zero-length match."""
     with pytest.raises(SyntaxError, match="zero-length path"):
         rows(store_of(EDGES), query)
+
+
+def test_a_repeated_query_is_rewritten_once_and_a_refusal_raised_each_time():
+    """The rewrite of a text is remembered (a named query, a client's repeated query); a refusal is not."""
+    text = "SELECT * WHERE { ?x <urn:p>|<urn:q> ?y }"
+    assert rewrite(text) is rewrite(text) != text
+    for _ in range(2):
+        with pytest.raises(SyntaxError, match="already in scope"):
+            rewrite("SELECT (SUM(?x) AS ?x) WHERE { ?s ?p ?x }")
