@@ -21,8 +21,9 @@ reports them as it reports a syntax error (HTTP 400).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .sparql_text import Token, position, tokens
+from .sparql_text import CACHED_TEXT_LENGTH, Token, position, tokens
 
 # A SELECT expression's "AS ?v", which the scope check looks at
 # (each pattern starts with a literal, which the regular-expression engine scans for quickly)
@@ -46,6 +47,17 @@ def refuse(text: str, token: Token, message: str) -> SyntaxError:
 def rewrite(text: str) -> str:
     """``text`` rewritten where Oxigraph would answer it wrongly (or unchanged); SyntaxError for a query the spec
     forbids or whose construct cannot be rewritten exactly."""
+    if len(text) <= CACHED_TEXT_LENGTH:
+        return _remembered(text)  # a named query, a client's repeated query: rewritten once
+    return _checked(text)
+
+
+@lru_cache(maxsize=256)
+def _remembered(text: str) -> str:
+    return _checked(text)  # (a refusal is not remembered: it is raised again each time)
+
+
+def _checked(text: str) -> str:
     try:
         return _rewrite(text)
     except RecursionError:
@@ -61,7 +73,9 @@ def _rewrite(text: str) -> str:
         check_select_scope(text)
     if "bnode" in lowered:
         check_bnode(text)
-    if "graph" in lowered:
+    graph = lowered.find("graph")
+    if graph >= 0 and (lowered.find("select", graph) >= 0 or lowered.find("values", graph) >= 0
+                       or lowered.find("minus", graph) >= 0):  # what the step rewrites sits inside a GRAPH
         text = _repeat(rewrite_graph_patterns, text, "MINUS or VALUES clauses inside GRAPH")
     text = _repeat(rewrite_alternative, text, "path alternatives")
     return wrap_group_concat(rewrite_zero_length(text) or text)
@@ -247,7 +261,8 @@ def rewrite_graph_patterns(text: str) -> str | None:
     of its own or hides ?g: a sub-SELECT (evaluated once, over the whole dataset), a group holding only VALUES (no
     ?g, not repeated per graph), and MINUS (its two sides now share ?g, so a MINUS whose sides share no variable
     removes solutions). A MINUS whose sides share no variable at all removes nothing (§18.5) and is dropped; one
-    whose sides share a variable every solution of both binds is answered right; the rest is refused."""
+    whose sides share a variable every solution of both binds is answered right; a sub-SELECT that is the GRAPH's
+    whole pattern is rewritten to take ?g in (:func:`_graph_sub_select`); the rest is refused."""
     toks = tokens(text)
     for k, token in enumerate(toks):
         if (token.kind != "word" or token.keyword != "GRAPH" or k + 2 >= len(toks) or toks[k + 1].kind != "var"
@@ -259,11 +274,15 @@ def rewrite_graph_patterns(text: str) -> str | None:
                 continue
             word = toks[i].keyword
             if word == "SELECT" and not _sub_select_answered(toks, k, i, graph_var):
+                changed = _graph_sub_select(text, toks, k, i)
+                if changed is not None:
+                    return changed
                 raise refuse(text, toks[i], f"this sub-SELECT inside GRAPH ?{graph_var} is not answered here: the "
                              "engine evaluates it once over all the named graphs together, not once per graph, and "
-                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); project ?{graph_var} from it (and "
-                             f"GROUP BY ?{graph_var} for an aggregate), without LIMIT or OFFSET, or put the GRAPH "
-                             "inside it")
+                             f"leaves ?{graph_var} unbound (SPARQL 1.1 §18.6); it is rewritten only as the whole "
+                             f"pattern of the GRAPH, without LIMIT, OFFSET, VALUES, a nested SELECT or GRAPH, or "
+                             f"?{graph_var} inside it; project ?{graph_var} from it (and GROUP BY ?{graph_var} for "
+                             "an aggregate), or put the GRAPH inside it")
             if word == "VALUES" and _enclosing_brace(toks, i) == k + 2 and _values_end(toks, i) == end:
                 # the GRAPH's whole pattern: per graph, the table joined with ?g is the join of the table with
                 # every graph name, which GRAPH ?g {} gives (one solution per named graph)
@@ -305,6 +324,70 @@ def _sub_select_answered(toks, graph: int, select: int, graph_var: str) -> bool:
                 _is(toks[j + 1], "*") or toks[j + 1].keyword in ("DISTINCT", "REDUCED") and _is(toks[j + 2], "*")):
             return False  # SELECT * projects ?g
     return True
+
+
+def _graph_sub_select(text: str, toks, graph: int, select: int) -> str | None:
+    """``GRAPH ?g { SELECT proj WHERE { P } mods }`` (the sub-SELECT the GRAPH's whole pattern) rewritten so that
+    the engine evaluates it per graph, as §18.6 does, by making ?g part of it; None when that is not exact.
+
+    - an aggregate with GROUP BY keys: ``SELECT ?g proj WHERE { GRAPH ?g { P } } GROUP BY ?g keys``;
+    - an aggregate without GROUP BY (one group per graph, even where P matches nothing, §18.5.1): the same grouped
+      by ?g for the graphs where P matches, and for every other named graph the aggregates over no solution, which
+      the engine computes itself: ``{ GRAPH ?g { } MINUS { GRAPH ?g { P } } { SELECT proj WHERE { FILTER(false) }
+      mods } }`` (the MINUS removes exactly the graphs where P matches: both sides bind ?g);
+    - a selection (DISTINCT or not): ``SELECT ?g proj WHERE { GRAPH ?g { P } }``.
+    P must not name ?g (in the sub-SELECT it is another variable, hidden by the projection) nor hold a SELECT or
+    GRAPH of its own; LIMIT, OFFSET and a trailing VALUES cut or join per graph, which has no such form."""
+    group = graph + 2
+    while _is(toks[group + 1], "{") and _match(toks, group + 1) == _match(toks, group) - 1:
+        group += 1  # GRAPH ?g { { SELECT ... } }
+    if group + 1 != select:
+        return None  # the sub-SELECT is one pattern among others
+    stop = _match(toks, group)
+    where = _where_start(toks, select)
+    if where is None or stop >= len(toks):
+        return None
+    where_end = _match(toks, where)
+    if where_end >= stop:
+        return None
+    graph_text = toks[graph + 1].text
+    for j in range(graph - 1, -1, -1):  # inside another GRAPH: the active graph is no longer the named one
+        if toks[j].keyword == "GRAPH" and j + 2 < len(toks) and _is(toks[j + 2], "{") and _match(toks, j + 2) > graph:
+            return None
+    body = toks[where + 1:where_end]
+    if any(t.kind == "var" and t.text[1:] == graph_text[1:] or t.keyword in ("SELECT", "GRAPH", "SERVICE")
+           for t in body):
+        return None
+    modifiers = toks[where_end + 1:stop]
+    if any(t.keyword in ("LIMIT", "OFFSET", "VALUES") for t in modifiers):
+        return None
+    projection = toks[select + 1:where]
+    aggregate = any(t.keyword in ("GROUP", "HAVING") for t in modifiers) or any(
+        t.keyword in _AGGREGATES and n + 1 < len(part) and _is(part[n + 1], "(")
+        for part in (projection, modifiers) for n, t in enumerate(part))
+    star = any(_is(t, "*") for t in projection[:2])
+    if aggregate and star:
+        return None  # not a query the engine accepts: it reports the error
+    head = select + 1 if projection and projection[0].keyword in ("DISTINCT", "REDUCED") else select
+    projected = text[toks[select].start:_end(toks[head])] + ("" if star else f" {graph_text}") + \
+        text[_end(toks[head]):toks[where].start]
+    pattern = text[toks[where].start:_end(toks[where_end])]
+    tail = text[_end(toks[where_end]):toks[stop].start]
+    by = next((n for n, t in enumerate(modifiers[:-1]) if t.keyword == "GROUP" and modifiers[n + 1].keyword == "BY"),
+              None)
+    if by is not None:
+        cut = _end(modifiers[by + 1]) - _end(toks[where_end])
+        grouped = f"{tail[:cut]} {graph_text}{tail[cut:]}"
+    elif aggregate:
+        grouped = f" GROUP BY {graph_text}{tail}"
+    else:
+        grouped = tail
+    per_graph = f"{{ {projected}{{ GRAPH {graph_text} {pattern} }}{grouped}\n}}"
+    if aggregate and by is None:
+        original = text[toks[select].start:toks[where].start]
+        per_graph = (f"{{ {per_graph} UNION {{ GRAPH {graph_text} {{ }} MINUS {{ GRAPH {graph_text} {pattern} }} "
+                     f"{{ {original}{{ FILTER(false) }}{tail}\n}} }} }}")
+    return text[:toks[graph].start] + per_graph + text[_end(toks[_match(toks, graph + 2)]):]
 
 
 def _enclosing_brace(toks, i: int) -> int:
@@ -384,7 +467,8 @@ def rewrite_zero_length(text: str) -> str | None:
         return None
     toks = tokens(text)
     changes = []  # (start offset, end offset, replacement), in text order, not overlapping
-    for m in [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]:
+    closures = [m for m, t in enumerate(toks) if t.kind == "punct" and (t.text == "*" or t.text == "?") and m > 1]
+    for m in closures:
         token = toks[m]
         first = m - 1
         if _is(toks[first], ")"):
@@ -438,11 +522,110 @@ def rewrite_zero_length(text: str) -> str | None:
                      f"{{ {s_text} {path} {o_text} FILTER(!sameTerm({var}, {const})) }}")
         if not changes or changes[-1][1] <= subject.start:
             changes.append((subject.start, _end(toks[o_end - 1]), union))
+    changes += _zero_length_sequences(text, toks, closures)
     if not changes:
         return None
+    changes.sort()
+    if any(a[1] > b[0] for a, b in zip(changes, changes[1:])):
+        return text  # two rewrites of one triple: cannot be; leave the text to the engine rather than garble it
     for start, end, union in reversed(changes):
         text = text[:start] + union + " " + text[end:]
     return text
+
+
+def _zero_length_sequences(text: str, toks, closures: list[int]) -> list[tuple[int, int, str]]:
+    """The rewrites of every triple ``C P ?v`` (and the mirror, and two constants) whose path P is not a single
+    closure (those are rewritten above) but can match with length zero: a sequence every step of which can
+    (``:p*/:q?``), a bracketed closure (``(:p*)``). The zero-length match at C is a solution whether or not the data
+    holds C (§18.5; Apache Jena answers so). Oxigraph finds no solution at all when the data lacks C, and the right
+    ones when it holds C, C itself among them: so exactly when its answer lacks C, the answer is C once.
+    ``{ C P ?v } UNION { BIND(C AS ?v) FILTER NOT EXISTS { C P ?v } }`` adds that row then and only then (no new
+    variable: nothing leaks into ``SELECT *``)."""
+    changes, seen = [], set()
+    for m in closures:  # the indices of the * and ? tokens
+        token = toks[m]
+        span = _path_span(toks, m)
+        if span in seen:
+            continue
+        seen.add(span)
+        start, end = span
+        if start < 1 or start == end:
+            continue
+        element = _PathParser(text, toks, start, end)
+        try:
+            element._element()
+            if element.i == end and _is(toks[end - 1], "*", "?"):
+                continue  # one closure: rewritten (or refused) by rewrite_zero_length itself
+            if not _ZeroLength(text, toks, start, end).path():
+                continue  # some step has length one or more: no match without C in the data, as Oxigraph says
+        except _NotAPath:
+            continue
+        triple = _simple_triple(toks, start, end)
+        if triple is None:
+            if _constant_end(toks, start, end):
+                raise refuse(text, token, "a zero-length path (here a path of steps each p* or p?) from or to a "
+                             "constant is answered here only as a triple pattern of its own, `C p*/q? ?v .` (the engine misses "
+                             "the zero-length match when the data lacks the constant, SPARQL 1.1 §18.5); write it so")
+            continue
+        (s, _), (o, o_end) = triple
+        subject, obj = toks[s], toks[o]
+        if subject.kind == "var" and obj.kind == "var":
+            continue
+        s_text, o_text = subject.text, text[obj.start:_end(toks[o_end - 1])]
+        pattern = f"{s_text} {text[toks[start].start:_end(toks[end - 1])]} {o_text}"
+        if subject.kind == "var":
+            zero = f"BIND({o_text} AS {s_text})"
+        elif obj.kind == "var":
+            zero = f"BIND({s_text} AS {o_text})"
+        else:
+            zero = f"FILTER(sameTerm({s_text}, {o_text}))"
+        changes.append((subject.start, _end(toks[o_end - 1]),
+                        f"{{ {pattern} }} UNION {{ {zero} FILTER NOT EXISTS {{ {pattern} }} }}"))
+    return changes
+
+
+class _ZeroLength:
+    """Whether a property path (the grammar of _PathParser) can match with length zero: a closure ``*`` or ``?``
+    can; a sequence when each step can, an alternative when one member can; an IRI or a negated set cannot."""
+
+    def __init__(self, text: str, toks, start: int, end: int) -> None:
+        self.parser = _PathParser(text, toks, start, end)
+
+    def path(self) -> bool:
+        zero = self._alternative()
+        if self.parser.i != self.parser.end:
+            raise _NotAPath
+        return zero
+
+    def _alternative(self) -> bool:
+        zero = self._sequence()
+        while self.parser._peek("|"):
+            self.parser.i += 1
+            zero = self._sequence() or zero
+        return zero
+
+    def _sequence(self) -> bool:
+        zero = self._element()
+        while self.parser._peek("/"):
+            self.parser.i += 1
+            zero = self._element() and zero
+        return zero
+
+    def _element(self) -> bool:
+        parser = self.parser
+        if parser._peek("^"):
+            parser.i += 1
+        if parser._peek("("):
+            parser.i += 1
+            zero = self._alternative()
+            parser._take(")")
+        else:
+            parser._primary()  # an IRI or a negated set: length one
+            zero = False
+        if parser._peek(*_MODIFIERS):
+            parser.i += 1
+            return zero or parser.toks[parser.i - 1].text != "+"
+        return zero
 
 
 # ------------------------------------------------------------------------------------------ alternatives
@@ -618,7 +801,15 @@ def _primary(token: Token) -> bool:
 
 
 def _path_around(toks, i: int) -> tuple[int, int] | None:
-    """The token span [start, end) of the property path holding the ``|`` at ``i``: left while tokens can continue a
+    """The token span [start, end) of the property path holding the ``|`` at ``i`` (None when it is at an edge)."""
+    start, end = _path_span(toks, i)
+    if not start < i < end - 1:
+        return None
+    return start, end
+
+
+def _path_span(toks, i: int) -> tuple[int, int]:
+    """The token span [start, end) of the property path around the token at ``i``: left while tokens can continue a
     path leftwards, right while they can continue it rightwards."""
     start = i
     while start > 0:
@@ -660,8 +851,6 @@ def _path_around(toks, i: int) -> tuple[int, int] | None:
             start += 1
         else:
             break
-    if not start < i < end - 1:
-        return None
     return start, end
 
 

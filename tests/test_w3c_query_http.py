@@ -37,9 +37,8 @@ CASES = [c for c in read_manifest(SUITE / "manifest-sparql11-query.ttl") if c.ty
 FEDERATED = [c for c in read_manifest(SUITE / "service" / "manifest.ttl") if c.type == "QueryEvaluationTest"]
 
 # Cases cnkg refuses (400) rather than answer as Oxigraph 0.5.13 would, wrongly: case -> what the message names.
-# (Apache Jena ARQ 4.5 passes agg-empty-group-count-graph; it fails bnode01, making a fresh blank node per call.)
+# (Apache Jena ARQ 4.5 fails bnode01 too, making a fresh blank node per call.)
 REFUSED: dict[str, str] = {
-    "agg-empty-group-count-graph": "sub-SELECT inside GRAPH ?g",  # Oxigraph: one count over all graphs
     "bnode01": "BNODE with an argument",  # Oxigraph: the same blank node for the same string across solutions
 }
 # Cases expected to fail, with the reason; strict, so a fix shows up as XPASS.
