@@ -156,9 +156,7 @@ def check_select_scope(text: str) -> None:
     """Refuse ``(expression AS ?v)`` where ``?v`` is in scope in the SELECT's WHERE clause (SPARQL 1.1 §18.2.1).
     Oxigraph refuses some of these itself, but not an aggregate's nor a sub-SELECT's projection."""
     toks = tokens(text)
-    for k, token in enumerate(toks):
-        if token.kind != "word" or token.keyword != "SELECT":
-            continue
+    for k in [k for k, token in enumerate(toks) if token.keyword == "SELECT"]:
         body = _where_start(toks, k)
         if body is None:
             continue
@@ -176,12 +174,14 @@ def _where_start(toks, k: int) -> int | None:
     """The ``{`` opening the WHERE clause of the SELECT at ``k``."""
     depth = 0
     for j in range(k + 1, len(toks)):
-        if _is(toks[j], "("):
-            depth += 1
-        elif _is(toks[j], ")"):
-            depth -= 1
-        elif depth == 0 and _is(toks[j], "{"):
-            return j
+        token = toks[j]
+        if token.kind == "punct":
+            if token.text == "(":
+                depth += 1
+            elif token.text == ")":
+                depth -= 1
+            elif depth == 0 and token.text == "{":
+                return j
     return None
 
 
