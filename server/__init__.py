@@ -230,7 +230,10 @@ class App(Flask):
         self._synced: dict = {}
 
     def ensure_sync(self, func):
-        synced = self._synced.get(func)
+        try:
+            synced = self._synced.get(func)
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
         if synced is None:
             synced = super().ensure_sync(func)
             if len(self._synced) < self.SYNC_TABLE_SIZE:
