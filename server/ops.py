@@ -61,10 +61,26 @@ class Metrics:
         self.named_graphs = Gauge("cnkg_graph_named_graphs", "Non-empty named graphs in the served dataset",
                                   registry=r)
         self.graph_version = Gauge("cnkg_graph_version", "Updates applied since start-up (0: as built)", registry=r)
+        # (route, method, status) -> the request counter's child, route -> the latency histogram's: looked up once
+        # (prometheus_client's labels() validates and locks on every call)
+        self._counted: dict = {}
+        self._timed: dict = {}
         # read when scraped: the sizes are computed on first use, not at start-up
         self.triples.set_function(lambda: state.stats.triples)
         self.entities.set_function(lambda: state.stats.entities)
         self.named_graphs.set_function(lambda: len(state.stats.graphs))
+
+    def observe(self, route: str, method: str, status: int, duration: float) -> None:
+        """Count a request answered and time it."""
+        key = (route, method_label(method), status_label(status))  # (labels: a bounded set of keys)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.requests.labels(*key)
+        counter.inc()
+        timer = self._timed.get(route)
+        if timer is None:
+            timer = self._timed[route] = self.latency.labels(route)
+        timer.observe(duration)
 
 
 def init_app(app: Flask) -> None:
@@ -102,31 +118,34 @@ def _start() -> None:
 
 
 def _finish(response: Response) -> Response:
+    req = request._get_current_object()  # (each read of the proxy looks the request up again)
     started = g.get("cnkg_started")
     duration = time.perf_counter() - started if started is not None else 0.0
     # the route pattern (/id/<slug>), not the path, keeps the label set small
-    route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+    route = req.url_rule.rule if req.url_rule is not None else "(unmatched)"
+    method, status = req.method, response.status_code
     if (m := _metrics()) is not None:
-        m.requests.labels(route, method_label(request.method), status_label(response.status_code)).inc()
-        m.latency.labels(route).observe(duration)
+        m.observe(route, method, status, duration)
     entry = {
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
+        "method": method,
+        "path": req.path,
+        "status": status,
         "duration_ms": round(duration * 1000, 3),
-        "client": request.remote_addr,
+        "client": req.remote_addr,
         "bytes": response.calculate_content_length(),
     }
     query = g.get("cnkg_query")
     if query is not None:
         entry["query_sha256"] = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
         entry["query_length"] = len(query)
-    rows = response.headers.get("X-Result-Rows")
+    headers = response.headers
+    rows = headers.get("X-Result-Rows")
     if rows is not None:
         entry["rows"] = int(rows)
-    if response.headers.get("X-Result-Truncated"):
+    if headers.get("X-Result-Truncated"):
         entry["truncated"] = True
-    access_log.info(json.dumps(entry, ensure_ascii=False))
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(json.dumps(entry, ensure_ascii=False))
     return response
 
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from rdflib import URIRef
+from werkzeug.sansio.utils import get_current_url
 
 from . import errors, evaluation, ops
 from .description import service_description
@@ -69,7 +70,7 @@ def sparql():
     else:
         default = named = None  # the query's own FROM / FROM NAMED (checked above), or the whole dataset
     max_rows = current_app.config["MAX_ROWS"]
-    base = request.base_url  # (werkzeug rebuilds it from the environment on every read)
+    base = _base_url(request.scheme, request.host, request.root_path, request.path)
     key = (req.query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
     payload = state.results.get(key)
     cached = payload is not None
@@ -193,6 +194,13 @@ def _check_update_syntax(state, text: str, bounds) -> None:
     """Ask Oxigraph's update parser (in the sandbox, under the deadline) what is wrong with ``text``."""
     evaluation.run(state, text, max_rows=0, base_iri=request.base_url, timeout=_remaining(bounds), what="update",
                    kind="check-update")
+
+
+@lru_cache(maxsize=64)
+def _base_url(scheme: str, host: str, root_path: str, path: str) -> str:
+    """``request.base_url`` (the base IRI of a query), built once for the few hosts and paths clients use: werkzeug
+    rebuilds it from the environment, IRI-decoding it, on every read."""
+    return get_current_url(scheme, host, root_path, path)
 
 
 def _frozen(graphs) -> tuple | None:

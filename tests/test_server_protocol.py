@@ -293,6 +293,12 @@ def test_from_our_graph_restricts_the_default_graph(client, graph):
     assert count(response) == len(graph.dataset.graph(ONTOLOGY_GRAPH))
 
 
+def test_from_in_any_case_restricts_the_default_graph(client, graph):
+    """The worker looks for FROM clauses only in texts that spell FROM: in any letter case."""
+    response = get(client, f"select (count(*) as ?n) fRoM <{ONTOLOGY_GRAPH}> where {{ ?s ?p ?o }}")
+    assert count(response) == len(graph.dataset.graph(ONTOLOGY_GRAPH))
+
+
 def test_default_graph_uri(client, graph):
     assert count(get(client, COUNT, **{"default-graph-uri": str(ONTOLOGY_GRAPH)})) == \
         len(graph.dataset.graph(ONTOLOGY_GRAPH))

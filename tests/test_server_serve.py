@@ -257,3 +257,43 @@ def test_a_signal_while_starting_exits_0_without_leaving_workers(minimal_facts, 
     assert "SPARQL endpoint at" not in out
     assert "stopped on SIGTERM while starting" in err
     assert not _wait_for_gone(workers)
+
+
+def test_a_small_answer_goes_out_in_one_send_and_a_large_one_whole(monkeypatch):
+    """The status line, the headers and a small body leave in one send (waitress sent the head on its own first:
+    two system calls and two TCP segments per answer); a body over ONE_SEND_BYTES still arrives whole."""
+    from flask import Flask
+
+    from cnkg.server.serve import ONE_SEND_BYTES, DeadlineChannel, GracefulServer
+
+    sends: list[bytes] = []
+    original = DeadlineChannel.send
+
+    def send(self, data, do_close=True):
+        sent = original(self, data, do_close)
+        sends.append(bytes(data[:sent]))
+        return sent
+
+    monkeypatch.setattr(DeadlineChannel, "send", send)
+    app = Flask(__name__)
+    large = b"x" * (ONE_SEND_BYTES + 1)
+    app.add_url_rule("/small", "small", lambda: "a small answer")
+    app.add_url_rule("/large", "large", lambda: large)
+    server = GracefulServer(app, grace=1.0, log=open(os.devnull, "w"), stop_workers=False, host="127.0.0.1", port=0,
+                            threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+        conn.request("GET", "/small")
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"a small answer")
+        assert len(sends) == 1 and sends[0].startswith(b"HTTP/1.1 200 OK\r\n") \
+            and sends[0].endswith(b"\r\n\r\na small answer")
+        conn.request("GET", "/large")
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, large)
+        conn.close()
+    finally:
+        server.stop()
+        thread.join(10)
