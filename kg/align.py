@@ -47,13 +47,15 @@ def normal(name: str) -> str:
 
 
 def name_forms(name: str) -> set[str]:
-    """The whole name, and its two halves when the parenthesis holds the initials of the rest."""
+    """The whole name, and its two halves when the parenthesis holds the initials of the rest, or of the rest
+    after its first word (a vendor's name: "Amazon Elastic Container Registry (ECR)" is called "ECR")."""
     forms = {normal(name)}
     found = trailing_parenthesis(name.strip())
     if found:
         base, alias = found
-        initials = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", base)).lower()
-        if initials == alias.strip().lower().replace(" ", ""):
+        words = re.findall(r"[A-Za-z0-9]+", base)
+        alias = alias.strip().lower().replace(" ", "")
+        if alias in {"".join(word[0] for word in tail).lower() for tail in (words, words[1:]) if len(tail) >= 2}:
             forms |= {normal(base), normal(alias)}
     return forms
 
@@ -408,6 +410,19 @@ class NameResolver:
             return None, f"ambiguous: names several entities ({names})"
         (entity,) = found
         return entity, None
+
+    def parts(self, text: str) -> list[tuple[str, URIRef]] | None:
+        """The names of a text that joins names with "/" ("SPIFFE/SPIRE (identity)", "ACME / Let's Encrypt"),
+        each with its entity, when every part resolves by itself; else None (the text stays one name)."""
+        base = text.strip()
+        remark = trailing_parenthesis(base, empty=True)
+        if remark:
+            base = remark[0]
+        pieces = [piece.strip() for piece in base.split("/")]
+        if len(pieces) < 2 or any(len(piece) < 2 for piece in pieces):
+            return None
+        found = [(piece, self.resolve(piece)[0]) for piece in pieces]
+        return found if all(entity is not None for _, entity in found) else None
 
     def looser(self, text: str) -> set[URIRef]:
         """What a free-text name that matches no name whole means, by the first of these that finds something:

@@ -187,7 +187,7 @@ class _Statements:
         add((node, CNKG.describes, iri))
         return node
 
-    def mention(self, item: Item, iri: URIRef, key: str, position: int, text: str, prop: URIRef,
+    def mention(self, item: Item, iri: URIRef, key: str, position: int | str, text: str, prop: URIRef,
                 entity: URIRef | None, reason: str | None, phrase: bool = False) -> None:
         line = self.line(item, iri, key)
         node = URIRef(f"{line}/name/{position}")
@@ -213,6 +213,11 @@ class _Statements:
                 self.mention(item, iri, key, position, name, CNKG.integratesWith, None, PHRASE_REASON, phrase=True)
                 continue
             entity, reason = resolver.resolve(name)
+            parts = resolver.parts(name) if entity is None else None
+            if parts and iri not in {part for _, part in parts}:     # "A/B": two names, each its own mention
+                for number, (part, entity) in enumerate(parts):
+                    self.mention(item, iri, key, f"{position}-{number}", part, CNKG.integratesWith, entity, None)
+                continue
             if entity == iri:
                 entity, reason = None, "names the item itself"
             self.mention(item, iri, key, position, name, CNKG.integratesWith, entity, reason)

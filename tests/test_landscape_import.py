@@ -586,3 +586,74 @@ def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):
     lines = report.read_text().splitlines()
     assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 4
     assert "19\tJaeger\textra.summary_integrations\tNowhere DB\tno entity has this name or alias" in lines
+
+
+VENDOR_NAMES = """landscape:
+  - category:
+    name: Provisioning
+    subcategories:
+      - subcategory:
+        name: Container Registry
+        items:
+          - item:
+            name: Amazon Elastic Container Registry (ECR)
+            homepage_url: https://example.org/ecr
+            logo: ecr.svg
+          - item:
+            name: Triton
+            homepage_url: https://example.org/triton-lang
+            logo: triton.svg
+          - item:
+            name: SigLens
+            homepage_url: https://example.org/siglens
+            logo: siglens.svg
+          - item:
+            name: SPIFFE
+            homepage_url: https://example.org/spiffe
+            logo: spiffe.svg
+            project: graduated
+          - item:
+            name: SPIRE
+            homepage_url: https://example.org/spire
+            logo: spire.svg
+            project: graduated
+"""
+
+
+def test_vendor_abbreviations_and_names_joined_by_a_slash_resolve_and_look_alikes_do_not(tmp_path):
+    """Issue 24: "ecr" is "Amazon Elastic Container Registry (ECR)" (the abbreviation leaves out the vendor's
+    name); "SPIFFE/SPIRE (identity)" names two projects, each its own mention; a curated "Triton Server" is not the
+    landscape's "Triton" (a language), nor a curated "Lens" the item "SigLens"."""
+    from rdflib import Dataset
+
+    from cnkg.align import NameResolver, align
+    from cnkg.landscape import read_landscape
+
+    assert "ecr" in name_forms("Amazon Elastic Container Registry (ECR)")
+    assert "gke" in name_forms("Google Kubernetes Engine (GKE)")
+    assert name_forms("Meshery (Wasm)") == {"meshery (wasm)"} and name_forms("Cortex (member)") == {"cortex (member)"}
+    path = tmp_path / "landscape.yml"
+    path.write_text(VENDOR_NAMES)
+    landscape = read_landscape(path)
+    article = Dataset()
+    curated = article.graph(CURATED_GRAPH)
+    for slug, label, alt in (("triton-inference-server", "Triton Inference Server", "Triton Server"),
+                             ("lens", "Lens", "Lens Desktop"), ("lets-encrypt", "Let's Encrypt", None),
+                             ("acme", "ACME", None)):
+        curated.add((ID[slug], RDF.type, CNKG.Software))
+        curated.add((ID[slug], RDFS.label, Literal(label)))
+        if alt:
+            curated.add((ID[slug], SKOS.altLabel, Literal(alt)))
+    alignment = align([("now", landscape)], article)
+    resolver = NameResolver(article, "now", landscape, alignment)
+    items = {landscape.items[position].name: iri for (_, position), iri in alignment.item_iris.items()}
+    assert resolver.resolve("ecr") == resolver.resolve("ECR") == (items["Amazon Elastic Container Registry (ECR)"], None)
+    assert resolver.resolve("Triton Server") == (ID["triton-inference-server"], None)
+    assert resolver.resolve("Triton") == (items["Triton"], None) != resolver.resolve("Triton Server")
+    assert resolver.resolve("Lens") == (ID.lens, None) and resolver.resolve("SigLens")[0] == items["SigLens"]
+    assert resolver.parts("SPIFFE/SPIRE (identity)") == [("SPIFFE", items["SPIFFE"]), ("SPIRE", items["SPIRE"])]
+    assert resolver.parts("ACME / Let's Encrypt") == [("ACME", ID.acme), ("Let's Encrypt", ID["lets-encrypt"])]
+    for text in ("Kerberos/SPNEGO", "SPIFFE/Nowhere", "SPIFFE", "a/b", "/SPIRE"):
+        assert resolver.parts(text) is None, text          # a part that names nothing keeps the text one name
+    for text in ("Amazon", "Elastic Container Registry", "Amazon Elastic", "Lenses", "Triton Language Server"):
+        assert resolver.resolve(text)[0] is None, text
