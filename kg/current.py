@@ -70,14 +70,15 @@ def graph_dates(quads: QuadSet) -> dict:
     return found
 
 
-def superseded(quads: QuadSet) -> set[IntTriple]:
+def superseded(quads: QuadSet, dates: dict | None = None) -> set[IntTriple]:
     """The triples (interned, as in ``quads``) the default graph leaves out: a value of a time-varying property
     that the latest dated source giving that property for that subject does not give, and a super-property's
-    triple that the reasoner derived from such values alone."""
+    triple that the reasoner derived from such values alone. ``dates``: :func:`graph_dates` of the dataset, when
+    the caller has them (else read from ``quads``)."""
     properties = {quads.table.id(p) for p in time_varying(quads)} - {None}
     if not properties:
         return set()
-    dates = graph_dates(quads)
+    dates = graph_dates(quads) if dates is None else dates
     latest: dict[tuple[int, int], tuple[tuple, set[int]]] = {}     # (subject, property) -> (when, values)
     for name, when in dates.items():
         for s, p, o in quads.graphs.get(name, ()):
@@ -145,28 +146,33 @@ _DATING = (DCTERMS.source, DCTERMS.date, DCTERMS.isPartOf)   # what graph_dates 
 
 
 @dataclass(frozen=True)
-class Vocabulary:
-    """The part of the ontology the current view depends on."""
-    triples: frozenset    # its cnkg:TimeVaryingProperty typings and rdfs:subPropertyOf triples
+class Basis:
+    """What the current view depends on besides the time-varying statements themselves."""
+    triples: frozenset    # the ontology's cnkg:TimeVaryingProperty typings and rdfs:subPropertyOf triples
     varying: frozenset    # the time-varying properties
     related: frozenset    # those, their super-properties and these' sub-properties: a triple with any other property
     #                       is never hidden, and its change never changes what is
+    dates: dict           # graph_dates(): named graph -> (date, rank) of its source
 
 
-def vocabulary(reader) -> Vocabulary:
-    """The vocabulary as ``reader`` (a store) holds it now."""
+def basis(reader) -> Basis:
+    """The basis as ``reader`` (a store) holds it now."""
     found = [q[:3] for q in reader.quads((None, RDF.type, CNKG.TimeVaryingProperty, ONTOLOGY_GRAPH))]
     found += [q[:3] for q in reader.quads((None, RDFS.subPropertyOf, None, ONTOLOGY_GRAPH))]
-    return _vocabulary(found)
+    meta = QuadSet()
+    for pattern in [(None, p, None, META_GRAPH) for p in _DATING] + \
+            [(None, RDF.type, CNKG.LandscapeSnapshot, META_GRAPH)]:
+        meta.graph(META_GRAPH).addN(q[:3] for q in reader.quads(pattern))
+    return _basis(found, graph_dates(meta))
 
 
-def _vocabulary(triples) -> Vocabulary:
+def _basis(triples, dates: dict) -> Basis:
     triples = frozenset(triples)
     varying = {s for s, p, o in triples if p == RDF.type and o == CNKG.TimeVaryingProperty}
     supers = _closure((s, o) for s, p, o in triples if p == RDFS.subPropertyOf)
     above = varying.union(*(supers.get(p, set()) for p in varying))
     related = above | {p for p, sups in supers.items() if sups & above}
-    return Vocabulary(triples, frozenset(varying), frozenset(related))
+    return Basis(triples, frozenset(varying), frozenset(related), dates)
 
 
 def _shapes_vocabulary(quad) -> bool:
@@ -179,29 +185,26 @@ def _dates_a_source(quad) -> bool:
     return g == META_GRAPH and (p in _DATING or (p == RDF.type and o == CNKG.LandscapeSnapshot))
 
 
-def follow(reader, removed, added, known: Vocabulary | None = None) -> tuple[Vocabulary, set, set]:
+def follow(reader, removed, added, known: Basis | None = None) -> tuple[Basis, set, set]:
     """What the default graph must lose and gain, after ``removed`` and ``added`` (quads ``(s, p, o, graph)``, rdflib
     terms) were applied to the named graphs of ``reader`` (a store: ``quads`` reads its named graphs, ``triples``
-    its default graph), to hold what a fresh build of the same quads would: ``(vocabulary, lose, gain)``, the two
-    last sets of triples. ``known``: the vocabulary before the change (read from ``reader`` when None or changed)."""
+    its default graph), to hold what a fresh build of the same quads would: ``(basis, lose, gain)``, the two last
+    sets of triples. ``known``: the basis before the change (read again from ``reader`` when None or changed)."""
     changed = [tuple(q) for q in removed] + [tuple(q) for q in added]
     reshaped = {q[:3] for q in changed if _shapes_vocabulary(q)}
-    vocab = known if known is not None and not reshaped else vocabulary(reader)
-    if reshaped or any(_dates_a_source(q) for q in changed):
+    redated = any(_dates_a_source(q) for q in changed)
+    now = known if known is not None and not reshaped and not redated else basis(reader)
+    if reshaped or redated:
         # every subject: with the properties related before the change too (a superset of the old triples)
-        properties = vocab.related | _vocabulary(vocab.triples | reshaped).related
+        properties = now.related | _basis(now.triples | reshaped, {}).related
         subjects = [None]
     else:
-        properties = vocab.related
+        properties = now.related
         subjects = list({q[0] for q in changed if q[1] in properties})
         if not subjects:
-            return vocab, set(), set()
+            return now, set(), set()
     quads = QuadSet()
-    quads.graph(ONTOLOGY_GRAPH).addN(vocab.triples)
-    meta = quads.graph(META_GRAPH)
-    for pattern in [(None, p, None, META_GRAPH) for p in _DATING] + \
-            [(None, RDF.type, CNKG.LandscapeSnapshot, META_GRAPH)]:
-        meta.addN(q[:3] for q in reader.quads(pattern))
+    quads.graph(ONTOLOGY_GRAPH).addN(now.triples)
     stated, shown = set(), set()
     for p in properties:
         for s in subjects:
@@ -210,5 +213,5 @@ def follow(reader, removed, added, known: Vocabulary | None = None) -> tuple[Voc
                 stated.add(tuple(triple))
             shown.update(reader.triples((s, p, None)))
     terms = quads.table.terms
-    wanted = stated - {(terms[s], terms[p], terms[o]) for s, p, o in superseded(quads)}
-    return vocab, shown - wanted, wanted - shown
+    wanted = stated - {(terms[s], terms[p], terms[o]) for s, p, o in superseded(quads, now.dates)}
+    return now, shown - wanted, wanted - shown

@@ -460,7 +460,7 @@ class RemoteStore(TripleReads):
         self.update_url = self.client.check(update_url, "update URL") if update_url else None
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._vocabulary = None  # what the current view depends on in the ontology (cnkg.current), once read
+        self._basis = None  # what the current view depends on (cnkg.current.Basis), once read
         self._names = self._catalogue()
 
     def __repr__(self) -> str:
@@ -650,7 +650,7 @@ class RemoteStore(TripleReads):
                 self._update(" ;\n".join(operations))
             self._names = sorted(set(self._names) | set(new_graphs))
             # the union graph is cnkg's default graph: less the superseded values of time-varying facts
-            self._vocabulary, lose, gain = current.follow(self, removed, added, self._vocabulary)
+            self._basis, lose, gain = current.follow(self, removed, added, self._basis)
             fix = ([f"DELETE DATA {{ GRAPH <{UNION_GRAPH}> {{ {_triples(lose)} }} }}"] if lose else []) + \
                 ([f"INSERT DATA {{ GRAPH <{UNION_GRAPH}> {{ {_triples(gain)} }} }}"] if gain else [])
             if fix:

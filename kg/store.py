@@ -249,7 +249,7 @@ class TripleStore(TripleReads):
         self.path = path            # the published directory it was opened from (None: in memory)
         self.read_only = read_only
         self.directory = directory  # where a private on-disk copy lives (on_disk_copy); None otherwise
-        self._vocabulary = None     # what the current view depends on in the ontology (cnkg.current), once read
+        self._basis = None          # what the current view depends on (cnkg.current.Basis), once read
 
     @classmethod
     def open(cls, path: Path) -> TripleStore:
@@ -383,7 +383,7 @@ class TripleStore(TripleReads):
         removed, added = list(removed), list(added)
         apply_change(self.ox, (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in removed),
                      (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in added))
-        self._vocabulary, lose, gain = current.follow(self, removed, added, self._vocabulary)
+        self._basis, lose, gain = current.follow(self, removed, added, self._basis)
         for s, p, o in lose:
             self.ox.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), DEFAULT))
         for s, p, o in gain:

@@ -152,7 +152,7 @@ def test_the_library_update_and_apply_follow_too(fresh):
 def test_an_update_touching_nothing_time_varying_recomputes_nothing(fresh, monkeypatch):
     """Most updates state no time-varying property: they pay a look at their own quads, not a recomputation."""
     calls = []
-    monkeypatch.setattr(current, "superseded", lambda quads: calls.append(quads) or set())
+    monkeypatch.setattr(current, "superseded", lambda quads, dates=None: calls.append(quads) or set())
     fresh.update(added=[(ID.jaeger, RDFS.comment, Literal("traced"), landscape_graph("x-test"))])
     fresh.update(removed=[(ID.jaeger, RDFS.comment, Literal("traced"), landscape_graph("x-test"))])
     assert calls == []
