@@ -158,3 +158,21 @@ def test_an_update_touching_nothing_time_varying_recomputes_nothing(fresh, monke
     assert calls == []
     fresh.update(added=[(ID.jaeger, CNKG.hasStage, STAGE.sandbox, OLD)])
     assert len(calls) == 1
+
+
+def test_entity_facts_say_which_stage_is_current_and_since_when(fresh):
+    """Issue 24: "what stage is Jaeger at, and since when?" entity-facts lists every source's stage (its columns
+    as before) and says which one is current, as of which source's date, and since when (the lifecycle's day)."""
+    facts = [{k: (str(v) if v is not None else None) for k, v in row.asdict().items()}
+             for row in fresh.query("entity-facts", entity="Jaeger")]
+    stage = {(r["object"].rsplit("/", 1)[-1], r["source"]): (r.get("status"), r.get("asOf"), r.get("since"))
+             for r in facts if r["property"] == str(CNKG.hasStage)}
+    assert stage == {
+        ("graduated", "CNCF landscape.yml of 2026-08-07"): ("current", "2026-08-07", "2019-10-31"),
+        ("incubating", "CNCF landscape.yml of 2018-10-26, commit 760834e61d86"): ("superseded", "2018-10-26", None),
+        ("incubating", "Logging and Tracing"): ("superseded", "2018-10-26", None),
+    }
+    assert {r.get("status") for r in facts if r["property"] == str(RDFS.label)} == {None}   # not time-varying
+    assert {(r.get("status"), r.get("asOf")) for r in facts
+            if r["property"] == str(CNKG.primaryLandscapeCategory)} == {("current", "2026-08-07"),
+                                                                        ("superseded", "2018-10-26")}

@@ -559,21 +559,3 @@ def test_cli_import_report_lists_the_unresolved_names_in_a_file(cli, tmp_path):
     lines = report.read_text().splitlines()
     assert lines[0] == "line\titem\tkey\tname\treason" and len(lines) == 1 + 4
     assert "19\tJaeger\textra.summary_integrations\tNowhere DB\tno entity has this name or alias" in lines
-
-
-def test_entity_facts_say_which_stage_is_current_and_since_when(combined):
-    """Issue 24: "what stage is Jaeger at, and since when?" entity-facts lists every source's stage (its columns
-    as before) and says which one is current, as of which source's date, and since when (the lifecycle's day)."""
-    _, graph = combined
-    stage = {(r["object"].rsplit("/", 1)[-1], r["source"]): (r.get("status"), r.get("asOf"), r.get("since"))
-             for r in rows(graph, "entity-facts", entity="Jaeger") if r["property"] == str(CNKG.hasStage)}
-    assert stage == {
-        ("graduated", "CNCF landscape.yml of 2026-08-07"): ("current", "2026-08-07", "2019-10-31"),
-        ("incubating", "CNCF landscape.yml of 2018-10-26, commit 760834e61d86"): ("superseded", "2018-10-26", None),
-        ("incubating", "Logging and Tracing"): ("superseded", "2018-10-26", None),
-    }
-    facts = rows(graph, "entity-facts", entity="Jaeger")
-    assert {r.get("status") for r in facts if r["property"] == str(RDFS.label)} == {None}   # not time-varying
-    assert {(r.get("status"), r.get("asOf")) for r in facts
-            if r["property"] == str(CNKG.primaryLandscapeCategory)} == {("current", "2026-08-07"),
-                                                                        ("superseded", "2018-10-26")}
