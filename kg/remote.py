@@ -44,6 +44,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.query import Result
 
+from . import current
 from .errors import InvalidInput, RemoteError, scrub_userinfo
 from .iris import PREFIX_IRIS
 from .namespaces import GRAPH
@@ -459,6 +460,7 @@ class RemoteStore(TripleReads):
         self.update_url = self.client.check(update_url, "update URL") if update_url else None
         self.timeout = timeout
         self._lock = threading.Lock()
+        self._basis = None  # what the current view depends on (cnkg.current.Basis), once read
         self._names = self._catalogue()
 
     def __repr__(self) -> str:
@@ -617,8 +619,9 @@ class RemoteStore(TripleReads):
 
     def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
         """Remove, then add, quads ``(s, p, o, graph)`` in one SPARQL Update request, keeping :data:`UNION_GRAPH`
-        the exact union (a triple leaves it only when no graph holds it any more) and the catalogue listing
-        every graph."""
+        the union (a triple leaves it only when no graph holds it any more) and the catalogue listing every graph;
+        when the change moves which value of a time-varying fact is current, a second request brings the union
+        graph to what a fresh push would hold (:func:`cnkg.current.follow`)."""
         self.writable()
         removed = [tuple(q) for q in removed]
         added = [tuple(q) for q in added]
@@ -646,6 +649,12 @@ class RemoteStore(TripleReads):
             if operations:
                 self._update(" ;\n".join(operations))
             self._names = sorted(set(self._names) | set(new_graphs))
+            # the union graph is cnkg's default graph: less the superseded values of time-varying facts
+            self._basis, lose, gain = current.follow(self, removed, added, self._basis)
+            fix = ([f"DELETE DATA {{ GRAPH <{UNION_GRAPH}> {{ {_triples(lose)} }} }}"] if lose else []) + \
+                ([f"INSERT DATA {{ GRAPH <{UNION_GRAPH}> {{ {_triples(gain)} }} }}"] if gain else [])
+            if fix:
+                self._update(" ;\n".join(fix))
 
 
 def _count(value, what: str) -> int:

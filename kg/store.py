@@ -32,6 +32,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Variable
 
+from . import current
 from .current import superseded
 from .engine import apply_change, run_query
 from .iris import PREFIX_IRIS
@@ -248,6 +249,7 @@ class TripleStore(TripleReads):
         self.path = path            # the published directory it was opened from (None: in memory)
         self.read_only = read_only
         self.directory = directory  # where a private on-disk copy lives (on_disk_copy); None otherwise
+        self._basis = None          # what the current view depends on (cnkg.current.Basis), once read
 
     @classmethod
     def open(cls, path: Path) -> TripleStore:
@@ -373,12 +375,19 @@ class TripleStore(TripleReads):
     # ------------------------------------------------------------------ writing
 
     def apply(self, removed: Iterable[tuple] = (), added: Iterable[tuple] = ()) -> None:
-        """Remove, then add, quads ``(s, p, o, graph)`` (rdflib terms), keeping the default graph the exact union:
-        a triple leaves it only when no named graph holds it any more."""
+        """Remove, then add, quads ``(s, p, o, graph)`` (rdflib terms), keeping the default graph what a fresh build
+        of the same quads would give: the union of the named graphs (a triple leaves it only when no named graph
+        holds it any more) less the superseded values of time-varying facts (:func:`cnkg.current.follow`)."""
         if self.read_only:
             raise PermissionError("this store is read-only; use writable() for a private copy")
+        removed, added = list(removed), list(added)
         apply_change(self.ox, (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in removed),
                      (ox.Quad(to_ox(s), to_ox(p), to_ox(o), _graph_ox(g)) for s, p, o, g in added))
+        self._basis, lose, gain = current.follow(self, removed, added, self._basis)
+        for s, p, o in lose:
+            self.ox.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), DEFAULT))
+        for s, p, o in gain:
+            self.ox.add(ox.Quad(to_ox(s), to_ox(p), to_ox(o), DEFAULT))
 
     # ------------------------------------------------------------------ SPARQL
 

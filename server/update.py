@@ -22,6 +22,7 @@
 * **Inferences.** The inferred graph follows every update exactly (:meth:`cnkg.KnowledgeGraph.update`: the
   compiled reasoner's semi-naive insert and DRed delete); an update that would make the graph inconsistent, such
   as a lineage cycle, is refused with 409 and changes nothing. The inferred graph itself cannot be written (400).
+  The default graph's current values of time-varying facts follow too (:func:`cnkg.current.follow`).
 * **What it does not do.** Changes live in memory only: they are not written to the cache or the fact files and
   are gone when the server stops.
 """

@@ -14,11 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rdflib import URIRef
+from rdflib import XSD, Literal, URIRef
+from rdflib.namespace import DCTERMS
 
 import cnkg
 from cnkg import remote
-from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH
+from cnkg.namespaces import CNKG, GRAPH, ID, INFERRED_GRAPH, META_GRAPH, STAGE
 from conftest import TEST_CONFIG
 from paths import MINIMAL_FACTS
 from cnkg.server import create_app
@@ -267,6 +268,29 @@ def test_updates_through_cnkg_keep_the_remote_entailments(pushed, local, monkeyp
     # the inferred graph is the reasoner's: refused before anything is sent
     with pytest.raises(cnkg.InvalidInput):
         far.update(added=[(ID.x, CNKG.forkOf, ID.jaeger, INFERRED_GRAPH)])
+
+
+def test_updates_through_cnkg_keep_the_remote_current_values(pushed, local, monkeypatch):
+    """Issue 24: a stage stated by a newer dated source replaces the article's in the union graph (what plain
+    queries read), as a fresh push would; once that source has no date, the article's stage is current again."""
+    credentials(pushed, monkeypatch)
+    far = cnkg.connect(pushed.query_url, pushed.update_url)
+    later, source = GRAPH["x-test-later"], URIRef("https://w3id.org/cnkg/source/x-test-later")
+    dated = [(later, DCTERMS.source, source, META_GRAPH),
+             (source, DCTERMS.date, Literal("2027-01-01", datatype=XSD.date), META_GRAPH)]
+    stated = (ID.jaeger, CNKG.hasStage, STAGE.graduated, later)
+
+    def stages() -> set:
+        return {row.s for row in far.query("SELECT ?s { id:jaeger cnkg:hasStage ?s }")}
+
+    assert stages() == {STAGE.incubating}
+    far.update(added=[*dated, stated])
+    assert stages() == {STAGE.graduated}
+    far.update(removed=dated[1:])
+    assert stages() == {STAGE.incubating}
+    far.update(removed=[dated[0], stated])
+    assert stages() == {STAGE.incubating}
+    assert cnkg.connect(pushed.query_url).counts() == local.counts()
 
 
 def test_a_remote_store_without_an_update_url_refuses_changes(pushed, monkeypatch):
