@@ -21,6 +21,7 @@ reports them as it reports a syntax error (HTTP 400).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 from .sparql_text import CACHED_TEXT_LENGTH, Token, position, tokens
@@ -28,6 +29,9 @@ from .sparql_text import CACHED_TEXT_LENGTH, Token, position, tokens
 # A SELECT expression's "AS ?v", which the scope check looks at
 # (each pattern starts with a literal, which the regular-expression engine scans for quickly)
 _AS_VARIABLE = re.compile(r"as\s*[?$]")
+# a variable's name: every character VARNAME allows (SPARQL 1.1 §19.8) is outside ASCII's punctuation and spaces,
+# and in a query the engine accepts one of those ends the name
+_MENTION = re.compile(r"[?$]([^\s\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]+)")
 # a "?" that does not start a variable: a path closure
 _QUESTION_CLOSURE = re.compile(r"\?(?=[\s)/|^*+?.;,{}\[\]#]|$)")
 _MODIFIERS = {"*", "+", "?"}
@@ -156,18 +160,37 @@ def check_select_scope(text: str) -> None:
     """Refuse ``(expression AS ?v)`` where ``?v`` is in scope in the SELECT's WHERE clause (SPARQL 1.1 §18.2.1).
     Oxigraph refuses some of these itself, but not an aggregate's nor a sub-SELECT's projection."""
     toks = tokens(text)
-    for k in [k for k, token in enumerate(toks) if token.keyword == "SELECT"]:
+    lowered = text.lower()
+    found = lowered.find("select")
+    while found >= 0:  # every SELECT keyword starts where the text says "select" (found without a pass per token)
+        at, found = found, lowered.find("select", found + 6)
+        k = bisect_left(toks, at, key=_start)
+        if k == len(toks) or toks[k].start != at or toks[k].keyword != "SELECT":
+            continue
         body = _where_start(toks, k)
         if body is None:
             continue
-        in_scope = None
-        for start, end, var in _select_expressions(toks, k + 1, body):
-            if in_scope is None:
-                in_scope = _in_scope(toks, body)
+        named = [var for _, _, var in _select_expressions(toks, k + 1, body)]
+        if not named:
+            continue
+        end = _match(toks, body)
+        where = text[toks[body].start:toks[end].start if end < len(toks) else len(text)]
+        # only a name the WHERE clause mentions at all can be in its scope: the exact walk is for those (one regex
+        # pass over the clause's text finds every mention, and some in strings or comments besides)
+        mentioned = set(_MENTION.findall(where))
+        named = [var for var in named if var.text[1:] in mentioned]
+        if not named:
+            continue
+        in_scope = _in_scope(toks, body)
+        for var in named:
             if var.text[1:] in in_scope:
                 raise refuse(text, var, f"the SELECT expression (... AS {var.text}) names {var.text}, a variable "
                              "already in scope in its WHERE clause; an expression must bind a new variable (SPARQL "
                              "1.1 §18.2.1)")
+
+
+def _start(token: Token) -> int:
+    return token.start
 
 
 def _where_start(toks, k: int) -> int | None:

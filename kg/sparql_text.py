@@ -314,6 +314,8 @@ def select_star_order(text: str, variables: list[str]) -> list[int] | None:
 
     SPARQL leaves the column order of ``SELECT *`` open; Oxigraph sorts the names (``?s ?p ?o`` comes back as o, p,
     s), where a reader expects the query's own order, the one Apache Jena gives."""
+    if "*" not in text:  # no SELECT * without a star: the query is not lexed for nothing (a worker's every SELECT)
+        return None
     toks = tokens(text)
     i = _prologue_of(toks).end
     if i >= len(toks) or toks[i].keyword != "SELECT":
