@@ -7,17 +7,15 @@ import pyoxigraph as ox
 import pytest
 from rdflib import RDFS, Literal
 
-from cnkg import current, imports
+from cnkg import current
 from cnkg.api import KnowledgeGraph
 from cnkg.namespaces import CNKG, ID, INFERRED_GRAPH, STAGE, landscape_graph
-from cnkg.pipeline import build
 from cnkg.quadset import QuadSet
 from cnkg.reason import reason_quads
 from cnkg.server import create_app
 from cnkg.store import TripleStore
-from paths import FIXTURES
+from two_snapshots import build_with_two_snapshots
 
-LANDSCAPES = FIXTURES / "landscape"
 TOKEN = "s3cret-token"
 NOW = landscape_graph("now")                      # the 2026-08-07 snapshot: Jaeger graduated
 OLD = landscape_graph("landscape-2018-10-26")     # the 2018 snapshot: Jaeger incubating, as the article says
@@ -54,12 +52,7 @@ UPDATES = {
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The article with two tiny snapshots (Jaeger: incubating in 2018, graduated now)."""
-    directory = tmp_path_factory.mktemp("data")
-    imports.import_landscape(LANDSCAPES / "2018.yml", imports.snapshot_info(
-        None, "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94", None, "landscape.yml"), directory)
-    imports.import_landscape(LANDSCAPES / "current.yml", imports.snapshot_info(
-        "now", "2026-08-07", None, None, "landscape.yml"), directory)
-    return build(landscapes=imports.imported(directory), progress=False)
+    return build_with_two_snapshots(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from cnkg.align import name_forms, normal
 from cnkg.api import KnowledgeGraph
 from cnkg.errors import InvalidInput
 from cnkg.namespaces import CNKG, CURATED_GRAPH, ID, META_GRAPH, SOURCE, STAGE, landscape_graph
-from cnkg.pipeline import build
 from paths import FIXTURES
 from rdflib import RDF, RDFS, SKOS, Literal, URIRef
 from rdflib.namespace import DCTERMS
 from test_queries import LANDSCAPE_QUERIES
+from two_snapshots import build_with_two_snapshots
 
 LANDSCAPES = FIXTURES / "landscape"
 
@@ -21,12 +21,7 @@ LANDSCAPES = FIXTURES / "landscape"
 @pytest.fixture(scope="module")
 def combined(tmp_path_factory):
     """The article with two tiny snapshots: a 2018 one and a current one."""
-    directory = tmp_path_factory.mktemp("data")
-    imports.import_landscape(LANDSCAPES / "2018.yml", imports.snapshot_info(
-        None, "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94", None, "landscape.yml"), directory)
-    imports.import_landscape(LANDSCAPES / "current.yml", imports.snapshot_info(
-        "now", "2026-08-07", None, None, "landscape.yml"), directory)
-    report = build(landscapes=imports.imported(directory), progress=False)
+    report = build_with_two_snapshots(tmp_path_factory.mktemp("data"))
     return report, KnowledgeGraph(report.dataset)
 
 
