@@ -181,12 +181,12 @@ def test_integration_network_then_and_now_notebook(executed, tmp_path_factory):
                              imports.snapshot_info(None, "2026-08-07", "153d699", None, "landscape.yml"), data_dir)
     notebook = executed("05-integration-network-then-and-now.ipynb", data_dir)
     text = "\n".join(outputs(notebook))
-    assert "article: 69 links; landscape landscape-2026-08-07: 398 links" in text
+    assert "article: 69 links; landscape landscape-2026-08-07: 504 links" in text
     assert "top hub then: Prometheus; top hub today: Kubernetes" in text
     assert "projects linked: 22 then, 104 today" in text
-    assert "stated by both: 10; only the article: 59; only the landscape: 388" in text
+    assert "stated by both: 10; only the article: 59; only the landscape: 494" in text
     assert "article projects with no landscape link: OpenTracing, rkt" in text
-    assert "integration names: 590, unresolved: 182 (31%)" in text
+    assert "integration names: 572, unresolved: 57 (10%); pieces of sentences, not names: 20" in text
     assert len(displays(notebook, "image/png")) == 1                   # the two networks
 
 
