@@ -309,9 +309,10 @@ def record_rewrite_overhead(table: str) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     path.write_text(f"{text}{REWRITE_HEADING}\nIn-process, per fresh text (a comment makes each one new: the per-text "
                     f"cache of cnkg.query_rewrite never hits), 200 rounds; {time.strftime('%Y-%m-%d')}, "
-                    f"{os.cpu_count()} cores, load average {load:.1f} when it ran. Budget: ≤ 0.05 ms added. The steps are a "
-                    "worker's (rewrite, FROM, SELECT * order): it lexes a text only when one of them needs its tokens, so a "
-                    "rewrite that does pays for the lexing, about 0.1 ms a KiB; the templates need none.\n\n"
+                    f"{os.cpu_count()} cores, load average {load:.1f} when it ran. Budget: ≤ 0.05 ms added. The "
+                    "steps are a worker's (rewrite, FROM, SELECT * order): it lexes a text only when one of them needs "
+                    "its tokens, so a rewrite that does pays for the lexing, about 0.1 ms a KiB; the templates need "
+                    "none.\n\n"
                     f"{table}\n")
 
 

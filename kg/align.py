@@ -224,7 +224,8 @@ def _article_candidates(index: _ArticleIndex, landscape: Landscape, repo_count: 
                 if index.may_be(iri, item):
                     found.setdefault(iri, f"name {item.name!r}")
         repo = normal_url(item.repository)
-        if not found and item.category not in NON_SOFTWARE_CATEGORIES and repo and repo_count.get(repo) == 1 and len(index.by_repo.get(repo, ())) == 1:
+        if (not found and item.category not in NON_SOFTWARE_CATEGORIES and repo and repo_count.get(repo) == 1
+                and len(index.by_repo.get(repo, ())) == 1):
             (iri,) = index.by_repo[repo]
             found[iri] = f"repository <{item.repository}>"
         if len(found) > 1:

@@ -587,8 +587,9 @@ def _zero_length_sequences(text: str, toks, closures: list[int]) -> list[tuple[i
         if triple is None:
             if _constant_end(toks, start, end):
                 raise refuse(text, token, "a zero-length path (here a path of steps each p* or p?) from or to a "
-                             "constant is answered here only as a triple pattern of its own, `C p*/q? ?v .` (the engine misses "
-                             "the zero-length match when the data lacks the constant, SPARQL 1.1 §18.5); write it so")
+                             "constant is answered here only as a triple pattern of its own, `C p*/q? ?v .` (the "
+                             "engine misses the zero-length match when the data lacks the constant, SPARQL 1.1 "
+                             "§18.5); write it so")
             continue
         (s, _), (o, o_end) = triple
         subject, obj = toks[s], toks[o]

@@ -350,6 +350,7 @@ def substitute_variables(text: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-__all__ = ["Token", "tokens", "forget_large", "iri_text", "nesting_depth", "position", "Prologue", "prologue", "query_form", "select_star_order", "substitute_variables", "resolve",
+__all__ = ["Token", "tokens", "forget_large", "iri_text", "nesting_depth", "position", "Prologue", "prologue",
+           "query_form", "select_star_order", "substitute_variables", "resolve",
            "DatasetClauses", "dataset_clauses", "undeclared_prefixes", "matching_brace",
            "QUERY_FORMS", "UPDATE_KEYWORDS"]
