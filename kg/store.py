@@ -33,7 +33,6 @@ from rdflib.query import Result
 from rdflib.term import Variable
 
 from . import current
-from .current import superseded
 from .engine import apply_change, run_query
 from .iris import PREFIX_IRIS
 from .namespaces import PREFIXES
@@ -140,7 +139,7 @@ def hidden_triples(quads: QuadSet) -> frozenset:
     """The superseded values of time-varying facts (:mod:`cnkg.current`) as pyoxigraph triples: the default graph
     leaves them out."""
     terms = quads.table.terms
-    return frozenset((to_ox(terms[s]), to_ox(terms[p]), to_ox(terms[o])) for s, p, o in superseded(quads))
+    return frozenset((to_ox(terms[s]), to_ox(terms[p]), to_ox(terms[o])) for s, p, o in current.superseded(quads))
 
 
 # ---------------------------------------------------------------------------------------------- on disk
