@@ -29,7 +29,7 @@ from ..errors import InvalidInput
 from ..sparql_text import forget_large
 from ..sandbox import DEFAULT_RETIRE_AFTER, DEFAULT_WARM_WORKERS, DEFAULT_WORKER_MEMORY_MIB, DEFAULT_WORKERS, Sandbox
 
-from . import canned, errors, explain, ops, pages, protocol, ratelimit, search, ui
+from . import canned, errors, explain, fast_path, ops, pages, protocol, ratelimit, search, ui
 from .result_cache import ResultCache
 from .locking import GraphLock
 
@@ -284,6 +284,7 @@ def create_app(config: Mapping | None = None, graph: KnowledgeGraph | None = Non
     app.register_blueprint(explain.bp)  # /explain?s=&p=&o=
     app.register_blueprint(search.bp)   # /search?q=
     _security_headers(app)
+    fast_path.install(app)  # the common /sparql request, answered in front of Flask's machinery (same answers)
     if app.config["ALLOW_UPDATE"]:
         _guard_readers(app)
         graph.materialisation  # noqa: B018 - the incremental reasoner's state, built now rather than by the first update

@@ -105,9 +105,11 @@ def _evaluate(state, query, bindings: dict, fmt, max_rows: int):
     """Run the bound named query in the sandbox with the query timeout: a Payload, or _Rows for HTML."""
     text = query.bound(bindings)
     timeout = float(current_app.config["QUERY_TIMEOUT"])
+    client = request.remote_addr or "unknown"
     if fmt is not HTML_PAGE:
-        return evaluation.run(state, text, result_format=fmt.name, max_rows=max_rows, timeout=timeout)
-    payload = evaluation.run(state, text, result_format="json", max_rows=max_rows + 1, timeout=timeout)
+        return evaluation.run(state, text, result_format=fmt.name, max_rows=max_rows, timeout=timeout, client=client)
+    payload = evaluation.run(state, text, result_format="json", max_rows=max_rows + 1, timeout=timeout,
+                             client=client)
     variables, rows, ask = evaluation.rows_from_json(payload.body)
     return _Rows(variables, rows, ask)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from flask import request
 from rdflib import BNode, Literal, URIRef
 
 from ..errors import RemoteError
@@ -30,9 +29,10 @@ class Payload:
 
 def run(state, text: str, *, result_format: str = "json", graph_format: str = "turtle", max_rows: int,
         default_graphs=None, named_graphs=None, base_iri: str | None = None, timeout: float,
-        what: str = "query", snapshot=None, kind: str = "query") -> Payload:
+        what: str = "query", snapshot=None, kind: str = "query", client: str) -> Payload:
     """Evaluate ``text`` over the served graph's published snapshot (or over ``snapshot``, another published store:
-    an update's changes so far) within ``timeout`` seconds (see :class:`cnkg.sandbox.Job` for ``kind``). Over a
+    an update's changes so far) within ``timeout`` seconds (see :class:`cnkg.sandbox.Job` for ``kind``), sharing
+    the workers fairly between clients (``client``: the address the request came from). Over a
     remote store, the query is forwarded to it (:func:`run_remote`)."""
     if state.remote is not None:
         return run_remote(state, text, result_format=result_format, graph_format=graph_format, max_rows=max_rows,
@@ -45,7 +45,7 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
                   named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
                   base_iri=base_iri, kind=kind)
         try:
-            answer = state.sandbox.run(job, timeout=timeout, client=request.remote_addr or "unknown")
+            answer = state.sandbox.run(job, timeout=timeout, client=client)
         except SandboxError as exc:
             raise http_error(exc, timeout, what) from None
     return Payload(answer.body, answer.rows, answer.truncated)

@@ -120,33 +120,34 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     req = request._get_current_object()  # (each read of the proxy looks the request up again)
     started = g.get("cnkg_started")
-    duration = time.perf_counter() - started if started is not None else 0.0
+    headers = response.headers
+    rows = headers.get("X-Result-Rows")
     # the route pattern (/id/<slug>), not the path, keeps the label set small
-    route = req.url_rule.rule if req.url_rule is not None else "(unmatched)"
-    method, status = req.method, response.status_code
-    if (m := _metrics()) is not None:
-        m.observe(route, method, status, duration)
-    entry = {
-        "method": method,
-        "path": req.path,
-        "status": status,
-        "duration_ms": round(duration * 1000, 3),
-        "client": req.remote_addr,
-        "bytes": response.calculate_content_length(),
-    }
-    query = g.get("cnkg_query")
+    log_request(_metrics(), req.url_rule.rule if req.url_rule is not None else "(unmatched)", req.method, req.path,
+                response.status_code, time.perf_counter() - started if started is not None else 0.0,
+                req.remote_addr, response.calculate_content_length(), g.get("cnkg_query"),
+                None if rows is None else int(rows), bool(headers.get("X-Result-Truncated")))
+    return response
+
+
+def log_request(metrics: Metrics | None, route: str, method: str, path: str, status: int, duration: float,
+                client: str | None, size: int | None, query: str | None, rows: int | None,
+                truncated: bool) -> None:
+    """Count and time an answered request, and write its access-log line (the query by hash, never verbatim)."""
+    if metrics is not None:
+        metrics.observe(route, method, status, duration)
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    entry = {"method": method, "path": path, "status": status, "duration_ms": round(duration * 1000, 3),
+             "client": client, "bytes": size}
     if query is not None:
         entry["query_sha256"] = hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
         entry["query_length"] = len(query)
-    headers = response.headers
-    rows = headers.get("X-Result-Rows")
     if rows is not None:
-        entry["rows"] = int(rows)
-    if headers.get("X-Result-Truncated"):
+        entry["rows"] = rows
+    if truncated:
         entry["truncated"] = True
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info(json.dumps(entry, ensure_ascii=False))
-    return response
+    access_log.info(json.dumps(entry, ensure_ascii=False))
 
 
 @bp.route("/healthz")

@@ -26,6 +26,8 @@ bp = Blueprint("protocol", __name__)
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
+# the WSGI environment key under which cnkg.server.fast_path passes on a query it evaluated and that failed
+FAILED = "cnkg.fast_path.failed"
 
 
 @dataclass
@@ -60,35 +62,49 @@ def sparql():
         raise
     if checked.kind is None:  # not a query form we recognise: the engine says where the syntax is wrong
         evaluation.run(state, req.query, max_rows=1, base_iri=request.base_url,
-                       timeout=float(current_app.config["QUERY_TIMEOUT"]))
+                       timeout=float(current_app.config["QUERY_TIMEOUT"]), client=_client())
     kind = checked.kind or "SelectQuery"
-    fmt = _negotiate(kind, req.format)
+    fmt = negotiate_accept(kind, req.format, request.headers.get("Accept"))
     if req.default_graphs or req.named_graphs:  # protocol dataset wins over FROM / FROM NAMED (§2.1.4)
         check_graphs(req.default_graphs, "FROM", state.graph_names, "default-graph-uri")
         check_graphs(req.named_graphs, "FROM NAMED", state.graph_names, "named-graph-uri")
         default, named = [URIRef(g) for g in req.default_graphs], [URIRef(g) for g in req.named_graphs]
     else:
         default = named = None  # the query's own FROM / FROM NAMED (checked above), or the whole dataset
+    failed = request.environ.pop(FAILED, None)
+    if failed is not None:  # evaluated already, in front of Flask (cnkg.server.fast_path): its failure, answered here
+        raise failed
     max_rows = current_app.config["MAX_ROWS"]
     base = _base_url(request.scheme, request.host, request.root_path, request.path)
-    key = (req.query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
-    payload = state.results.get(key)
-    cached = payload is not None
-    if not cached:
-        graph_answer = kind in ("ConstructQuery", "DescribeQuery")
-        payload = evaluation.run(state, req.query, result_format="json" if graph_answer else fmt.name,
-                                 graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
-                                 default_graphs=default, named_graphs=named, base_iri=base,
-                                 timeout=float(current_app.config["QUERY_TIMEOUT"]), what="query")
-        state.results.put(key, payload)
+    payload, cached = answer(state, req.query, kind, fmt, default, named, max_rows, base,
+                             float(current_app.config["QUERY_TIMEOUT"]), _client())
     response = Response(payload.body, status=200, content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
-    response.headers["X-Cache"] = "hit" if cached else "miss"
-    response.headers["X-Result-Rows"] = str(payload.rows)
-    if payload.truncated:
-        response.headers["X-Result-Truncated"] = "true"
-        response.headers["X-Result-Limit"] = str(max_rows)
+    response.headers.extend(answer_headers(payload, cached, max_rows))
     return response
+
+
+def answer(state, query: str, kind: str, fmt: Format, default, named, max_rows: int, base: str, timeout: float,
+           client: str) -> tuple[evaluation.Payload, bool]:
+    """The answer to a checked query (from the result cache, or evaluated) and whether the cache gave it."""
+    key = (query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
+    payload = state.results.get(key)
+    if payload is not None:
+        return payload, True
+    graph_answer = kind in ("ConstructQuery", "DescribeQuery")
+    payload = evaluation.run(state, query, result_format="json" if graph_answer else fmt.name,
+                             graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
+                             default_graphs=default, named_graphs=named, base_iri=base, timeout=timeout,
+                             what="query", client=client)
+    state.results.put(key, payload)
+    return payload, False
+
+
+def answer_headers(payload: evaluation.Payload, cached: bool, max_rows: int) -> list[tuple[str, str]]:
+    """An answer's headers beyond its type and length."""
+    headers = [("Vary", "Accept"), ("X-Cache", "hit" if cached else "miss"), ("X-Result-Rows", str(payload.rows))]
+    if payload.truncated:
+        headers += [("X-Result-Truncated", "true"), ("X-Result-Limit", str(max_rows))]
+    return headers
 
 
 def _update(req: ProtocolRequest):
@@ -174,7 +190,7 @@ def _where_solutions(state, syntax_error, bounds, scratch):
         try:
             payload = evaluation.run(state, query, result_format="json", max_rows=MAX_UPDATE_SOLUTIONS,
                                      default_graphs=default, named_graphs=named, base_iri=request.base_url,
-                                     timeout=timeout, what="update", snapshot=snapshot)
+                                     timeout=timeout, what="update", snapshot=snapshot, client=_client())
         except MalformedQuery as exc:
             raise syntax_error(exc.detail, exc.line, exc.column) from None
         except errors.Timeout:
@@ -193,7 +209,7 @@ def _where_solutions(state, syntax_error, bounds, scratch):
 def _check_update_syntax(state, text: str, bounds) -> None:
     """Ask Oxigraph's update parser (in the sandbox, under the deadline) what is wrong with ``text``."""
     evaluation.run(state, text, max_rows=0, base_iri=request.base_url, timeout=_remaining(bounds), what="update",
-                   kind="check-update")
+                   kind="check-update", client=_client())
 
 
 @lru_cache(maxsize=64)
@@ -201,6 +217,11 @@ def _base_url(scheme: str, host: str, root_path: str, path: str) -> str:
     """``request.base_url`` (the base IRI of a query), built once for the few hosts and paths clients use: werkzeug
     rebuilds it from the environment, IRI-decoding it, on every read."""
     return get_current_url(scheme, host, root_path, path)
+
+
+def _client() -> str:
+    """Who sent the request, for sharing the query workers fairly (cnkg.sandbox)."""
+    return request.remote_addr or "unknown"
 
 
 def _frozen(graphs) -> tuple | None:
@@ -292,8 +313,8 @@ def _protocol_request(queries: list[str], *sources) -> ProtocolRequest:
 CACHED_ACCEPT_LENGTH = 512
 
 
-def _negotiate(kind: str, format_name: str | None) -> Format:
-    accept = request.headers.get("Accept")
+def negotiate_accept(kind: str, format_name: str | None, accept: str | None) -> Format:
+    """The answer's format for a query form, ``format=`` and the Accept header (refusals raise)."""
     if (accept is None or len(accept) <= CACHED_ACCEPT_LENGTH) and (format_name is None or len(format_name) <= 64):
         return _negotiated(kind, format_name, accept)
     return _negotiated.__wrapped__(kind, format_name, accept)

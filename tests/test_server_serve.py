@@ -288,6 +288,9 @@ def test_a_small_answer_goes_out_in_one_send_and_a_large_one_whole(monkeypatch):
         conn.request("GET", "/small")
         response = conn.getresponse()
         assert (response.status, response.read()) == (200, b"a small answer")
+        deadline = time.monotonic() + 5  # the client may read the answer before the server's thread records it
+        while not sends and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert len(sends) == 1 and sends[0].startswith(b"HTTP/1.1 200 OK\r\n") \
             and sends[0].endswith(b"\r\n\r\na small answer")
         conn.request("GET", "/large")

@@ -1,0 +1,172 @@
+"""The common /sparql request answered without Flask's per-request machinery.
+
+Most requests to ``/sparql`` are the same shape: a query, as ``query=`` in the URL, as a form body or as an
+``application/sparql-query`` body, with nothing else. Flask spends more on such a request than everything of cnkg's
+own around the evaluation together (a request context, routing, form parsing, five hooks, a response object: about
+half a millisecond, as much as evaluating a small query), so this WSGI middleware answers those requests itself,
+through the same steps the view takes (:func:`cnkg.server.protocol.answer`: the safety checks, negotiation, the
+result cache, the sandbox), with the same headers, the same access-log line and the same metrics.
+
+Anything else goes to Flask untouched: other paths and methods, other parameters, updates, large or odd bodies,
+a remote store, and every request that is refused before evaluation (Flask's view refuses it again, with its message).
+A query that fails in the sandbox goes to Flask too, carrying its error, which the view raises instead of
+evaluating again: Flask's error handling writes every error answer, from one place.
+"""
+from __future__ import annotations
+
+import io
+import time
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from werkzeug.wsgi import get_current_url
+
+from ..sandbox import SandboxError
+from ..sparql_text import forget_large
+from . import evaluation, ops
+from .errors import ApiError
+from .protocol import DIRECT, FAILED, FORM, answer, answer_headers, negotiate_accept
+from .ratelimit import RATE_WAIT
+from .safety import check
+
+# Bodies above this go to Flask (which applies MAX_CONTENT_LENGTH and the form size limit with their 413s).
+MAX_BODY = 64 * 1024
+_UTF8 = ("", "charset=utf-8", 'charset="utf-8"', "charset=utf8")
+
+
+class FastQueries:
+    """WSGI middleware in front of the Flask app's own ``wsgi_app`` (installed by :func:`install`)."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.state = app.extensions["cnkg"]
+        self.metrics = app.extensions.get("cnkg.metrics")
+        self.bucket = app.extensions.get("cnkg.ratelimit")
+        self.cors = cors_headers(app)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/sparql" or self.state.sandbox is None or self.state.remote is not None:
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        query = self._query(environ)
+        if query is None:
+            return self.wsgi_app(environ, start_response)
+        try:
+            return self._answer(environ, start_response, query, started)
+        finally:
+            forget_large()  # (Flask's teardown does this for the requests it answers)
+
+    def _query(self, environ) -> str | None:
+        """The query text of a request this middleware answers, or None. A POST's body is read here and put back
+        for Flask (the same bytes) when the request is not answered here."""
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET":
+            return _only_query(environ.get("QUERY_STRING", ""))
+        if (method != "POST" or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ
+                or self.app.config.get("TRUSTED_HOSTS") is not None):
+            return None
+        mime, _, params = environ.get("CONTENT_TYPE", "").partition(";")
+        mime = mime.strip().lower()
+        length = environ.get("CONTENT_LENGTH", "")
+        if (mime not in (FORM, DIRECT) or params.strip().lower().replace(" ", "") not in _UTF8
+                or not length.isdigit() or int(length) > self._body_limit(mime)):
+            return None
+        body = environ["wsgi.input"].read(int(length))
+        environ["wsgi.input"] = io.BytesIO(body)  # for Flask, if it answers after all
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if mime == DIRECT:
+            return text if len(body) == int(length) and text.strip() else None
+        return _only_query(text) if len(body) == int(length) else None
+
+    def _body_limit(self, mime: str) -> int:
+        """The largest body answered here: MAX_BODY, or Flask's own limits if lower (so Flask answers their 413s)."""
+        config = self.app.config
+        limits = [MAX_BODY, config.get("MAX_CONTENT_LENGTH")]
+        if mime == FORM:
+            limits.append(config.get("MAX_FORM_MEMORY_SIZE"))
+        return min(limit for limit in limits if limit is not None)
+
+    def _answer(self, environ, start_response, query: str, started: float):
+        state, config = self.state, self.app.config
+        client = environ.get("REMOTE_ADDR") or "unknown"
+        if self.bucket is not None:
+            wait = environ[RATE_WAIT] = self.bucket.take(client)
+            if wait > 0:  # refused: Flask answers 429, from this answer
+                return self.wsgi_app(environ, start_response)
+        try:
+            checked = check(query, state.graph_names)
+            fmt = negotiate_accept(checked.kind, None, environ.get("HTTP_ACCEPT")) if checked.kind else None
+        except ApiError:
+            fmt = None
+        if fmt is None:  # refused, or a form the engine must name the syntax error of: Flask says why
+            return self.wsgi_app(environ, start_response)
+        max_rows = config["MAX_ROWS"]
+        timeout = float(config["QUERY_TIMEOUT"])
+        try:
+            payload, cached = answer(state, query, checked.kind, fmt, None, None, max_rows, _base(environ),
+                                     timeout, client)
+        except SandboxError as exc:
+            environ[FAILED] = evaluation.http_error(exc, timeout)
+            return self.wsgi_app(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - Flask reports it (its log, a 500 in the server's shape)
+            environ[FAILED] = exc
+            return self.wsgi_app(environ, start_response)
+        headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(payload.body))),
+                   *answer_headers(payload, cached, max_rows), ("X-Content-Type-Options", "nosniff"), *self.cors]
+        start_response("200 OK", headers)
+        ops.log_request(self.metrics, "/sparql", environ["REQUEST_METHOD"], "/sparql", 200,
+                        time.perf_counter() - started, environ.get("REMOTE_ADDR"), len(payload.body), query,
+                        payload.rows, payload.truncated)
+        return [payload.body]
+
+
+def _only_query(text: str) -> str | None:
+    """The value of ``query`` in a URL-encoded string holding that one parameter and nothing else, decoded as
+    werkzeug decodes request parameters (so Flask would read the same text)."""
+    if not text.startswith("query="):
+        return None
+    try:
+        items = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+    except UnicodeError:
+        return None
+    if len(items) != 1 or items[0][0] != "query" or not items[0][1].strip():
+        return None
+    return items[0][1]
+
+
+def _base(environ) -> str:
+    """The base IRI of a query: the request's URL without its query string, as Flask's ``request.base_url``."""
+    return _base_of(environ["wsgi.url_scheme"], environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+                    environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
+
+
+@lru_cache(maxsize=64)
+def _base_of(scheme: str, host: str | None, server: str | None, port: str | None, script: str) -> str:
+    environ = {"wsgi.url_scheme": scheme, "SERVER_NAME": server or "", "SERVER_PORT": port or "",
+               "SCRIPT_NAME": script, "PATH_INFO": "/sparql"}
+    if host is not None:
+        environ["HTTP_HOST"] = host
+    return get_current_url(environ, strip_querystring=True)
+
+
+def cors_headers(app: Flask) -> list[tuple[str, str]]:
+    """The CORS headers Flask-CORS adds to an answer of this app (the same for every request: any origin, no
+    credentials), asked of Flask-CORS itself once."""
+    with app.test_request_context("/sparql", method="POST", headers={"Origin": "https://example.org"}):
+        response = app.response_class("")
+        for hook in app.after_request_funcs.get(None, ()):
+            if getattr(hook, "__module__", "").startswith("flask_cors"):
+                response = hook(response)
+    return [(k, v) for k, v in response.headers.items() if k.lower().startswith("access-control-")]
+
+
+def install(app: Flask) -> None:
+    """Answer the common /sparql requests in front of ``app``'s Flask machinery."""
+    app.wsgi_app = FastQueries(app, app.wsgi_app)
+
+
+__all__ = ["FastQueries", "install"]
