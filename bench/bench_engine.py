@@ -7,7 +7,7 @@ instantiated with a different entity, letter or limit), so cnkg's result cache n
 identical text, and before timing every query's row count is compared between the two. Clients are Python
 threads on the same machine (one keep-alive connection each, form POST, Accept SPARQL JSON).
 
-    python bench/bench_engine.py                          # scale 1, 1 and 8 clients, 300 requests per level
+    python bench/bench_engine.py                          # scale 1, 1, 4 and 8 clients, 300 requests per level
     python bench/bench_engine.py --scales 1,10 --requests 300
     python bench/bench_engine.py --rewrite-overhead          # what cnkg.query_rewrite adds, in-process
 
@@ -38,7 +38,7 @@ from bench_startup import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-LEVELS = (1, 8)
+LEVELS = (1, 4, 8)
 WARM_UP_PER_CLIENT = 10
 PREFIXES = ("PREFIX cnkg: <https://w3id.org/cnkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
             "PREFIX stage: <https://w3id.org/cnkg/id/stage/>\n")

@@ -1,6 +1,6 @@
-"""The HTTP front and the hop to the query workers: fresh queries at 1 and 8 clients, every server on the same texts.
+"""The HTTP front and the hop to the query workers: fresh queries at 1, 4 and 8 clients, every server on the same texts.
 
-Servers (each reads the same on-disk store, built as bench_engine.py builds it at scale 1):
+Servers (each reads the same on-disk store, built as bench_engine.py builds it, at scale 1 unless ``--scale``):
 
 - ``oxigraph``: ``oxigraph serve-read-only``, the reference;
 - ``cnkg``: ``cnkg serve`` as shipped (waitress under cnkg's graceful server);
@@ -10,7 +10,7 @@ Servers (each reads the same on-disk store, built as bench_engine.py builds it a
   process and ``--threads`` threads, when granian is installed (it is not a dependency: this is the comparison);
 - ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor).
 
-Each level (1, then 8 clients) sends every server the same new texts (bench_engine.py's templates), the order of
+Each level (1, 4, then 8 clients) sends every server the same new texts (bench_engine.py's templates), the order of
 the servers rotating from round to round; each timed run follows an untimed burst at the same concurrency. Per
 server: p50/p99 ms, queries/s, and the CPU per query of the server process and of its children (cnkg's query
 workers; granian's worker process and its query workers), with the 1-minute load average at the end of the run.
@@ -18,6 +18,8 @@ workers; granian's worker process and its query workers), with the 1-minute load
     python bench/bench_http.py                                   # cnkg, oxigraph, granian if installed
     python bench/bench_http.py --servers cnkg,before,oxigraph --before ../old/.venv/bin/python
     python bench/bench_http.py --servers bare-waitress,bare-granian --rounds 3
+    python bench/bench_http.py --servers cnkg,oxigraph --scale 10
+    python bench/bench_http.py --app-cost            # cnkg's own request handling, in process, workers stubbed
 
 Writes bench/results/http.md and http.json (``--out NAME`` for another name).
 """
@@ -117,6 +119,8 @@ def main() -> None:
     parser.add_argument("--servers", default=None, help="comma-separated (default: cnkg,oxigraph and granian if "
                                                         "installed)")
     parser.add_argument("--before", help="the Python of another checkout's environment, for the server 'before'")
+    parser.add_argument("--scale", type=int, default=1, help="the current snapshot listed N times (as in "
+                        "bench_engine.py)")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="threads of the granian and bare servers (cnkg "
@@ -124,12 +128,17 @@ def main() -> None:
     parser.add_argument("--limit-cycle", type=int, default=50, help="the templates' LIMIT goes round 5 .. 4+N, so "
                         "every round runs the same small queries (0: grows along the list, as in bench_engine.py)")
     parser.add_argument("--out", default="http")
+    parser.add_argument("--app-cost", action="store_true", help="only the app's own CPU per request, in process, "
+                        "the query workers stubbed: the fast path against Flask's view (prints a table)")
     args = parser.parse_args()
     args.limit_cycle = args.limit_cycle or None
+    if args.app_cost:
+        print(app_cost(args))
+        return
     names = args.servers.split(",") if args.servers else ["cnkg", "oxigraph"] + (
         ["granian"] if _installed("granian") else [])
     with tempfile.TemporaryDirectory() as tmp:
-        work = build(1, args.data, Path(tmp))
+        work = build(args.scale, args.data, Path(tmp))
         (work / "bench_cnkg_app.py").write_text(APP)
         (work / "bench_bare_app.py").write_text(BARE)
         store = next((work / "cache").glob("kg-*.oxigraph"))
@@ -172,6 +181,60 @@ def main() -> None:
     print(text)
 
 
+def app_cost(args, requests: int = 3000, repeats: int = 3) -> str:
+    """The app's CPU per fresh form POST to /sparql, called as a WSGI function in this process with the query
+    workers stubbed (every query answered ``true`` at once), with the fast path in front and without it (Flask's
+    view): what cnkg's request handling costs apart from HTTP, the hop and the evaluation."""
+    import io
+    import logging
+    import urllib.parse
+
+    from cnkg.sandbox import Answer
+    from cnkg.server import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = build(args.scale, args.data, Path(tmp))
+        store = next((work / "cache").glob("kg-*.oxigraph"))
+        os.environ.update(CNKG_DATA_DIR=str(work / "data"), CNKG_CACHE_DIR=str(work / "cache"))
+        access = logging.getLogger("cnkg.access")  # written as `cnkg serve` writes it (here to nowhere)
+        access.setLevel(logging.INFO)
+        access.addHandler(logging.StreamHandler(open(os.devnull, "w")))
+        access.propagate = False
+        app = create_app({"RATE_LIMIT_PER_MINUTE": 0})
+        answer = Answer(b'{"head": {}, "boolean": true}', "ASK", "json", 1, False)
+        app.extensions["cnkg"].sandbox.run = lambda job, timeout=None, client=None: answer
+        bodies = [urllib.parse.urlencode({"query": q}).encode()
+                  for q in fresh_queries(store, 300 + repeats * 2 * requests, args.limit_cycle)]
+        fast = app.wsgi_app
+
+        def call(body: bytes) -> None:
+            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/sparql", "SCRIPT_NAME": "", "QUERY_STRING": "",
+                       "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
+                       "HTTP_HOST": "127.0.0.1:8080", "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                       "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/sparql-results+json",
+                       "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1",
+                       "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
+                       "wsgi.run_once": False, "wsgi.version": (1, 0)}
+            status = []
+            b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+            assert status[0].startswith("200"), status
+
+        for body in bodies[:300]:
+            call(body)
+        cpu: dict[str, list[float]] = {"fast path": [], "Flask's view": []}
+        offset = 300
+        for _ in range(repeats):  # interleaved
+            for label, wsgi in (("fast path", fast), ("Flask's view", fast.wsgi_app)):
+                app.wsgi_app = wsgi
+                started = time.process_time()
+                for body in bodies[offset:offset + requests]:
+                    call(body)
+                cpu[label].append(1000 * (time.process_time() - started) / requests)
+                offset += requests
+    return "\n".join(["| request handling | CPU ms a request (each run) |", "|---|---|"] + [
+        f"| {label} | {statistics.median(v):.3f} ({', '.join(f'{x:.3f}' for x in v)}) |" for label, v in cpu.items()])
+
+
 def _installed(dist: str) -> bool:
     try:
         metadata.version(dist)
@@ -186,7 +249,8 @@ def report(names: list[str], runs: dict, args) -> str:
     command = " ".join(["python bench/bench_http.py", *sys.argv[1:]])
     lines = ["# The HTTP front and the hop to the query workers, side by side", "",
              f"Run: `{command}`, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({platform.machine()}), "
-             f"Python {sys.version.split()[0]}, {', '.join(f'{k} {v}' for k, v in versions.items())}. Scale 1; "
+             f"Python {sys.version.split()[0]}, {', '.join(f'{k} {v}' for k, v in versions.items())}. "
+             f"Scale {args.scale}; "
              f"{args.requests} fresh queries per server, level and round, the same texts for every server (LIMIT "
              f"{'5 to ' + str(4 + args.limit_cycle) if args.limit_cycle else 'growing along the list'}); "
              f"{args.rounds} rounds, the order of the servers rotating; medians over the rounds (each round's "
