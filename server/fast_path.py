@@ -22,10 +22,8 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from werkzeug.wsgi import get_current_url
 
-from ..sandbox import SandboxError
 from ..sparql_text import forget_large
-from . import evaluation, ops
-from .errors import ApiError
+from . import ops
 from .protocol import DIRECT, FAILED, FORM, answer, answer_headers, negotiate_accept
 from .ratelimit import RATE_WAIT
 from .safety import check
@@ -46,7 +44,8 @@ class FastQueries:
         self.cors = cors_headers(app)
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != "/sparql" or self.state.sandbox is None or self.state.remote is not None:
+        if (environ.get("PATH_INFO") != "/sparql" or self.state.sandbox is None or self.state.remote is not None
+                or self.app.config.get("TRUSTED_HOSTS") is not None):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         query = self._query(environ)
@@ -63,8 +62,7 @@ class FastQueries:
         method = environ.get("REQUEST_METHOD")
         if method == "GET":
             return _only_query(environ.get("QUERY_STRING", ""))
-        if (method != "POST" or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ
-                or self.app.config.get("TRUSTED_HOSTS") is not None):
+        if method != "POST" or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         mime, _, params = environ.get("CONTENT_TYPE", "").partition(";")
         mime = mime.strip().lower()
@@ -100,7 +98,7 @@ class FastQueries:
         try:
             checked = check(query, state.graph_names)
             fmt = negotiate_accept(checked.kind, None, environ.get("HTTP_ACCEPT")) if checked.kind else None
-        except ApiError:
+        except Exception:  # noqa: BLE001 - a refusal (or anything else): the view meets it again and answers it
             fmt = None
         if fmt is None:  # refused, or a form the engine must name the syntax error of: Flask says why
             return self.wsgi_app(environ, start_response)
@@ -109,11 +107,8 @@ class FastQueries:
         try:
             payload, cached = answer(state, query, checked.kind, fmt, None, None, max_rows, _base(environ),
                                      timeout, client)
-        except SandboxError as exc:
-            environ[FAILED] = evaluation.http_error(exc, timeout)
-            return self.wsgi_app(environ, start_response)
-        except Exception as exc:  # noqa: BLE001 - Flask reports it (its log, a 500 in the server's shape)
-            environ[FAILED] = exc
+        except Exception as exc:  # noqa: BLE001 - an ApiError (timeout, syntax, memory ...), or a failure Flask
+            environ[FAILED] = exc  # reports as a 500 in the server's shape, with its log
             return self.wsgi_app(environ, start_response)
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(payload.body))),
                    *answer_headers(payload, cached, max_rows), ("X-Content-Type-Options", "nosniff"), *self.cors]

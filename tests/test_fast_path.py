@@ -195,3 +195,26 @@ def test_a_body_above_the_fast_paths_size_is_read_by_flask_whole(app):
     padding = "#" + "x" * (80 * 1024) + "\n"
     response = app.test_client().post("/sparql", data={"query": padding + "ASK {}"}, headers={"Accept": JSON})
     assert response.status_code == 200 and json.loads(response.data) == {"head": {}, "boolean": True}
+
+
+def test_anything_unexpected_in_the_fast_paths_checks_is_left_to_the_view(app, monkeypatch):
+    from cnkg.server import fast_path
+
+    def broken(*args, **kwargs):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(fast_path, "check", broken)
+    response = app.test_client().get("/sparql", query_string={"query": "ASK {}"}, headers={"Accept": JSON})
+    assert response.status_code == 200 and json.loads(response.data) == {"head": {}, "boolean": True}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_untrusted_host_is_refused_as_flask_refuses_it(make_app, method):
+    client = make_app({"TRUSTED_HOSTS": ["kg.example.org"]}).test_client()
+    if method == "GET":
+        refused = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Host": "evil.example"})
+        allowed = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Host": "kg.example.org"})
+    else:
+        refused = client.post("/sparql", data={"query": "ASK {}"}, headers={"Host": "evil.example"})
+        allowed = client.post("/sparql", data={"query": "ASK {}"}, headers={"Host": "kg.example.org"})
+    assert refused.status_code == 400 and allowed.status_code == 200

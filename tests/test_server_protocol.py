@@ -421,15 +421,13 @@ def test_cli_serve_binds_localhost_by_default():
 
 # ---------------------------------------------------------------- the real server
 
-def test_waitress_serves_and_a_slow_query_does_not_block_others(graph):
-    import waitress
-
+def test_waitress_serves_and_a_slow_query_does_not_block_others(graph, live_server):
     app = create_app({"QUERY_TIMEOUT": 3.0}, graph=graph)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.effective_port}/sparql"
+    with live_server(app, threads=4) as url:
+        _serves_a_fast_query_during_a_slow_one(f"{url}/sparql")
 
+
+def _serves_a_fast_query_during_a_slow_one(base: str) -> None:
     def fetch(query, accept=SRJ):
         request = urllib.request.Request(f"{base}?{urllib.parse.urlencode({'query': query})}",
                                          headers={"Accept": accept})
@@ -439,29 +437,25 @@ def test_waitress_serves_and_a_slow_query_does_not_block_others(graph):
         except urllib.error.HTTPError as exc:
             return exc.code, exc.headers["Content-Type"], exc.read(), time.monotonic()
 
-    try:
-        status, content_type, body, _ = fetch("SELECT ?p WHERE { ?p a cnkg:Project }")
-        assert (status, content_type) == (200, f"{SRJ}; charset=utf-8")
-        assert len(json.loads(body)["results"]["bindings"]) == 2
+    status, content_type, body, _ = fetch("SELECT ?p WHERE { ?p a cnkg:Project }")
+    assert (status, content_type) == (200, f"{SRJ}; charset=utf-8")
+    assert len(json.loads(body)["results"]["bindings"]) == 2
 
-        slow = {}
-        slow_thread = threading.Thread(target=lambda: slow.update(result=fetch(SLOW)))
-        started = time.monotonic()
-        slow_thread.start()
-        time.sleep(0.3)  # let the slow query start evaluating
-        status, _, body, ask_done = fetch("ASK { ?p a cnkg:Project }")
-        slow_thread.join(30)
-        status_slow, type_slow, body_slow, slow_done = slow["result"]
+    slow = {}
+    slow_thread = threading.Thread(target=lambda: slow.update(result=fetch(SLOW)))
+    started = time.monotonic()
+    slow_thread.start()
+    time.sleep(0.3)  # let the slow query start evaluating
+    status, _, body, ask_done = fetch("ASK { ?p a cnkg:Project }")
+    slow_thread.join(30)
+    status_slow, type_slow, body_slow, slow_done = slow["result"]
 
-        assert status == 200 and json.loads(body)["boolean"] is True
-        assert ask_done < slow_done  # the ASK was answered while the slow query was still running
-        assert status_slow == 503 and type_slow == "application/json; charset=utf-8"
-        assert "timed out" in json.loads(body_slow)["error"]["message"]
-        print(f"ASK answered {ask_done - started - 0.3:.3f}s after sending, during a slow query stopped at "
-              f"{slow_done - started:.2f}s")
-    finally:
-        server.close()
-        thread.join(5)
+    assert status == 200 and json.loads(body)["boolean"] is True
+    assert ask_done < slow_done  # the ASK was answered while the slow query was still running
+    assert status_slow == 503 and type_slow == "application/json; charset=utf-8"
+    assert "timed out" in json.loads(body_slow)["error"]["message"]
+    print(f"ASK answered {ask_done - started - 0.3:.3f}s after sending, during a slow query stopped at "
+          f"{slow_done - started:.2f}s")
 
 
 def test_repeated_query_is_answered_from_the_result_cache():
