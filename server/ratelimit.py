@@ -16,10 +16,10 @@ from flask import Flask, current_app, request
 from .errors import TooManyRequests
 
 LIMITED_PREFIXES = ("/sparql", "/queries")
-_MAX_CLIENTS = 10000
+_MAX_CLIENTS = 10000  # past this many tracked clients, buckets that are full again are forgotten
 # the WSGI environment key under which cnkg.server.fast_path passes on its request's token, taken already (no
 # client can set it: headers arrive as HTTP_* keys)
-RATE_WAIT = "cnkg.fast_path.rate_wait"  # past this many tracked clients, buckets that are full again are forgotten
+RATE_WAIT = "cnkg.fast_path.rate_wait"
 
 
 class TokenBucket:
