@@ -243,9 +243,9 @@ def report(runs: list[dict], requests: int) -> str:
                              f"{_median(r, 'p99_ms'):.2f} | {_median(r, 'qps'):.0f} "
                              f"({', '.join(format(x['qps'], '.0f') for x in r)}) | {sum(x['errors'] for x in r)} | "
                              f"{ratio} | {', '.join(format(x['load'], '.2f') for x in r)} |")
-    lines += ["", f"Each timed run follows an untimed burst of {WARM_UP_PER_CLIENT} fresh queries per client at the same "
-              "concurrency (the steady state: cnkg's pool of query workers has grown to it). That first burst (first "
-              "round), p50 ms and queries/s:", "",
+    lines += ["", f"Each timed run follows an untimed burst of {WARM_UP_PER_CLIENT} fresh queries per client at the "
+              "same concurrency (the steady state: cnkg's pool of query workers has grown to it). That first burst "
+              "(first round), p50 ms and queries/s:", "",
               "| scale | clients | cnkg serve | oxigraph serve-read-only |", "|---|---|---|---|"]
     for run in runs:
         for clients in LEVELS:

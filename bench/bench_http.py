@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="threads of the granian and bare servers (cnkg "
                                                                "serve's waitress has 8)")
     parser.add_argument("--limit-cycle", type=int, default=50, help="the templates' LIMIT goes round 5 .. 4+N, so "
-                        "every round runs the same small queries (0: grows along the list, as in bench_engine.py)")
+                        "every round runs the same small queries (0: grows along the list)")
     parser.add_argument("--out", default="http")
     parser.add_argument("--app-cost", action="store_true", help="only the app's own CPU per request, in process, "
                         "the query workers stubbed: the fast path against Flask's view (prints a table)")
