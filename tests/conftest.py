@@ -120,6 +120,12 @@ def served(app, threads: int = 8) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         closing.set()
+        # a client's idle keep-alive connection (a browser's) keeps waitress's loop running, so the join below would
+        # wait out its whole timeout: the loop closes idle connections marked so on its next turn
+        for channel in list(server.active_channels.values()):
+            if not channel.requests:
+                channel.will_close = True
+        server.pull_trigger()
         server.close()
         thread.join(5)
 
