@@ -44,19 +44,28 @@ def graph() -> cnkg.KnowledgeGraph:
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory):
+def real_imports(tmp_path_factory) -> Path:
+    """A data directory with both official landscape snapshots imported (``REAL_SNAPSHOTS``), once per session:
+    the import reads and checks each file, most of a real-data build's time. Tests only read it."""
+    from cnkg import imports
+
+    if not (REAL_LANDSCAPES / "landscape-current.yml").exists():
+        pytest.skip("../shared/data/landscape is absent: no official landscape.yml to import")
+    directory = tmp_path_factory.mktemp("real-landscapes")
+    for name, date, commit in REAL_SNAPSHOTS:
+        imports.import_landscape(REAL_LANDSCAPES / name,
+                                 imports.snapshot_info(None, date, commit, None, "landscape.yml"), directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def real(real_imports):
     """Both official landscape snapshots imported beside the article: (build report, KnowledgeGraph)."""
     from cnkg import imports
     from cnkg.api import KnowledgeGraph
     from cnkg.pipeline import build
 
-    if not (REAL_LANDSCAPES / "landscape-current.yml").exists():
-        pytest.skip("../shared/data/landscape is absent: no official landscape.yml to import")
-    directory = tmp_path_factory.mktemp("data")
-    for name, date, commit in REAL_SNAPSHOTS:
-        imports.import_landscape(REAL_LANDSCAPES / name,
-                                 imports.snapshot_info(None, date, commit, None, "landscape.yml"), directory)
-    report = build(landscapes=imports.imported(directory), progress=False)   # reasons and checks SHACL too
+    report = build(landscapes=imports.imported(real_imports), progress=False)   # reasons and checks SHACL too
     return report, KnowledgeGraph(report.store, dataset=report.dataset)
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 
-from paths import FIXTURES, MINIMAL_FACTS, SHARED
+from paths import FIXTURES, MINIMAL_FACTS
 from cnkg import imports
 from cnkg.build import build_dataset, union_graph
 from cnkg.errors import ReasoningError
@@ -395,21 +395,12 @@ def test_delete_keeps_what_another_derivation_still_supports():
 
 # ------------------------------------------------------------------------------------------- real data
 
-REAL = SHARED / "data" / "landscape"
-
-
 @pytest.fixture(scope="module")
-def real_dataset(tmp_path_factory):
-    if not (REAL / "landscape-current.yml").exists():
-        pytest.skip(f"{REAL} is absent: no official landscape.yml to reason over")
-    directory = tmp_path_factory.mktemp("data")
-    for name, date, commit in [("landscape-current.yml", "2026-08-07", "153d699bddf74038d21775b14d09052f62021441"),
-                               ("landscape-2018-10.yml", "2018-10-26", "760834e61d869824d884bd7abb7789697e41cb94")]:
-        imports.import_landscape(REAL / name, imports.snapshot_info(None, date, commit, None, "landscape.yml"),
-                                 directory)
+def real_dataset(real_imports):
+    """The article and both official snapshots (imported once per session: conftest.real_imports), not reasoned."""
     article = article_dataset(FACTS_DIR)
     quads = QuadSet.of(article)
-    add_landscapes(quads, article, imports.imported(directory))
+    add_landscapes(quads, article, imports.imported(real_imports))
     return quads.to_dataset()
 
 

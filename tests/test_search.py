@@ -11,9 +11,6 @@ from cnkg.api import KnowledgeGraph
 from cnkg.errors import InvalidInput
 from cnkg.namespaces import CNKG, ID
 from cnkg.search import MAX_QUERY, fold
-from paths import SHARED
-
-DATA = SHARED / "data" / "landscape"
 
 
 def labels(result) -> list[str]:
@@ -114,15 +111,13 @@ def test_every_page_has_the_search_box(client):
 
 
 @pytest.fixture(scope="module")
-def real_graph(tmp_path_factory):
-    if not (DATA / "landscape-current.yml").exists():
-        pytest.skip("../shared/data/landscape is absent: no official landscape.yml to import")
+def real_graph(real_imports):
+    """The article with the current official snapshot (the session's import: conftest.real_imports)."""
     from cnkg.pipeline import build
 
-    directory = tmp_path_factory.mktemp("data")
-    imports.import_landscape(DATA / "landscape-current.yml",
-                             imports.snapshot_info(None, "2026-08-07", None, None, "landscape.yml"), directory)
-    report = build(landscapes=imports.imported(directory), progress=False, validate_shapes=False)
+    current = [s for s in imports.imported(real_imports) if str(s.info.date) == "2026-08-07"]
+    assert len(current) == 1
+    report = build(landscapes=current, progress=False, validate_shapes=False)
     return KnowledgeGraph(report.dataset)
 
 
