@@ -44,6 +44,15 @@ def graph() -> cnkg.KnowledgeGraph:
 
 
 @pytest.fixture(scope="session")
+def two_snapshots_build(tmp_path_factory):
+    """The article with the two tiny fixture snapshots (tests/two_snapshots.py): the build report, once per session
+    for the modules that only read it."""
+    from two_snapshots import build_with_two_snapshots
+
+    return build_with_two_snapshots(tmp_path_factory.mktemp("two-snapshots"))
+
+
+@pytest.fixture(scope="session")
 def real_imports(tmp_path_factory) -> Path:
     """A data directory with both official landscape snapshots imported (``REAL_SNAPSHOTS``), once per session:
     the import reads and checks each file, most of a real-data build's time. Tests only read it."""

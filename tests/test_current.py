@@ -14,7 +14,6 @@ from cnkg.quadset import QuadSet
 from cnkg.reason import reason_quads
 from cnkg.server import create_app
 from cnkg.store import TripleStore
-from two_snapshots import build_with_two_snapshots
 
 TOKEN = "s3cret-token"
 NOW = landscape_graph("now")                      # the 2026-08-07 snapshot: Jaeger graduated
@@ -50,9 +49,9 @@ UPDATES = {
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The article with two tiny snapshots (Jaeger: incubating in 2018, graduated now)."""
-    return build_with_two_snapshots(tmp_path_factory.mktemp("data"))
+def built(two_snapshots_build):
+    """The article with two tiny snapshots (Jaeger: incubating in 2018, graduated now): the session's build."""
+    return two_snapshots_build
 
 
 @pytest.fixture

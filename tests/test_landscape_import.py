@@ -13,15 +13,14 @@ from paths import FIXTURES
 from rdflib import RDF, RDFS, SKOS, Literal, URIRef
 from rdflib.namespace import DCTERMS
 from test_queries import LANDSCAPE_QUERIES
-from two_snapshots import build_with_two_snapshots
 
 LANDSCAPES = FIXTURES / "landscape"
 
 
 @pytest.fixture(scope="module")
-def combined(tmp_path_factory):
-    """The article with two tiny snapshots: a 2018 one and a current one."""
-    report = build_with_two_snapshots(tmp_path_factory.mktemp("data"))
+def combined(two_snapshots_build):
+    """The article with two tiny snapshots: a 2018 one and a current one (the session's build)."""
+    report = two_snapshots_build
     return report, KnowledgeGraph(report.dataset)
 
 
