@@ -1,7 +1,9 @@
 """The research notebooks run top to bottom on a clean checkout, and say what the graph says.
 
 Each notebook is executed (nbclient, kernel "python3") from a temporary copy, with the checkout first on the
-kernel's PYTHONPATH and a private cache directory; the committed notebooks keep no outputs.
+kernel's PYTHONPATH and a cache directory of this module's own, shared by its notebooks: the first notebook to need a
+graph builds it, later ones open it (a cached graph is the built one: tests/test_cache.py); the committed notebooks
+keep no outputs.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ PROJECTS = {"Helm", "Telepresence", "Harbor", "Fluentd", "Cortex", "OpenMetrics"
 def executed(tmp_path_factory):
     """name -> the executed notebook (each run once per module)."""
     done = {}
+    cache = tmp_path_factory.mktemp("nbcache")  # e.g. notebooks 04 and 06 read the same two snapshots: one build
 
     def run(name: str, data_dir: Path | None = None):
         if name not in done:
@@ -45,7 +48,7 @@ def executed(tmp_path_factory):
                                              resources={"metadata": {"path": str(workdir)}})
             with pytest.MonkeyPatch.context() as env:  # the kernel inherits this process's environment
                 env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-                env.setenv("CNKG_CACHE_DIR", str(tmp_path_factory.mktemp("nbcache")))
+                env.setenv("CNKG_CACHE_DIR", str(cache))
                 env.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
                 env.setenv("CNKG_DATA_DIR", str(data_dir or tmp_path_factory.mktemp("nbdata")))
                 client.execute()
@@ -151,16 +154,22 @@ def test_integration_network_notebook(executed):
     assert len(displays(notebook, "image/png")) == 1  # the network drawing
 
 
-@pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
-                    reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
-def test_landscape_then_and_now_notebook(executed, tmp_path_factory):
+@pytest.fixture(scope="module")
+def both_snapshots(tmp_path_factory) -> Path:
+    """A data directory with both official snapshots imported, for notebooks 04 and 06 (they only read it)."""
     from cnkg import imports
 
-    data_dir = tmp_path_factory.mktemp("landscapes")
+    data_dir = tmp_path_factory.mktemp("both-landscapes")
     for name, date in (("landscape-2018-10.yml", "2018-10-26"), ("landscape-current.yml", "2026-08-07")):
         imports.import_landscape(LANDSCAPE_DATA / name, imports.snapshot_info(None, date, None, None, name),
                                  data_dir)
-    notebook = executed("04-landscape-then-and-now.ipynb", data_dir)
+    return data_dir
+
+
+@pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
+                    reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
+def test_landscape_then_and_now_notebook(executed, both_snapshots):
+    notebook = executed("04-landscape-then-and-now.ipynb", both_snapshots)
     text = "\n".join(outputs(notebook))
     assert "moved up     18\nunchanged     6\narchived      3" in text
     assert "agrees                     27\nleft out by the article     2" in text
@@ -190,24 +199,14 @@ def test_integration_network_then_and_now_notebook(executed, tmp_path_factory):
     assert len(displays(notebook, "image/png")) == 1                   # the two networks
 
 
-def _both_snapshots(tmp_path_factory) -> Path:
-    from cnkg import imports
-
-    data_dir = tmp_path_factory.mktemp("both-landscapes")
-    for name, date in (("landscape-2018-10.yml", "2018-10-26"), ("landscape-current.yml", "2026-08-07")):
-        imports.import_landscape(LANDSCAPE_DATA / name, imports.snapshot_info(None, date, None, None, name),
-                                 data_dir)
-    return data_dir
-
-
 def _line(text: str, start: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(start))
 
 
 @pytest.mark.skipif(not (LANDSCAPE_DATA / "landscape-current.yml").exists(),
                     reason="../shared/data/landscape is absent: the notebook needs imported landscape snapshots")
-def test_ecosystem_lineage_notebook(executed, tmp_path_factory):
-    notebook = executed("06-ecosystem-lineage.ipynb", _both_snapshots(tmp_path_factory))
+def test_ecosystem_lineage_notebook(executed, both_snapshots):
+    notebook = executed("06-ecosystem-lineage.ipynb", both_snapshots)
     text = "\n".join(outputs(notebook))
     assert "CNCF landscape.yml of 2026-08-07" in text and "CNCF landscape.yml of 2018-10-26" in text
     # the forest: one readable tree per family of three or more, Kubernetes' the largest
