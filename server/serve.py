@@ -248,12 +248,13 @@ class _Waiter:
 
     def handle_error(self) -> None:
         self.loop.server.logger.exception("answering a query on the event loop")
-        self.loop.waiting.pop(self.fd, None)
-        self.loop.map.pop(self.fd, None)
+        self.close()
 
     def close(self) -> None:
-        self.loop.waiting.pop(self.fd, None)
-        self.loop.map.pop(self.fd, None)
+        """Stop waiting (the server's sockets are being closed): the query is stopped, its worker freed."""
+        if self.loop.waiting.pop(self.fd, None) is not None:
+            self.loop.map.pop(self.fd, None)
+            self.loop.front.finish(self.environ, self.pending, expired=True)
 
 
 class GracefulServer:
@@ -279,7 +280,8 @@ class GracefulServer:
         for listener in self.listeners:
             listener.channel_class = DeadlineChannel
             listener.maintenance = self._maintenance_of(listener)
-            if answer_on_loop and isinstance(front, FastQueries) and self.loop_answers is None:
+            if (answer_on_loop and isinstance(front, FastQueries) and self.loop_answers is None
+                    and front.state.sandbox is not None):
                 self.loop_answers = LoopAnswers(front, listener, self._map)
             if self.loop_answers is not None:
                 listener.add_task = self.loop_answers.add_task

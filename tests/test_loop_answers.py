@@ -190,3 +190,30 @@ def test_a_client_gone_before_its_answer_leaves_no_worker_busy(make_app):
             time.sleep(0.05)
         assert pool.running == 0, "a query of a client that left still holds a worker"
         assert _send(server.effective_port, "GET", "/sparql?query=ASK+%7B%7D", {}, None)[0] == 200
+
+
+def test_a_query_still_running_when_the_server_closes_frees_its_worker(make_app):
+    """A server that leaves the query workers running (the process-wide pool, shared) must not leave one of them
+    held by a query it will never answer."""
+    app = make_app({"QUERY_TIMEOUT": 30})
+    pool = app.extensions["cnkg"].sandbox
+    outcome: dict = {}
+
+    def slow() -> None:
+        try:
+            outcome["status"] = _send(port, "POST", "/sparql", {"Content-Type": FORM},
+                                      urllib.parse.urlencode({"query": SLOW}))[0]
+        except (OSError, http.client.HTTPException) as exc:
+            outcome["error"] = exc
+
+    with graceful(app) as server:  # (a grace period of 1 s)
+        port = server.effective_port
+        client = threading.Thread(target=slow)
+        client.start()
+        deadline = time.monotonic() + 5
+        while not server.loop_answers.waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.loop_answers.waiting, "the query did not reach a worker on the loop"
+    client.join(10)
+    assert pool.running == 0, "the query's worker is still held"
+    assert outcome, "the client was left waiting"
