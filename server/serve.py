@@ -19,6 +19,9 @@ client sending one header byte every few seconds kept its connection (and a slot
 ever. Here a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its
 body at least ``MIN_BODY_RATE`` bytes a second on average after that (as Apache's mod_reqtimeout does); a
 connection that falls behind is closed at the next clean-up (every ``cleanup_interval`` seconds).
+
+The common query (:mod:`cnkg.server.fast_path`) is answered on the event loop itself (:class:`LoopAnswers`): handing
+each request to a thread and waking the loop again afterwards cost the server more CPU than the request's handling.
 """
 from __future__ import annotations
 
