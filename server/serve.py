@@ -114,11 +114,11 @@ class DeadlineChannel(HTTPChannel):
 class LoopAnswers:
     """Answers the common /sparql request on waitress's event loop, without a request thread
     (:meth:`cnkg.server.fast_path.FastQueries.begin`): the loop starts the query in an idle worker, waits for the
-    worker's pipe along with its sockets, and writes the answer. A request thread woken for each request, and the
-    loop woken again after it, cost more than the request's own handling. A request that needs more (Flask, a
-    worker to wait for, another request of its client running, an error to answer, a large answer) goes to a
-    thread as before, with what was done here. Each query is stopped at its deadline by the loop
-    (:meth:`expire_overdue`)."""
+    worker's pipe along with its sockets, and writes the answer; each query is stopped at its deadline by the loop
+    (:meth:`expire_overdue`). A query that finds no worker free (or whose client may not start another yet: the
+    pool's turn rules, :meth:`cnkg.sandbox.Sandbox.start`) waits here for one, in order, for up to
+    :data:`PATIENCE`, then on a thread. A request that needs Flask (anything else, an error to answer) or a large
+    answer goes to a thread as before, with what was done here."""
 
     # answers up to this size are written by the loop (a larger one could fill the connection's buffers, and the
     # loop must never wait on them)
@@ -133,7 +133,7 @@ class LoopAnswers:
         self.dispatch = server.task_dispatcher.add_task
         self.loop_thread: int | None = None   # set by GracefulServer.run
         self.waiting: dict[int, _Waiter] = {}  # the worker pipe's descriptor -> the request waiting on it
-        self.ready: list[tuple[HTTPChannel, dict]] = []  # answered from the result cache, to be written
+        self.ready: deque = deque()  # (channel, environ): answered from the result cache, to be written
         self.queued: deque = deque()  # (channel, environ, until): checked, waiting for a worker
         self.answered_here = 0  # requests answered by the loop itself (the others went to threads)
         self.queued_here = 0    # queries that waited here for a worker
@@ -206,7 +206,7 @@ class LoopAnswers:
 
     def serve_ready(self) -> None:
         while self.ready:
-            self._serve(*self.ready.pop(0))
+            self._serve(*self.ready.popleft())
 
     def abandon(self) -> None:
         """Collect every query waiting on a worker now (their workers were stopped: the server is stopping)."""
