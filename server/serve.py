@@ -172,6 +172,9 @@ class LoopAnswers:
             return
         now, still = time.monotonic(), deque()
         for channel, environ, until in self.queued:
+            if not channel.connected:  # its client left: nothing to start (the thread only closes the channel)
+                self.dispatch(channel)
+                continue
             pending = None
             if not still or self.pool.idle:
                 try:
