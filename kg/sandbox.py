@@ -514,6 +514,36 @@ class _Worker:
         self.recv_end.close()
 
 
+class Ticket:
+    """A query started by :meth:`Sandbox.start`, answered on the caller's own event loop: its worker's answer can be
+    read once :meth:`fileno` is readable (:meth:`finish`); past :attr:`deadline` the worker is killed
+    (:meth:`expire`). Exactly one of the two is called."""
+
+    __slots__ = ("_pool", "_worker", "_client", "limit", "deadline")
+
+    def __init__(self, pool: Sandbox, worker: _Worker, client: str | None, limit: float, deadline: float):
+        self._pool, self._worker, self._client = pool, worker, client
+        self.limit, self.deadline = limit, deadline
+
+    def fileno(self) -> int:
+        return self._worker.recv_end.fd
+
+    def finish(self) -> Answer:
+        """The answer, or :class:`SandboxError`; the worker goes back to the pool (or is replaced if it died)."""
+        try:
+            return self._pool._collect(self._worker)
+        finally:
+            self._pool._leave(self._client)
+
+    def expire(self) -> SandboxError:
+        """Kill the worker (the deadline passed) and say so."""
+        try:
+            self._pool._replace(self._worker)
+        finally:
+            self._pool._leave(self._client)
+        return SandboxError("timeout", f"the query did not finish within {self.limit:g} s")
+
+
 class Sandbox:
     """Up to ``workers`` worker processes, ``warm`` of them kept running; :meth:`run` evaluates a :class:`Job` in
     one of them within ``timeout``. A query that finds every worker busy starts another (up to ``workers``); a
@@ -536,6 +566,7 @@ class Sandbox:
         self._all: set[_Worker] = set()        # running: idle or busy
         self._starting = 0                     # being started in the background
         self._wanted = 0                       # queries holding or waiting for a worker
+        self._expected = 0                     # queries waiting for one elsewhere (see expect)
         self._store: str | None = None         # the snapshot the next queries read (see prepare)
         self._closed = False
         self._turns = threading.Lock()
@@ -611,10 +642,17 @@ class Sandbox:
         queries waits for one start, not for several one after another."""
         if self._closed:
             return
-        missing = min(self.size, max(self.warm, self._wanted)) - len(self._all) - self._starting
+        missing = min(self.size, max(self.warm, self._wanted + self._expected)) - len(self._all) - self._starting
         for _ in range(max(0, missing)):
             self._starting += 1
             threading.Thread(target=self._add, daemon=True, name="cnkg-sandbox-grow").start()
+
+    def expect(self, count: int) -> None:
+        """``count`` queries wait for a worker outside :meth:`run` (an event loop's queue, retrying
+        :meth:`start`): the pool grows for them as for queries waiting in :meth:`run`."""
+        with self._lock:
+            self._expected = count
+            self._top_up()
 
     def _take(self, deadline: float, limit: float) -> _Worker:
         """An idle worker (the most recently used: the others may then idle long enough to retire), starting
@@ -766,28 +804,68 @@ class Sandbox:
         worker = self._take(deadline, limit)
         try:
             worker.send(job)
-            if not worker.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
-                worker = None
-                raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
+        except OSError:  # it died: the end of its pipe is read below, and its exit says why
+            pass
+        try:
+            answered = worker.poll(max(0.0, deadline - time.monotonic()))
+        except OSError:  # its pipe is gone (the pool closed): _collect says so
+            answered = True
+        if not answered:
+            self._replace(worker)
+            raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
+        return self._collect(worker)
+
+    def _collect(self, worker: _Worker) -> Answer:
+        """The answer ``worker`` has written (or the end of its pipe: it died), the worker given back or replaced."""
+        try:
             status, *payload = worker.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             if self._closed:
+                self._give_back(worker)
                 raise SandboxError("stopped", "the query workers were stopped (the server is shutting down) "
                                               "before the query finished") from None
-            died, worker = worker, None
-            kind, message = died.diagnosis()  # (before _replace kills it: how it ended tells why)
+            kind, message = worker.diagnosis()  # (before _replace kills it: how it ended tells why)
             if kind == "memory" and self.memory:
                 message += f" ({self.memory / 2**20:g} MiB)"
-            self._replace(died)
+            self._replace(worker)
             raise SandboxError(kind, message) from None
-        finally:
-            if worker is not None:
-                self._give_back(worker)
+        except BaseException:
+            self._give_back(worker)
+            raise
+        self._give_back(worker)
         if status == "ok":
             return Answer(*payload)
         kind, message, line, column = payload
         raise SandboxError(kind, message, line, column)
+
+    def start(self, job: Job, timeout: float | None = None, client: str | None = None) -> Ticket | None:
+        """Start ``job`` without waiting, if it can start at once: a worker is idle, no query waits for one or for
+        its turn, and the turn rules of :meth:`_enter` let ``client``'s query start. The caller waits for the ticket's
+        :meth:`Ticket.fileno` to be readable, then calls :meth:`Ticket.finish`, or :meth:`Ticket.expire` once
+        :attr:`Ticket.deadline` (``time.monotonic()``) has passed. None: use :meth:`run`."""
+        limit = self.timeout if timeout is None else timeout
+        with self._turns:
+            if client is not None:
+                # as _enter lets a query start, but never ahead of one waiting for its turn
+                if self._waiting or (self._busy.get(client, 0) and self._running_clients_queries + 1 >= self.size):
+                    return None
+                self._busy[client] = self._busy.get(client, 0) + 1
+                self._running_clients_queries += 1
+        with self._lock:
+            worker = None
+            waiting = self._wanted - (len(self._all) - len(self._idle))  # queries waiting in _take
+            if self._idle and not waiting and not self._closed and self._refusal is None:
+                worker = self._idle.pop()
+                self._wanted += 1
+                self._top_up()  # as _take: the next query finds a worker started for it
+        if worker is None:
+            self._leave(client)
+            return None
+        try:
+            worker.send(job)
+        except OSError:  # it died: its pipe's end is readable at once, and finish() says why
+            pass
+        return Ticket(self, worker, client, limit, time.monotonic() + limit)
 
     @property
     def idle(self) -> int:
@@ -859,7 +937,7 @@ class Sandbox:
         self.close()
 
 
-__all__ = ["Job", "Answer", "Warm", "Sandbox", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
+__all__ = ["Job", "Answer", "Warm", "Sandbox", "Ticket", "SandboxError", "evaluate", "write_solutions", "write_boolean", "write_graph",
            "RESULT_FORMATS", "RDF_FORMATS"]
 
 

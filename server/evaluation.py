@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 
 from ..errors import RemoteError
-from ..sandbox import (Job, SandboxError, in_query_order, take, write_boolean, write_graph,
+from ..sandbox import (Job, SandboxError, Ticket, in_query_order, take, write_boolean, write_graph,
                        write_solutions)
 
 from .errors import (ApiError, Busy, EvaluationFailed, Internal, MalformedQuery, OverMemory, Stopping,
@@ -39,16 +39,73 @@ def run(state, text: str, *, result_format: str = "json", graph_format: str = "t
                           default_graphs=default_graphs, named_graphs=named_graphs, base_iri=base_iri,
                           timeout=timeout, what=what, kind=kind)
     with state.current_snapshot() as current:
-        snapshot = current if snapshot is None else snapshot
-        job = Job(text, str(snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
-                  default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
-                  named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
-                  base_iri=base_iri, kind=kind)
+        job = _job(text, current if snapshot is None else snapshot, result_format, graph_format, max_rows,
+                   default_graphs, named_graphs, base_iri, kind)
         try:
             answer = state.sandbox.run(job, timeout=timeout, client=client)
         except SandboxError as exc:
             raise http_error(exc, timeout, what) from None
     return Payload(answer.body, answer.rows, answer.truncated)
+
+
+class Started:
+    """A query started without waiting (:func:`start`): wait for :meth:`fileno` to be readable, then call
+    :meth:`finish`, or :meth:`expire` once :attr:`deadline` (``time.monotonic()``) has passed; one of the two."""
+
+    __slots__ = ("_ticket", "_lease", "_timeout", "deadline")
+
+    def __init__(self, ticket: Ticket, lease, timeout: float):
+        self._ticket, self._lease, self._timeout = ticket, lease, timeout
+        self.deadline = ticket.deadline
+
+    def fileno(self) -> int:
+        return self._ticket.fileno()
+
+    def finish(self) -> Payload:
+        """The answer, or the server's typed error (:func:`http_error`)."""
+        try:
+            answer = self._ticket.finish()
+        except SandboxError as exc:
+            raise http_error(exc, self._timeout) from None
+        finally:
+            self._lease.__exit__(None, None, None)
+        return Payload(answer.body, answer.rows, answer.truncated)
+
+    def expire(self) -> ApiError:
+        """Stop the query (its deadline passed): the error to answer."""
+        try:
+            return http_error(self._ticket.expire(), self._timeout)
+        finally:
+            self._lease.__exit__(None, None, None)
+
+
+def start(state, text: str, *, result_format: str, graph_format: str, max_rows: int, base_iri: str | None,
+          timeout: float, client: str) -> Started | None:
+    """Start a query over the served graph's published snapshot without waiting, if a worker is free for it at once
+    (:meth:`cnkg.sandbox.Sandbox.start`); None: use :func:`run`. The snapshot stays on disk until the query is
+    finished or expired."""
+    if state.remote is not None:
+        return None
+    lease = state.current_snapshot()
+    snapshot = lease.__enter__()
+    try:
+        job = _job(text, snapshot, result_format, graph_format, max_rows, None, None, base_iri, "query")
+        ticket = state.sandbox.start(job, timeout=timeout, client=client)
+    except BaseException:
+        lease.__exit__(None, None, None)
+        raise
+    if ticket is None:
+        lease.__exit__(None, None, None)
+        return None
+    return Started(ticket, lease, timeout)
+
+
+def _job(text, snapshot, result_format, graph_format, max_rows, default_graphs, named_graphs, base_iri,
+         kind) -> Job:
+    return Job(text, str(snapshot), result_format=result_format, graph_format=graph_format, max_rows=max_rows,
+               default_graph=None if default_graphs is None else tuple(str(g) for g in default_graphs),
+               named_graphs=None if named_graphs is None else tuple(str(g) for g in named_graphs),
+               base_iri=base_iri, kind=kind)
 
 
 def run_remote(state, text: str, *, result_format: str, graph_format: str, max_rows: int, default_graphs,

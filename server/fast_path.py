@@ -25,12 +25,19 @@ from werkzeug.wsgi import get_current_url
 
 from ..sparql_text import forget_large
 from . import ops
-from .protocol import DIRECT, FAILED, FORM, answer, answer_headers, negotiate_accept
+from . import evaluation
+from .formats import Format
+from .protocol import (DIRECT, FAILED, FORM, answer, answer_formats, answer_headers, answer_key,
+                       negotiate_accept)
 from .ratelimit import RATE_WAIT
 from .safety import check
 
 # Bodies above this go to Flask (which applies MAX_CONTENT_LENGTH and the form size limit with their 413s).
 MAX_BODY = 64 * 1024
+# the WSGI environment key under which a request answered on the server's event loop carries its answer
+READY = "cnkg.fast_path.ready"
+# ... and one read and checked there, that waits for a worker on a thread
+PREPARED = "cnkg.fast_path.prepared"
 _UTF8 = ("", "charset=utf-8", 'charset="utf-8"', "charset=utf8")
 
 
@@ -45,8 +52,15 @@ class FastQueries:
         self.cors = cors_headers(app)
 
     def __call__(self, environ, start_response):
-        if (environ.get("PATH_INFO") != "/sparql" or self.state.sandbox is None or self.state.remote is not None
-                or self.app.config.get("TRUSTED_HOSTS") is not None):
+        if FAILED in environ:  # started on the server's event loop (begin), and failed: Flask answers it
+            return self.wsgi_app(environ, start_response)
+        ready = environ.pop(READY, None)
+        if ready is not None:  # answered on the server's event loop (begin, finish)
+            return self._respond(environ, start_response, *ready)
+        prepared = environ.pop(PREPARED, None)
+        if prepared is not None:  # read and checked on the event loop (begin), to wait for a worker here
+            return self._evaluate(environ, start_response, *prepared)
+        if not self._ours(environ):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         query = self._query(environ)
@@ -56,6 +70,64 @@ class FastQueries:
             return self._answer(environ, start_response, query, started)
         finally:
             forget_large()  # (Flask's teardown does this for the requests it answers)
+
+    def _ours(self, environ) -> bool:
+        return (environ.get("PATH_INFO") == "/sparql" and self.state.sandbox is not None
+                and self.state.remote is None and self.app.config.get("TRUSTED_HOSTS") is None)
+
+    def begin(self, environ) -> Pending | bool:
+        """Start answering a request on the server's event loop, without a thread: a :class:`Pending` query (call
+        :meth:`finish` once its :meth:`Pending.fileno` is readable, or with ``expired`` past its deadline); True
+        when the answer is ready already (the result cache); False when the request is not answered here (call
+        the app on a thread as usual: it finds what was done here in ``environ`` and does not do it again)."""
+        if not self._ours(environ):
+            return False
+        started = time.perf_counter()
+        try:
+            query = self._query(environ)
+            if query is None:
+                return False
+            prepared = self._prepare(environ, query)
+            if prepared is None:
+                return False
+            fmt, kind, client = prepared
+            state, config = self.state, self.app.config
+            key = answer_key(state, query, fmt, None, None, config["MAX_ROWS"], _base(environ))
+            payload = state.results.get(key)
+            if payload is not None:
+                environ[READY] = (query, fmt, payload, True, started)
+                return True
+            environ[PREPARED] = (query, fmt, kind, client, started)
+            return self.resume(environ) or False
+        finally:
+            forget_large()
+
+    def resume(self, environ) -> Pending | None:
+        """Start the query :meth:`begin` read and checked, if a worker is free for it at once (None: not now; call
+        again, or call the app on a thread, which waits for a worker)."""
+        query, fmt, kind, client, started = environ[PREPARED]
+        config = self.app.config
+        max_rows, base = config["MAX_ROWS"], _base(environ)
+        running = evaluation.start(self.state, query, **answer_formats(kind, fmt), max_rows=max_rows, base_iri=base,
+                                   timeout=float(config["QUERY_TIMEOUT"]), client=client)
+        if running is None:
+            return None
+        del environ[PREPARED]
+        return Pending(running, answer_key(self.state, query, fmt, None, None, max_rows, base), query, fmt, started)
+
+    def finish(self, environ, pending: Pending, expired: bool = False) -> None:
+        """Collect a :class:`Pending` query's answer (or stop it: ``expired``) into ``environ``, for the app to
+        answer the request with (on the event loop or on a thread)."""
+        try:
+            if expired:
+                environ[FAILED] = pending.running.expire()
+                return
+            payload = pending.running.finish()
+        except Exception as exc:  # noqa: BLE001 - an ApiError, or a failure Flask reports as a 500
+            environ[FAILED] = exc
+            return
+        self.state.results.put(pending.key, payload)
+        environ[READY] = (pending.query, pending.fmt, payload, False, pending.started)
 
     def _query(self, environ) -> str | None:
         """The query text of a request this middleware answers, or None. A POST's body is read here and put back
@@ -91,28 +163,43 @@ class FastQueries:
             limits.append(config.get("MAX_FORM_MEMORY_SIZE"))
         return min(limit for limit in limits if limit is not None)
 
-    def _answer(self, environ, start_response, query: str, started: float):
-        state, config = self.state, self.app.config
+    def _prepare(self, environ, query: str) -> tuple[Format, str, str] | None:
+        """The answer's format, the query's form and the client, once the rate limiter and the safety checks let
+        the query through; None: Flask answers (a refusal, or a form whose syntax error the engine must name)."""
         client = environ.get("REMOTE_ADDR") or "unknown"
         if self.bucket is not None:
-            wait = environ[RATE_WAIT] = self.bucket.take(client)
+            wait = environ.get(RATE_WAIT)
+            if wait is None:  # (one token a request, whoever answers it)
+                wait = environ[RATE_WAIT] = self.bucket.take(client)
             if wait > 0:  # refused: Flask answers 429, from this answer
-                return self.wsgi_app(environ, start_response)
+                return None
         try:
-            checked = check(query, state.graph_names)
+            checked = check(query, self.state.graph_names)
             fmt = negotiate_accept(checked.kind, None, environ.get("HTTP_ACCEPT")) if checked.kind else None
         except Exception:  # noqa: BLE001 - a refusal (or anything else): the view meets it again and answers it
             fmt = None
-        if fmt is None:  # refused, or a form the engine must name the syntax error of: Flask says why
+        if fmt is None:
+            return None
+        return fmt, checked.kind, client
+
+    def _answer(self, environ, start_response, query: str, started: float):
+        prepared = self._prepare(environ, query)
+        if prepared is None:
             return self.wsgi_app(environ, start_response)
-        max_rows = config["MAX_ROWS"]
-        timeout = float(config["QUERY_TIMEOUT"])
+        return self._evaluate(environ, start_response, query, *prepared, started)
+
+    def _evaluate(self, environ, start_response, query: str, fmt: Format, kind: str, client: str, started: float):
+        config = self.app.config
         try:
-            payload, cached = answer(state, query, checked.kind, fmt, None, None, max_rows, _base(environ),
-                                     timeout, client)
+            payload, cached = answer(self.state, query, kind, fmt, None, None, config["MAX_ROWS"], _base(environ),
+                                     float(config["QUERY_TIMEOUT"]), client)
         except Exception as exc:  # noqa: BLE001 - an ApiError (timeout, syntax, memory ...), or a failure Flask
             environ[FAILED] = exc  # reports as a 500 in the server's shape, with its log
             return self.wsgi_app(environ, start_response)
+        return self._respond(environ, start_response, query, fmt, payload, cached, started)
+
+    def _respond(self, environ, start_response, query: str, fmt: Format, payload, cached: bool, started: float):
+        max_rows = self.app.config["MAX_ROWS"]
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(payload.body))),
                    *answer_headers(payload, cached, max_rows), ("X-Content-Type-Options", "nosniff"), *self.cors]
         start_response("200 OK", headers)
@@ -120,6 +207,20 @@ class FastQueries:
                         time.perf_counter() - started, environ.get("REMOTE_ADDR"), len(payload.body), query,
                         payload.rows, payload.truncated)
         return [payload.body]
+
+
+class Pending:
+    """A query :meth:`FastQueries.begin` started in a worker: ``fileno()`` becomes readable when it has answered;
+    ``deadline`` (``time.monotonic()``) is when it must be stopped."""
+
+    __slots__ = ("running", "key", "query", "fmt", "started", "deadline")
+
+    def __init__(self, running: evaluation.Started, key: tuple, query: str, fmt: Format, started: float):
+        self.running, self.key, self.query, self.fmt, self.started = running, key, query, fmt, started
+        self.deadline = running.deadline
+
+    def fileno(self) -> int:
+        return self.running.fileno()
 
 
 def _only_query(text: str) -> str | None:
@@ -167,4 +268,4 @@ def install(app: Flask) -> None:
     app.wsgi_app = FastQueries(app, app.wsgi_app)
 
 
-__all__ = ["FastQueries", "install"]
+__all__ = ["FastQueries", "Pending", "READY", "install"]

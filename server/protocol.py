@@ -86,17 +86,26 @@ def sparql():
 def answer(state, query: str, kind: str, fmt: Format, default, named, max_rows: int, base: str, timeout: float,
            client: str) -> tuple[evaluation.Payload, bool]:
     """The answer to a checked query (from the result cache, or evaluated) and whether the cache gave it."""
-    key = (query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
+    key = answer_key(state, query, fmt, default, named, max_rows, base)
     payload = state.results.get(key)
     if payload is not None:
         return payload, True
-    graph_answer = kind in ("ConstructQuery", "DescribeQuery")
-    payload = evaluation.run(state, query, result_format="json" if graph_answer else fmt.name,
-                             graph_format=fmt.name if graph_answer else "turtle", max_rows=max_rows,
-                             default_graphs=default, named_graphs=named, base_iri=base, timeout=timeout,
-                             what="query", client=client)
+    payload = evaluation.run(state, query, **answer_formats(kind, fmt), max_rows=max_rows, default_graphs=default,
+                             named_graphs=named, base_iri=base, timeout=timeout, what="query", client=client)
     state.results.put(key, payload)
     return payload, False
+
+
+def answer_key(state, query: str, fmt: Format, default, named, max_rows: int, base: str) -> tuple:
+    """What the result cache knows an answer by."""
+    return (query, base, _frozen(default), _frozen(named), fmt.name, max_rows, state.version)
+
+
+def answer_formats(kind: str, fmt: Format) -> dict:
+    """The sandbox's formats for a query form answered in ``fmt`` (a results format, or an RDF one for graphs)."""
+    if kind in ("ConstructQuery", "DescribeQuery"):
+        return {"result_format": "json", "graph_format": fmt.name}
+    return {"result_format": fmt.name, "graph_format": "turtle"}
 
 
 def answer_headers(payload: evaluation.Payload, cached: bool, max_rows: int) -> list[tuple[str, str]]:

@@ -19,6 +19,9 @@ client sending one header byte every few seconds kept its connection (and a slot
 ever. Here a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its
 body at least ``MIN_BODY_RATE`` bytes a second on average after that (as Apache's mod_reqtimeout does); a
 connection that falls behind is closed at the next clean-up (every ``cleanup_interval`` seconds).
+
+The common query (:mod:`cnkg.server.fast_path`) is answered on the event loop itself (:class:`LoopAnswers`): handing
+each request to a thread and waking the loop again afterwards cost the server more CPU than the request's handling.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 
 import waitress
 from flask import Flask
@@ -34,6 +38,8 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 from waitress.task import WSGITask
+
+from .fast_path import PREPARED, READY, FastQueries
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # after the grace period: how long requests cut off (their query workers stopped) may take to write their 503
@@ -55,6 +61,11 @@ class OneSendTask(WSGITask):
     """waitress's task, sending a small response's head and body with one system call: waitress writes the head as
     soon as the body's first piece comes, in a send of its own, so every answer took two sends (two TCP segments for
     the client to wake up for)."""
+
+    def get_environment(self):
+        if self.environ is None:  # built on the event loop already (LoopAnswers): the same one, with its answer
+            self.environ = getattr(self.request, "cnkg_environ", None)
+        return super().get_environment()
 
     def write(self, data):
         if (not self.wrote_header and self.complete and data and self.has_body and not self.chunked_response
@@ -100,13 +111,165 @@ class DeadlineChannel(HTTPChannel):
         return elapsed > header_timeout + self.request_bytes / MIN_BODY_RATE
 
 
+class LoopAnswers:
+    """Answers the common /sparql request on waitress's event loop, without a request thread
+    (:meth:`cnkg.server.fast_path.FastQueries.begin`): the loop starts the query in an idle worker, waits for the
+    worker's pipe along with its sockets, and writes the answer; each query is stopped at its deadline by the loop
+    (:meth:`expire_overdue`). A query that finds no worker free (or whose client may not start another yet: the
+    pool's turn rules, :meth:`cnkg.sandbox.Sandbox.start`) waits here for one, in order, for up to
+    :data:`PATIENCE`, then on a thread. A request that needs Flask (anything else, an error to answer) or a large
+    answer goes to a thread as before, with what was done here."""
+
+    # answers up to this size are written by the loop (a larger one could fill the connection's buffers, and the
+    # loop must never wait on them)
+    LARGEST = 256 * 1024
+    # seconds a query may wait here for a worker before a thread waits for it instead (threads wait in turn with
+    # every other query, the slow path's included)
+    PATIENCE = 0.05
+
+    def __init__(self, front, server: BaseWSGIServer, map: dict):
+        self.front, self.server, self.map = front, server, map
+        self.pool = front.state.sandbox
+        self.dispatch = server.task_dispatcher.add_task
+        self.loop_thread: int | None = None   # set by GracefulServer.run
+        self.waiting: dict[int, _Waiter] = {}  # the worker pipe's descriptor -> the request waiting on it
+        self.ready: deque = deque()  # (channel, environ): answered from the result cache, to be written
+        self.queued: deque = deque()  # (channel, environ, until): checked, waiting for a worker
+        self.answered_here = 0  # requests answered by the loop itself (the others went to threads)
+        self.queued_here = 0    # queries that waited here for a worker
+
+    def add_task(self, channel: HTTPChannel) -> None:
+        """In place of the listener's own (called with a channel whose first request is complete)."""
+        if threading.get_ident() != self.loop_thread or len(channel.requests) != 1 or channel.requests[0].error:
+            return self.dispatch(channel)
+        request = channel.requests[0]
+        environ = request.cnkg_environ = channel.task_class(channel, request).get_environment()
+        try:
+            started = self.front.begin(environ)
+        except Exception:  # noqa: BLE001 - the thread's app call meets it again, and answers it
+            started = False
+        if started is True:  # served once received() has returned (it holds the channel's request lock)
+            self.ready.append((channel, environ))
+            return None
+        if started is False:
+            if PREPARED in environ:  # checked, waiting for a worker: here, for a moment (see start_queued)
+                self.queued.append((channel, environ, time.monotonic() + self.PATIENCE))
+                self.queued_here += 1
+                self.pool.expect(len(self.queued))
+                return None
+            return self.dispatch(channel)
+        self._wait(channel, environ, started)
+
+    def _wait(self, channel: HTTPChannel, environ, pending) -> None:
+        waiter = _Waiter(self, channel, environ, pending)
+        self.waiting[waiter.fd] = waiter
+        self.map[waiter.fd] = waiter
+
+    def start_queued(self) -> None:
+        """Start the queued queries a worker is free for now, in the order they came; pass those that waited
+        :data:`PATIENCE` to threads (which wait for a worker in turn with every other query, up to the deadline)."""
+        if not self.queued:
+            return
+        now, still = time.monotonic(), deque()
+        for channel, environ, until in self.queued:
+            if not channel.connected:  # its client left: nothing to start (the thread only closes the channel)
+                self.dispatch(channel)
+                continue
+            pending = None
+            if not still or self.pool.idle:
+                try:
+                    pending = self.front.resume(environ)
+                except Exception:  # noqa: BLE001 - the thread's app call meets it again, and answers it
+                    environ.pop(PREPARED, None)
+                    self.dispatch(channel)
+                    continue
+            if pending is not None:
+                self._wait(channel, environ, pending)
+            elif until <= now:
+                self.dispatch(channel)
+            else:
+                still.append((channel, environ, until))
+        self.queued = still
+        self.pool.expect(len(still))
+
+    def answered(self, waiter: _Waiter, expired: bool = False) -> None:
+        self.waiting.pop(waiter.fd, None)
+        self.map.pop(waiter.fd, None)
+        self.front.finish(waiter.environ, waiter.pending, expired)
+        self._serve(waiter.channel, waiter.environ)
+        self.start_queued()  # its worker is free again
+
+    def _serve(self, channel: HTTPChannel, environ) -> None:
+        ready = environ.get(READY)
+        if ready is not None and len(ready[2].body) <= self.LARGEST and channel.total_outbufs_len == 0:
+            self.answered_here += 1
+            channel.service()  # the app answers from environ at once; then waitress's own bookkeeping
+        else:
+            self.dispatch(channel)
+
+    def serve_ready(self) -> None:
+        while self.ready:
+            self._serve(*self.ready.popleft())
+
+    def abandon(self) -> None:
+        """Collect every query waiting on a worker now (their workers were stopped: the server is stopping)."""
+        for waiter in list(self.waiting.values()):
+            self.answered(waiter)
+        while self.queued:  # the threads' wait for a worker ends at once, and they answer
+            self.dispatch(self.queued.popleft()[0])
+        self.pool.expect(0)
+
+    def timeout(self, longest: float) -> float:
+        """How long the loop may wait for events: until the nearest deadline at most."""
+        if not self.waiting and not self.queued:
+            return longest
+        nearest = min([w.pending.deadline for w in self.waiting.values()] + [q[2] for q in self.queued])
+        return max(0.0, min(longest, nearest - time.monotonic()))
+
+    def expire_overdue(self) -> None:
+        if not self.waiting:
+            return
+        now = time.monotonic()
+        for waiter in [w for w in self.waiting.values() if w.pending.deadline <= now]:
+            self.answered(waiter, expired=True)
+
+
+class _Waiter:
+    """A request waiting on a worker's pipe, as the event loop sees it (readable when the worker has answered)."""
+
+    def __init__(self, loop: LoopAnswers, channel: HTTPChannel, environ: dict, pending):
+        self.loop, self.channel, self.environ, self.pending = loop, channel, environ, pending
+        self.fd = pending.fileno()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read_event(self) -> None:
+        self.loop.answered(self)
+
+    handle_expt_event = handle_close = handle_read_event
+
+    def handle_error(self) -> None:
+        self.loop.server.logger.exception("answering a query on the event loop")
+        self.close()
+
+    def close(self) -> None:
+        """Stop waiting (the server's sockets are being closed): the query is stopped, its worker freed."""
+        if self.loop.waiting.pop(self.fd, None) is not None:
+            self.loop.map.pop(self.fd, None)
+            self.loop.front.finish(self.environ, self.pending, expired=True)
+
+
 class GracefulServer:
     """``app`` under waitress (``options`` are waitress adjustments: host, port, threads, ...) until a stop signal,
     then draining for up to ``grace`` seconds. ``stop_workers``: stop the app's query worker pool at the end (the
     process-wide pool: right for ``cnkg serve``, whose process ends then)."""
 
     def __init__(self, app: Flask, grace: float = 10.0, log=sys.stderr, stop_workers: bool = True,
-                 header_timeout: float = DEFAULT_HEADER_TIMEOUT, **options):
+                 header_timeout: float = DEFAULT_HEADER_TIMEOUT, answer_on_loop: bool = True, **options):
         self.app = app
         self.stop_workers = stop_workers
         self.grace = grace
@@ -118,9 +281,16 @@ class GracefulServer:
         shortest = min(header_timeout, options.get("channel_timeout", 120))
         options.setdefault("cleanup_interval", max(1, int(shortest / 4)))
         self.server = waitress.create_server(app, map=self._map, **options)
+        self.loop_answers: LoopAnswers | None = None
+        front = getattr(app, "wsgi_app", None)
         for listener in self.listeners:
             listener.channel_class = DeadlineChannel
             listener.maintenance = self._maintenance_of(listener)
+            if (answer_on_loop and isinstance(front, FastQueries) and self.loop_answers is None
+                    and front.state.sandbox is not None):
+                self.loop_answers = LoopAnswers(front, listener, self._map)
+            if self.loop_answers is not None:
+                listener.add_task = self.loop_answers.add_task
         self._signals: list[int] = []
         self._pid = os.getpid()
         self._loop_timeout = self.server.adj.asyncore_loop_timeout
@@ -169,9 +339,12 @@ class GracefulServer:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 previous[signum] = signal.signal(signum, self._on_signal)
+        answers = self.loop_answers
+        if answers is not None:
+            answers.loop_thread = threading.get_ident()
         try:
             while not self._signals:
-                wasyncore.loop(timeout=self._loop_timeout, map=self._map, use_poll=self._use_poll, count=1)
+                self._turn(self._loop_timeout)
             self._drain()
         finally:
             for signum, handler in previous.items():
@@ -200,17 +373,18 @@ class GracefulServer:
             if len(self._signals) > 1 or time.monotonic() >= deadline:
                 cut_off = len(busy)
                 break
-            wasyncore.loop(timeout=min(0.05, max(0.0, deadline - time.monotonic())), map=self._map,
-                           use_poll=self._use_poll, count=1)
+            self._turn(min(0.05, max(0.0, deadline - time.monotonic())))
         # the query workers go first: a request thread still waiting on one gets its answer at once (503, reason
         # "stopping"), and a moment more of the loop writes it, rather than dropping the connection unanswered
         state = self.app.extensions.get("cnkg")
         if state is not None and self.stop_workers and state.sandbox is not None:
             state.sandbox.close()
+            if self.loop_answers is not None:  # their workers are gone: each is answered (503, stopping)
+                self.loop_answers.abandon()
         if cut_off:
             last = time.monotonic() + FINAL_WRITE_SECONDS
             while any(_busy(c) for c in self.channels) and time.monotonic() < last:
-                wasyncore.loop(timeout=0.05, map=self._map, use_poll=self._use_poll, count=1)
+                self._turn(0.05)
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=0.5)
         wasyncore.close_all(self._map)
         waited = time.monotonic() - started
@@ -219,6 +393,17 @@ class GracefulServer:
                       f"{_count(cut_off, 'request')} still in flight (cut off)")
         else:
             self._say(f"stopped after {waited:.2f} s: every request in flight was answered")
+
+    def _turn(self, timeout: float) -> None:
+        """One turn of the event loop: wait up to ``timeout`` seconds (less if a query's deadline comes first)."""
+        answers = self.loop_answers
+        if answers is not None:
+            timeout = answers.timeout(timeout)
+        wasyncore.loop(timeout=timeout, map=self._map, use_poll=self._use_poll, count=1)
+        if answers is not None:
+            answers.serve_ready()
+            answers.expire_overdue()
+            answers.start_queued()
 
     def _say(self, message: str) -> None:
         print(f"cnkg serve: {message}", file=self.log, flush=True)

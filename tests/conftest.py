@@ -2,6 +2,7 @@
 test, as in Flask's tutorial), fixture fact directories and a CLI runner. Input locations are in ``paths``."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -119,33 +120,21 @@ def client(app):
 
 @contextmanager
 def served(app, threads: int = 8) -> Iterator[str]:
-    """``app`` served by waitress on an ephemeral loopback port; yields its base URL, e.g. http://127.0.0.1:PORT."""
-    import waitress
+    """``app`` served as ``cnkg serve`` serves it (waitress under :class:`cnkg.server.serve.GracefulServer`, the
+    common query answered on its event loop) on an ephemeral loopback port; yields its base URL, e.g.
+    http://127.0.0.1:PORT. The process-wide query workers are left running for the next test."""
+    from cnkg.server.serve import GracefulServer
 
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
-    closing = threading.Event()
-
-    def run() -> None:
+    with open(os.devnull, "w") as log:
+        server = GracefulServer(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1", port=0,
+                                threads=threads)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
         try:
-            server.run()
-        except (OSError, ValueError):  # the sockets closed under the loop's select: the stop asked for
-            if not closing.is_set():
-                raise
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        closing.set()
-        # a client's idle keep-alive connection (a browser's) keeps waitress's loop running, so the join below would
-        # wait out its whole timeout: the loop closes idle connections marked so on its next turn
-        for channel in list(server.active_channels.values()):
-            if not channel.requests:
-                channel.will_close = True
-        server.pull_trigger()
-        server.close()
-        thread.join(5)
+            yield f"http://127.0.0.1:{server.effective_port}"
+        finally:
+            server.stop()
+            thread.join(5)
 
 
 @pytest.fixture

@@ -1,0 +1,245 @@
+"""The common query answered on the server's event loop (cnkg.server.serve.LoopAnswers): over real HTTP, every answer
+must be the one the request threads give (status, headers, body), a query past its deadline is stopped and its
+worker killed, more queries than workers all get their answers, and requests on one connection are answered in
+order."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+import urllib.parse
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from cnkg.server.serve import GracefulServer
+from test_fast_path import raw_requests
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/sparql-results+json"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+# (method, target, headers, body, whether the loop answers it itself)
+REQUESTS = [
+    ("GET", "/sparql?query=ASK+%7B%7D", {}, None, True),
+    ("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?s ?l WHERE { ?s rdfs:label ?l } ORDER BY ?s "
+                                                          "LIMIT 7"}), {"Accept": JSON}, None, True),
+    ("POST", "/sparql", {"Content-Type": FORM, "Accept": "text/csv", "Origin": "https://example.org"},
+     urllib.parse.urlencode({"query": "SELECT * WHERE { ?s a cnkg:Project ; rdfs:label ?l } ORDER BY ?l"}), True),
+    ("POST", "/sparql", {"Content-Type": "application/sparql-query", "Accept": "text/turtle"},
+     "CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s a cnkg:Project ; rdfs:label ?l }", True),
+    ("POST", "/sparql", {"Content-Type": FORM, "Accept": "application/sparql-results+xml"},
+     urllib.parse.urlencode({"query": 'SELECT ?l WHERE { ?s rdfs:label ?l FILTER(?l != "ünïcode ✓") } LIMIT 2'}),
+     True),
+    ("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 50"}),
+     {"Accept": JSON}, None, True),                                               # truncated at MAX_ROWS
+    ("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT (<rel> AS ?x) {}"}), {"Host": "kg.example"}, None,
+     True),
+    # failing in a worker: the view answers, on a thread
+    ("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * {\n ?s ?p ?o LIMIT 2"}), {}, None, False),
+    ("POST", "/sparql", {"Content-Type": FORM}, urllib.parse.urlencode({"query": SLOW}), False),  # 503 timeout
+    # refused before evaluation, or not the fast path's: the view answers, on a thread
+    ("GET", "/sparql?query=ASK+%7B%7D", {"Accept": "image/png"}, None, False),   # 406
+    ("POST", "/sparql", {"Content-Type": FORM}, "query=SELECT+*+%7B+SERVICE+%3Chttp%3A%2F%2Fx%3E+%7B%7D+%7D", False),
+    ("GET", "/sparql?query=ASK+%7B%7D&format=csv", {}, None, False),
+    ("GET", "/sparql?query=++", {}, None, False),                                 # an empty query: 400
+]
+
+
+@contextmanager
+def graceful(app, answer_on_loop: bool = True, threads: int = 4):
+    """``app`` under cnkg's server on a loopback port, its event loop answering the common query or not."""
+    with open(os.devnull, "w") as log:
+        server = GracefulServer(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1", port=0,
+                                threads=threads, answer_on_loop=answer_on_loop)
+        assert (server.loop_answers is not None) == answer_on_loop
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+            thread.join(5)
+
+
+def _send(port: int, method: str, target: str, headers: dict, body) -> tuple:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, target, body=body.encode("utf-8") if isinstance(body, str) else body,
+                           headers=headers)
+        response = connection.getresponse()
+        kept = sorted((k, v) for k, v in response.getheaders() if k.lower() != "date")
+        return response.status, kept, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method, target, headers, body, on_loop", REQUESTS,
+                         ids=[str(n) for n in range(len(REQUESTS))])
+def test_the_loop_answers_as_the_request_threads_do(make_app, method, target, headers, body, on_loop):
+    app = make_app({"MAX_ROWS": 20, "QUERY_TIMEOUT": 0.5})
+    answers = []
+    for loop in (True, False):
+        app.extensions["cnkg"].results.clear()
+        with graceful(app, answer_on_loop=loop) as server:
+            port = server.effective_port
+            # a miss, then a hit (the port, in the service description's IRIs, is each server's own)
+            answers.append([(status, headers_, payload.replace(str(port).encode(), b"PORT"))
+                            for status, headers_, payload in (_send(port, method, target, headers, body),
+                                                              _send(port, method, target, headers, body))])
+            if loop:
+                assert server.loop_answers.answered_here == (2 if on_loop else 0)
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] != 500
+
+
+def _workers(app) -> set[int]:
+    pool = app.extensions["cnkg"].sandbox
+    with pool._lock:
+        return {worker.process.pid for worker in pool._all}
+
+
+def test_a_query_past_its_deadline_is_stopped_and_its_worker_killed(make_app):
+    app = make_app({"QUERY_TIMEOUT": 0.5})
+    with graceful(app) as server:
+        assert _send(server.effective_port, "GET", "/sparql?query=ASK+%7B%7D", {}, None)[0] == 200
+        before = _workers(app)
+        started = time.monotonic()
+        status, headers, body = _send(server.effective_port, "POST", "/sparql", {"Content-Type": FORM},
+                                      urllib.parse.urlencode({"query": SLOW}))
+        took = time.monotonic() - started
+    assert status == 503 and dict(headers)["Retry-After"] == "1"
+    assert json.loads(body)["error"]["reason"] == "timeout"
+    assert took < 5, f"answered after {took:.1f} s with a 0.5 s deadline"
+    killed = before - _workers(app)
+    assert killed, "the worker that ran the query is still running"
+    for pid in killed:
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
+
+
+def test_more_queries_than_workers_all_get_their_answers(make_app):
+    """Queries that find no worker free wait on the loop for one (then, after a moment, on a thread): every one is
+    answered, with its own answer."""
+    app = make_app()
+    count = 24
+    results: dict[int, tuple] = {}
+
+    def ask(n: int) -> None:
+        query = f"SELECT ?s WHERE {{ ?s a cnkg:Entity }} ORDER BY ?s LIMIT {n % 5 + 1}"
+        results[n] = _send(port, "POST", "/sparql", {"Content-Type": FORM, "Accept": JSON},
+                           urllib.parse.urlencode({"query": query}))
+
+    with graceful(app, threads=8) as server:
+        port = server.effective_port
+        ask(-1)  # the store open in a worker
+        clients = [threading.Thread(target=ask, args=(n,)) for n in range(count)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(60)
+        queued = server.loop_answers.queued_here
+    assert sorted(results) == list(range(-1, count))
+    for n, (status, _, body) in results.items():
+        assert status == 200, body
+        assert len(json.loads(body)["results"]["bindings"]) == n % 5 + 1
+    assert queued >= 1, "no query waited on the loop for a worker: this test did not test that"
+
+
+def test_requests_sent_together_on_one_connection_are_answered_in_order(app):
+    queries = [f"SELECT ?s WHERE {{ ?s a cnkg:Entity }} ORDER BY ?s LIMIT {n}" for n in (1, 2, 3)]
+    wire = b"".join(
+        (f"GET /sparql?{urllib.parse.urlencode({'query': q})} HTTP/1.1\r\nHost: x\r\nAccept: {JSON}\r\n\r\n")
+        .encode() for q in queries)
+    with graceful(app) as server:
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=30) as sock:
+            sock.sendall(wire)  # pipelined: the second and third wait while the first is answered
+            received = b""
+            rows = []
+            while len(rows) < len(queries):
+                head, _, rest = received.partition(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), None) if _ else None
+                if length is not None and len(rest) >= length:
+                    assert head.startswith(b"HTTP/1.1 200")
+                    rows.append(len(json.loads(rest[:length])["results"]["bindings"]))
+                    received = rest[length:]
+                    continue
+                chunk = sock.recv(65536)
+                assert chunk, "the connection closed before every answer came"
+                received += chunk
+    assert rows == [1, 2, 3]
+
+
+def test_a_client_gone_before_its_answer_leaves_no_worker_busy(make_app):
+    app = make_app({"QUERY_TIMEOUT": 5})
+    pool = app.extensions["cnkg"].sandbox
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with graceful(app) as server:
+        body = urllib.parse.urlencode({"query": query}).encode()
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=30) as sock:
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode()
+                         + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            time.sleep(0.1)  # the query is running
+        deadline = time.monotonic() + 10
+        while pool.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.running == 0, "a query of a client that left still holds a worker"
+        assert _send(server.effective_port, "GET", "/sparql?query=ASK+%7B%7D", {}, None)[0] == 200
+
+
+def test_a_query_still_running_when_the_server_closes_frees_its_worker(make_app):
+    """A server that leaves the query workers running (the process-wide pool, shared) must not leave one of them
+    held by a query it will never answer."""
+    app = make_app({"QUERY_TIMEOUT": 30})
+    pool = app.extensions["cnkg"].sandbox
+    outcome: dict = {}
+
+    def slow() -> None:
+        try:
+            outcome["status"] = _send(port, "POST", "/sparql", {"Content-Type": FORM},
+                                      urllib.parse.urlencode({"query": SLOW}))[0]
+        except (OSError, http.client.HTTPException) as exc:
+            outcome["error"] = exc
+
+    with graceful(app) as server:  # (a grace period of 1 s)
+        port = server.effective_port
+        client = threading.Thread(target=slow)
+        client.start()
+        deadline = time.monotonic() + 5
+        while not server.loop_answers.waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.loop_answers.waiting, "the query did not reach a worker on the loop"
+    client.join(10)
+    assert pool.running == 0, "the query's worker is still held"
+    assert outcome, "the client was left waiting"
+
+
+@pytest.fixture(scope="module")
+def both_servers(graph):
+    """The same app twice over the minimal graph: one server answering the common query on its loop, one not."""
+    from conftest import TEST_CONFIG
+    from cnkg.server import create_app
+
+    with graceful(create_app(dict(TEST_CONFIG), graph=graph)) as on_loop:
+        with graceful(create_app(dict(TEST_CONFIG), graph=graph), answer_on_loop=False) as on_threads:
+            yield on_loop.effective_port, on_threads.effective_port
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(request=raw_requests())
+def test_any_request_is_answered_by_the_loop_as_by_the_threads(both_servers, request):
+    answers = []
+    for port in both_servers:
+        status, headers, body = _send(port, request["method"], request["path"], request["headers"], request["data"])
+        answers.append((status, headers, body.replace(str(port).encode(), b"PORT")))
+    assert answers[0][0] == answers[1][0] and answers[0][0] != 500, answers
+    if b"sd:Service" not in answers[1][2]:  # (the service description lists blank nodes in no set order)
+        assert answers[0] == answers[1]
