@@ -178,7 +178,7 @@ def test_requests_sent_together_on_one_connection_are_answered_in_order(app):
 
 
 def test_a_client_gone_before_its_answer_leaves_no_worker_busy(make_app):
-    app = make_app({"QUERY_TIMEOUT": 5})
+    app = make_app({"QUERY_TIMEOUT": 1.5})
     pool = app.extensions["cnkg"].sandbox
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with graceful(app) as server:
