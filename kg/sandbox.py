@@ -4,7 +4,8 @@ pyoxigraph cannot cancel a running query, so a query that must be stopped runs w
 process (a fresh interpreter running :func:`main`: it inherits none of the server's threads or locks, and,
 unlike ``multiprocessing``'s workers, never re-imports the caller's main script). Each worker serves many queries
 over its standard input and output; at the deadline it is killed and the caller gets :class:`SandboxError`
-``timeout``: no CPU keeps burning after the answer.
+``timeout``: no CPU keeps burning after the answer. Nor after the server itself is killed: a worker whose
+server is gone stops within :data:`PARENT_CHECK_SECONDS`, even in the middle of a query.
 
 Workers cost memory (~35 MB each with a store open), so the pool keeps only ``warm`` of them running, starts more
 when a query finds every worker busy (up to ``workers``; a fresh interpreter is ready in ~0.1–0.2 s here), and stops
@@ -73,6 +74,9 @@ DEFAULT_WORKER_MEMORY = DEFAULT_WORKER_MEMORY_MIB * 2**20
 WORKER_STACK = 64 * 2**20
 # A worker that cannot confine itself exits with this code, after saying why on standard error.
 EXIT_UNCONFINED = 78  # EX_CONFIG
+# A worker whose server is gone exits with this code, at most this many seconds later, even in the middle of a query.
+EXIT_ORPHANED = 75  # EX_TEMPFAIL
+PARENT_CHECK_SECONDS = 0.5
 
 # result format name -> how answers of that kind are written
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
@@ -963,7 +967,15 @@ def main(memory: int | None = DEFAULT_WORKER_MEMORY, network: bool = True) -> No
     threading.stack_size(WORKER_STACK)
     loop = threading.Thread(target=_serve, args=(requests, answers, confinement), name="cnkg-worker")
     loop.start()
-    loop.join()
+    # A worker learns that its server is gone when it next reads a job; in the middle of a query it would run on
+    # (minutes, for a query the server's deadline was to stop) after the server was killed or crashed. The main
+    # thread watches the parent meanwhile (Oxigraph releases the GIL while it evaluates): a new parent is init or
+    # a subreaper, taking the orphan in.
+    parent = os.getppid()
+    while loop.is_alive():
+        loop.join(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(EXIT_ORPHANED)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,32 @@ def test_a_query_in_flight_is_answered_before_the_server_exits(start):
     assert not _wait_for_gone(server.workers)
 
 
+def test_a_killed_server_leaves_no_query_worker_running(start):
+    """A server killed outright (SIGKILL, a crash, the OOM killer) cannot stop its workers: each must notice and
+    stop, even one in the middle of a query that would run for minutes."""
+    server = start("--timeout", "600")
+    slower = SLOW_QUERY.replace("VALUES ?d { 1 2 3 4 5 6 7 8 }", f"VALUES ?d {{ {VALUES} }}")  # minutes of work
+    thread, outcome = _query_in_background(server, slower)
+    deadline = time.monotonic() + 10
+    while not any(_busy(pid) for pid in _children(server.process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(server.process.pid)
+    assert any(_busy(pid) for pid in workers), "no worker is running the query: this test did not test that"
+    server.process.kill()
+    server.process.communicate()
+    thread.join(10)
+    assert not _wait_for_gone(workers, seconds=5), "a query worker outlived its server"
+
+
+def _busy(pid: int) -> bool:
+    """Whether one of ``pid``'s threads is using the CPU (its state is R)."""
+    try:
+        return any((task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+                   for task in Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return False
+
+
 def test_the_grace_period_ends_a_query_that_runs_too_long_and_stops_its_worker(start):
     server = start("--timeout", "60", "--grace-period", "0.5")
     slower = SLOW_QUERY.replace("VALUES ?d { 1 2 3 4 5 6 7 8 }", f"VALUES ?d {{ {VALUES} }}")  # minutes of work
