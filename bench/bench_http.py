@@ -8,7 +8,9 @@ Servers (each reads the same on-disk store, built as bench_engine.py builds it, 
   checkout), for before/after numbers in one run;
 - ``granian``: the same Flask app (built as ``cnkg serve`` builds it) under granian's WSGI interface, one worker
   process and ``--threads`` threads, when granian is installed (it is not a dependency: this is the comparison);
-- ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor).
+- ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor);
+  ``bare-uvloop``: the same constant from an asyncio protocol on uvloop parsing with httptools, when both are
+  installed (neither is a dependency: the floor of an event-loop front with a native parser).
 
 Each level (1, 4, then 8 clients) sends every server the same new texts (bench_engine.py's templates), the order of
 the servers rotating from round to round; each timed run follows an untimed burst at the same concurrency. Per
@@ -17,7 +19,7 @@ workers; granian's worker process and its query workers), with the 1-minute load
 
     python bench/bench_http.py                                   # cnkg, oxigraph, granian if installed
     python bench/bench_http.py --servers cnkg,before,oxigraph --before ../old/.venv/bin/python
-    python bench/bench_http.py --servers bare-waitress,bare-granian --rounds 3
+    python bench/bench_http.py --servers bare-waitress,bare-granian,bare-uvloop --rounds 3
     python bench/bench_http.py --servers cnkg,oxigraph --scale 10
     python bench/bench_http.py --app-cost            # cnkg's own request handling, in process, workers stubbed
 
@@ -68,6 +70,27 @@ if server == "granian":
     from granian import Granian
     Granian(f"{module}:app", address="127.0.0.1", port=port, interface="wsgi", workers=1, blocking_threads=threads,
             log_enabled=False, working_dir=Path(sys.argv[5])).serve()
+elif server == "uvloop":  # the constant answer on an asyncio loop (uvloop) parsing with httptools: no WSGI at all
+    import asyncio, httptools, uvloop
+    body = b'{"head": {}, "boolean": true}'
+    answer = (b"HTTP/1.1 200 OK\\r\\nContent-Type: application/sparql-results+json\\r\\nContent-Length: "
+              + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
+
+    class Connection(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport, self.parser = transport, httptools.HttpRequestParser(self)
+
+        def data_received(self, data):
+            self.parser.feed_data(data)
+
+        def on_message_complete(self):
+            self.transport.write(answer)
+
+    async def serve():
+        listener = await asyncio.get_running_loop().create_server(Connection, "127.0.0.1", port)
+        await listener.serve_forever()
+
+    uvloop.run(serve())
 else:
     sys.path.insert(0, sys.argv[5])
     import waitress
@@ -105,7 +128,7 @@ def start(name: str, store: Path, env: dict, work: Path, args) -> Server:
         return Server(name, serve, env, port, "/sparql")
     if name == "before":
         return Server(name, [args.before, *serve[1:]], env, port, "/sparql")
-    server, _, bare = name.partition("-")  # granian, bare-waitress, bare-granian
+    server, _, bare = name.partition("-")  # granian, bare-waitress, bare-granian, bare-uvloop
     if server == "bare":
         server = bare
     module = "bench_bare_app" if name.startswith("bare") else "bench_cnkg_app"
@@ -244,7 +267,8 @@ def _installed(dist: str) -> bool:
 
 
 def report(names: list[str], runs: dict, args) -> str:
-    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian")
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian", "uvloop",
+                                                 "httptools")
                 if _installed(p)}
     command = " ".join(["python bench/bench_http.py", *sys.argv[1:]])
     lines = ["# The HTTP front and the hop to the query workers, side by side", "",
