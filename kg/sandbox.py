@@ -518,6 +518,10 @@ class _Worker:
         self.recv_end.close()
 
 
+def _timed_out(limit: float) -> SandboxError:
+    return SandboxError("timeout", f"the query did not finish within {limit:g} s")
+
+
 class Ticket:
     """A query started by :meth:`Sandbox.start`, answered on the caller's own event loop: its worker's answer can be
     read once :meth:`fileno` is readable (:meth:`finish`); past :attr:`deadline` the worker is killed
@@ -545,7 +549,7 @@ class Ticket:
             self._pool._replace(self._worker)
         finally:
             self._pool._leave(self._client)
-        return SandboxError("timeout", f"the query did not finish within {self.limit:g} s")
+        return _timed_out(self.limit)
 
 
 class Sandbox:
@@ -816,7 +820,7 @@ class Sandbox:
             answered = True
         if not answered:
             self._replace(worker)
-            raise SandboxError("timeout", f"the query did not finish within {limit:g} s")
+            raise _timed_out(limit)
         return self._collect(worker)
 
     def _collect(self, worker: _Worker) -> Answer:

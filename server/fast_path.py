@@ -38,6 +38,7 @@ MAX_BODY = 64 * 1024
 READY = "cnkg.fast_path.ready"
 # ... and one read and checked there, that waits for a worker on a thread
 PREPARED = "cnkg.fast_path.prepared"
+_KEY = "cnkg.fast_path.key"  # (its result-cache key, its base IRI), for resume
 _UTF8 = ("", "charset=utf-8", 'charset="utf-8"', "charset=utf8")
 
 
@@ -92,12 +93,14 @@ class FastQueries:
                 return False
             fmt, kind, client = prepared
             state, config = self.state, self.app.config
-            key = answer_key(state, query, fmt, None, None, config["MAX_ROWS"], _base(environ))
+            base = _base(environ)
+            key = answer_key(state, query, fmt, None, None, config["MAX_ROWS"], base)
             payload = state.results.get(key)
             if payload is not None:
                 environ[READY] = (query, fmt, payload, True, started)
                 return True
             environ[PREPARED] = (query, fmt, kind, client, started)
+            environ[_KEY] = (key, base)
             return self.resume(environ) or False
         finally:
             forget_large()
@@ -106,14 +109,14 @@ class FastQueries:
         """Start the query :meth:`begin` read and checked, if a worker is free for it at once (None: not now; call
         again, or call the app on a thread, which waits for a worker)."""
         query, fmt, kind, client, started = environ[PREPARED]
+        key, base = environ[_KEY]
         config = self.app.config
-        max_rows, base = config["MAX_ROWS"], _base(environ)
-        running = evaluation.start(self.state, query, **answer_formats(kind, fmt), max_rows=max_rows, base_iri=base,
-                                   timeout=float(config["QUERY_TIMEOUT"]), client=client)
+        running = evaluation.start(self.state, query, **answer_formats(kind, fmt), max_rows=config["MAX_ROWS"],
+                                   base_iri=base, timeout=float(config["QUERY_TIMEOUT"]), client=client)
         if running is None:
             return None
         del environ[PREPARED]
-        return Pending(running, answer_key(self.state, query, fmt, None, None, max_rows, base), query, fmt, started)
+        return Pending(running, key, query, fmt, started)
 
     def finish(self, environ, pending: Pending, expired: bool = False) -> None:
         """Collect a :class:`Pending` query's answer (or stop it: ``expired``) into ``environ``, for the app to
@@ -268,4 +271,4 @@ def install(app: Flask) -> None:
     app.wsgi_app = FastQueries(app, app.wsgi_app)
 
 
-__all__ = ["FastQueries", "Pending", "READY", "install"]
+__all__ = ["FastQueries", "Pending", "PREPARED", "READY", "install"]

@@ -21,7 +21,8 @@ body at least ``MIN_BODY_RATE`` bytes a second on average after that (as Apache'
 connection that falls behind is closed at the next clean-up (every ``cleanup_interval`` seconds).
 
 The common query (:mod:`cnkg.server.fast_path`) is answered on the event loop itself (:class:`LoopAnswers`): handing
-each request to a thread and waking the loop again afterwards cost the server more CPU than the request's handling.
+each request to a thread and waking the loop again afterwards took about a quarter of the server's time holding the
+GIL at eight clients (bench/README.md, 2026-12-07).
 """
 from __future__ import annotations
 
