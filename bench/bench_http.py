@@ -91,6 +91,24 @@ elif server == "uvloop":  # the constant answer on an asyncio loop (uvloop) pars
         await listener.serve_forever()
 
     uvloop.run(serve())
+elif server == "uvicorn":  # the constant answer from an ASGI function under uvicorn (uvloop, httptools)
+    import uvicorn
+    body = b'{"head": {}, "boolean": true}'
+    head = {"type": "http.response.start", "status": 200,
+            "headers": [(b"content-type", b"application/sparql-results+json"),
+                        (b"content-length", str(len(body)).encode())]}
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send(head)
+        await send({"type": "http.response.body", "body": body})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False,
+                log_level="warning", lifespan="off")
 else:
     sys.path.insert(0, sys.argv[5])
     import waitress
@@ -267,7 +285,7 @@ def _installed(dist: str) -> bool:
 
 
 def report(names: list[str], runs: dict, args) -> str:
-    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian", "uvloop",
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian", "uvloop", "uvicorn",
                                                  "httptools")
                 if _installed(p)}
     command = " ".join(["python bench/bench_http.py", *sys.argv[1:]])

@@ -12,11 +12,12 @@ import threading
 import time
 import urllib.parse
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cnkg.server.serve import GracefulServer
+from conftest import http_server_class
 from test_fast_path import raw_requests
 
 FORM = "application/x-www-form-urlencoded"
@@ -50,12 +51,18 @@ REQUESTS = [
 ]
 
 
+@pytest.fixture(params=["asyncio", "waitress"])
+def graceful(request):
+    """``graceful(app, answer_on_loop=True, threads=4)``: ``app`` under each of cnkg's HTTP servers (``cnkg serve
+    --http-server``) on a loopback port, its event loop answering the common query or not."""
+    return partial(_graceful, http_server_class(request.param))
+
+
 @contextmanager
-def graceful(app, answer_on_loop: bool = True, threads: int = 4):
-    """``app`` under cnkg's server on a loopback port, its event loop answering the common query or not."""
+def _graceful(server_class, app, answer_on_loop: bool = True, threads: int = 4):
     with open(os.devnull, "w") as log:
-        server = GracefulServer(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1", port=0,
-                                threads=threads, answer_on_loop=answer_on_loop)
+        server = server_class(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1", port=0,
+                              threads=threads, answer_on_loop=answer_on_loop)
         assert (server.loop_answers is not None) == answer_on_loop
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -72,7 +79,7 @@ def _send(port: int, method: str, target: str, headers: dict, body) -> tuple:
         connection.request(method, target, body=body.encode("utf-8") if isinstance(body, str) else body,
                            headers=headers)
         response = connection.getresponse()
-        kept = sorted((k, v) for k, v in response.getheaders() if k.lower() != "date")
+        kept = sorted((k, v) for k, v in response.getheaders() if k.lower() not in ("date", "server"))
         return response.status, kept, response.read()
     finally:
         connection.close()
@@ -80,7 +87,7 @@ def _send(port: int, method: str, target: str, headers: dict, body) -> tuple:
 
 @pytest.mark.parametrize("method, target, headers, body, on_loop", REQUESTS,
                          ids=[str(n) for n in range(len(REQUESTS))])
-def test_the_loop_answers_as_the_request_threads_do(make_app, method, target, headers, body, on_loop):
+def test_the_loop_answers_as_the_request_threads_do(graceful, make_app, method, target, headers, body, on_loop):
     app = make_app({"MAX_ROWS": 20, "QUERY_TIMEOUT": 0.5})
     answers = []
     for loop in (True, False):
@@ -103,7 +110,7 @@ def _workers(app) -> set[int]:
         return {worker.process.pid for worker in pool._all}
 
 
-def test_a_query_past_its_deadline_is_stopped_and_its_worker_killed(make_app):
+def test_a_query_past_its_deadline_is_stopped_and_its_worker_killed(graceful, make_app):
     app = make_app({"QUERY_TIMEOUT": 0.5})
     with graceful(app) as server:
         assert _send(server.effective_port, "GET", "/sparql?query=ASK+%7B%7D", {}, None)[0] == 200
@@ -124,7 +131,7 @@ def test_a_query_past_its_deadline_is_stopped_and_its_worker_killed(make_app):
         assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
 
 
-def test_more_queries_than_workers_all_get_their_answers(make_app):
+def test_more_queries_than_workers_all_get_their_answers(graceful, make_app):
     """Queries that find no worker free wait on the loop for one (then, after a moment, on a thread): every one is
     answered, with its own answer."""
     app = make_app()
@@ -132,7 +139,10 @@ def test_more_queries_than_workers_all_get_their_answers(make_app):
     results: dict[int, tuple] = {}
 
     def ask(n: int) -> None:
-        query = f"SELECT ?s WHERE {{ ?s a cnkg:Entity }} ORDER BY ?s LIMIT {n % 5 + 1}"
+        # (each text new, so none is answered from the result cache; a few milliseconds each, so that the workers
+        # are busy while the others arrive)
+        query = (f"SELECT ?s WHERE {{ ?s a cnkg:Entity . ?a ?b ?c FILTER(?s != <urn:x-test:{n}>) }} GROUP BY ?s "
+                 f"ORDER BY ?s LIMIT {n % 5 + 1}")
         results[n] = _send(port, "POST", "/sparql", {"Content-Type": FORM, "Accept": JSON},
                            urllib.parse.urlencode({"query": query}))
 
@@ -152,7 +162,7 @@ def test_more_queries_than_workers_all_get_their_answers(make_app):
     assert queued >= 1, "no query waited on the loop for a worker: this test did not test that"
 
 
-def test_requests_sent_together_on_one_connection_are_answered_in_order(app):
+def test_requests_sent_together_on_one_connection_are_answered_in_order(graceful, app):
     queries = [f"SELECT ?s WHERE {{ ?s a cnkg:Entity }} ORDER BY ?s LIMIT {n}" for n in (1, 2, 3)]
     wire = b"".join(
         (f"GET /sparql?{urllib.parse.urlencode({'query': q})} HTTP/1.1\r\nHost: x\r\nAccept: {JSON}\r\n\r\n")
@@ -177,7 +187,7 @@ def test_requests_sent_together_on_one_connection_are_answered_in_order(app):
     assert rows == [1, 2, 3]
 
 
-def test_a_client_gone_before_its_answer_leaves_no_worker_busy(make_app):
+def test_a_client_gone_before_its_answer_leaves_no_worker_busy(graceful, make_app):
     app = make_app({"QUERY_TIMEOUT": 1.5})
     pool = app.extensions["cnkg"].sandbox
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -194,7 +204,7 @@ def test_a_client_gone_before_its_answer_leaves_no_worker_busy(make_app):
         assert _send(server.effective_port, "GET", "/sparql?query=ASK+%7B%7D", {}, None)[0] == 200
 
 
-def test_a_query_still_running_when_the_server_closes_frees_its_worker(make_app):
+def test_a_query_still_running_when_the_server_closes_frees_its_worker(graceful, make_app):
     """A server that leaves the query workers running (the process-wide pool, shared) must not leave one of them
     held by a query it will never answer."""
     app = make_app({"QUERY_TIMEOUT": 30})
@@ -223,12 +233,14 @@ def test_a_query_still_running_when_the_server_closes_frees_its_worker(make_app)
 
 @pytest.fixture(scope="module")
 def both_servers(graph):
-    """The same app twice over the minimal graph: one server answering the common query on its loop, one not."""
+    """The same app twice over the minimal graph: under the asyncio server answering the common query on its loop,
+    and under waitress answering every request on its threads (two HTTP servers, two paths through the app)."""
     from conftest import TEST_CONFIG
     from cnkg.server import create_app
 
-    with graceful(create_app(dict(TEST_CONFIG), graph=graph)) as on_loop:
-        with graceful(create_app(dict(TEST_CONFIG), graph=graph), answer_on_loop=False) as on_threads:
+    with _graceful(http_server_class("asyncio"), create_app(dict(TEST_CONFIG), graph=graph)) as on_loop:
+        with _graceful(http_server_class("waitress"), create_app(dict(TEST_CONFIG), graph=graph),
+                       answer_on_loop=False) as on_threads:
             yield on_loop.effective_port, on_threads.effective_port
 
 

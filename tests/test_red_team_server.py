@@ -189,19 +189,19 @@ def test_metrics_series_do_not_grow_with_client_chosen_methods_and_paths(client)
 
 # ------------------------------------------------------------------------------------------------ slow senders
 
-@pytest.fixture
-def graceful(graph, make_app):
-    """``graceful(**options)``: the app under cnkg's own waitress server (server/serve.py, as `cnkg serve` runs it)
-    on an ephemeral loopback port, in a thread; yields the port and stops the server afterwards."""
+@pytest.fixture(params=["asyncio", "waitress"])
+def graceful(graph, make_app, request):
+    """``graceful(**options)``: the app under each of `cnkg serve`'s HTTP servers (``--http-server``) on an
+    ephemeral loopback port, in a thread; yields the port and stops the server afterwards."""
     import threading
     from contextlib import contextmanager
 
-    from cnkg.server.serve import GracefulServer
+    from conftest import http_server_class
 
     @contextmanager
     def start(**options):
-        server = GracefulServer(make_app(), grace=1.0, log=open(os.devnull, "w"), stop_workers=False,
-                                host="127.0.0.1", port=0, threads=4, **options)
+        server = http_server_class(request.param)(make_app(), grace=1.0, log=open(os.devnull, "w"),
+                                                  stop_workers=False, host="127.0.0.1", port=0, threads=4, **options)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:

@@ -1,0 +1,879 @@
+"""``cnkg serve``'s HTTP server: an asyncio event loop (uvloop where installed) parsing with httptools.
+
+Why not waitress (still there: ``cnkg serve --http-server waitress``, :mod:`cnkg.server.serve`): a request under
+waitress cost the server 0.24-0.37 ms of CPU before the app saw it, against 0.05 here (``bench/results/http-floor.md``),
+and the common query's answer went through waitress's channel and task objects. Here the common /sparql query
+(:class:`cnkg.server.fast_path.FastQueries`) is read, checked, started in a query worker and answered on the loop
+itself: the worker's pipe is waited on beside the sockets, and the loop stops the query at its deadline. Everything
+else (Flask's routes, errors, updates, pages) runs on a pool of threads, as under waitress.
+
+What the HTTP side keeps from cnkg's waitress server, each covered by the same tests:
+
+- a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its body at
+  least ``MIN_BODY_RATE`` bytes a second after that; a connection that falls behind is closed unanswered;
+- a connection that sends nothing and has nothing to receive for ``channel_timeout`` seconds is closed, and so is one
+  whose client reads nothing of its answer for as long;
+- at most ``connection_limit`` connections: past it the listener stops accepting (new connections wait in the
+  kernel's backlog, as under waitress) until one closes;
+- a request's line and headers are limited to ``max_request_header_size`` bytes (431), its body to the app's
+  ``MAX_CONTENT_LENGTH``: a larger declared body is never read (the app answers its 413 and the connection closes),
+  a chunked one is kept only up to one byte past it;
+- pipelined requests are answered in order, one at a time;
+- the graceful stop of :mod:`cnkg.server.serve`, step for step: no new connections, idle ones closed, requests in
+  flight served for up to ``grace`` seconds, then the query workers stopped and whatever is left answered 503.
+
+The HTTP parsing is httptools' (llhttp, Node.js's parser); what is written here is the connection's life around it
+(deadlines, keep-alive, the WSGI environment and response framing), which no library offers with these limits.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+import queue
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from email.utils import formatdate
+from http import HTTPStatus
+from urllib.parse import unquote_to_bytes
+
+import httptools
+from flask import Flask
+
+from .fast_path import PREPARED, READY, FastQueries
+from .serve import DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, STOP_SIGNALS
+
+try:  # uvloop: a faster event loop (libuv), on Linux and macOS
+    import uvloop
+except ImportError:  # pragma: no cover - elsewhere, asyncio's own loop
+    uvloop = None
+
+# seconds between the sweeps that close connections past their deadlines
+SWEEP_SECONDS = 0.25
+# seconds a query may wait on the loop for a worker before a thread waits for it instead (threads wait in turn with
+# every other query, the slow path's included)
+PATIENCE = 0.05
+# requests received ahead on one connection (pipelined) before the loop stops reading it until they are answered
+MAX_PIPELINED = 16
+# an answer from a thread: at most this much is queued for the client's socket before the thread waits for it
+WRITE_HIGH_WATER = 256 * 1024
+SERVER_NAME = b"cnkg"
+
+
+class LoopServer:
+    """``app`` served on ``host``:``port`` until :meth:`stop` (or SIGTERM/SIGINT when :meth:`run` is called from the
+    main thread), then drained for up to ``grace`` seconds. ``stop_workers``: stop the app's query worker pool at
+    the end (right for ``cnkg serve``, whose process ends then). The options named as waitress names them
+    (``threads``, ``connection_limit``, ``channel_timeout``, ``max_request_header_size``, ``max_request_body_size``)
+    mean what they mean there."""
+
+    def __init__(self, app: Flask, grace: float = 10.0, log=sys.stderr, stop_workers: bool = True,
+                 header_timeout: float = DEFAULT_HEADER_TIMEOUT, answer_on_loop: bool = True,
+                 host: str = "127.0.0.1", port: int = 8000, threads: int = 8, connection_limit: int = 1000,
+                 channel_timeout: float = 120.0, max_request_header_size: int = MAX_HEADER_BYTES,
+                 max_request_body_size: int | None = None):
+        self.app, self.grace, self.log, self.stop_workers = app, grace, log, stop_workers
+        self.header_timeout, self.channel_timeout = header_timeout, channel_timeout
+        self.connection_limit = max(1, connection_limit)
+        self.max_header = max_request_header_size
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        self.max_body = min(x for x in (limit, max_request_body_size, 1 << 62) if x is not None)
+        # a body past max_body is read and dropped up to this much more (then the connection is closed unread)
+        self.max_discard = max(64 * 1024 * 1024, 2 * self.max_body)
+        front = getattr(app, "wsgi_app", None)
+        self.front = front if (answer_on_loop and isinstance(front, FastQueries)
+                               and front.state.sandbox is not None) else None
+        self.pool = self.front.state.sandbox if self.front is not None else None
+        self.threads = Threads(max(1, threads))
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        self.listener = socket.create_server((host, port), family=family, backlog=1024)
+        self.listener.setblocking(False)
+        self.host, self.effective_port = host, self.listener.getsockname()[1]
+        self.connections: set[Connection] = set()
+        self.accepting = True   # the listener is being read (not at the connection limit, not stopping)
+        self.stopping = False
+        self.queued: deque = deque()  # (connection, environ, until): checked, waiting for a worker
+        self.waiting: dict[int, tuple] = {}  # worker pipe -> (connection, environ, pending, deadline timer)
+        self.answered_here = 0  # requests answered on the loop (the rest went to threads)
+        self.queued_here = 0    # queries that waited on the loop for a worker
+        self._signals: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._date = (0, b"")
+        self._queue_check: asyncio.TimerHandle | None = None
+
+    @property
+    def loop_answers(self) -> LoopServer | None:
+        """This server when it answers the common query on its loop (as :class:`cnkg.server.serve.GracefulServer`'s
+        attribute of that name: ``answered_here``, ``queued_here``, ``waiting``)."""
+        return self if self.front is not None else None
+
+    # ---------------------------------------------------------------------------------------------- running
+
+    def run(self) -> None:
+        """Serve until stopped, then drain and clean up."""
+        loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Ask the server to stop (what the signal handlers do); callable from any thread."""
+        self._signals.append(signum)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    async def _main(self) -> None:
+        self._wake = asyncio.Event()
+        loop = self._loop = asyncio.get_running_loop()
+        handled = []
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self.stop, signum)
+                handled.append(signum)
+        try:
+            loop.add_reader(self.listener.fileno(), self._accept)
+            sweeper = loop.create_task(self._sweep())
+            while not self._signals:
+                await self._wake.wait()
+                self._wake.clear()
+            await self._drain()
+            sweeper.cancel()
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+
+    def _accept(self) -> None:
+        loop = self._loop
+        while len(self.connections) < self.connection_limit:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of descriptors, say: try again at the next sweep
+                self._say(f"accepting a connection failed: {exc}")
+                self._pause_accepting()
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(self)
+            self.connections.add(connection)  # counted from now, against the limit
+            loop.create_task(self._connect(sock, connection))
+        self._pause_accepting()
+
+    async def _connect(self, sock: socket.socket, connection: Connection) -> None:
+        try:
+            await self._loop.connect_accepted_socket(lambda: connection, sock)
+        except OSError:
+            sock.close()
+            self._forget(connection)
+
+    def _pause_accepting(self) -> None:
+        if self.accepting:
+            self.accepting = False
+            self._loop.remove_reader(self.listener.fileno())
+
+    def _forget(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        self._resume_accepting()
+
+    def _resume_accepting(self) -> None:
+        if not self.accepting and not self.stopping and len(self.connections) < self.connection_limit:
+            self.accepting = True
+            self._loop.add_reader(self.listener.fileno(), self._accept)
+
+    async def _sweep(self) -> None:
+        """Close the connections past a deadline (see the module's docstring); retry accepting after an error."""
+        interval = min(SWEEP_SECONDS, self.header_timeout / 4, self.channel_timeout / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for connection in list(self.connections):
+                connection.check(now)
+            self._resume_accepting()
+
+    async def _drain(self) -> None:
+        name = signal.Signals(self._signals[0]).name
+        started = time.monotonic()
+        deadline = started + self.grace
+        self.stopping = True
+        if self.accepting:
+            self._loop.remove_reader(self.listener.fileno())
+        self.accepting = False
+        self.listener.close()
+        busy = [c for c in self.connections if c.busy]
+        self._say(f"stopping on {name}: no longer accepting connections; "
+                  f"{_count(len(busy), 'request')} in flight, waiting up to {self.grace:g} s")
+        cut_off = 0
+        while True:
+            busy = []
+            for connection in list(self.connections):
+                if connection.busy:
+                    busy.append(connection)
+                    connection.keep_alive = False  # closed once its answers are written
+                else:
+                    connection.close()  # idle (keep-alive, or a request not yet fully sent)
+            if not self.connections:
+                break
+            if len(self._signals) > 1 or time.monotonic() >= deadline:
+                cut_off = len(busy)
+                break
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        # the query workers go first: a query waiting on one gets its answer at once (503, reason "stopping"), and a
+        # moment more writes it, rather than dropping the connection unanswered
+        state = self.app.extensions.get("cnkg")
+        if state is not None and self.stop_workers and state.sandbox is not None:
+            state.sandbox.close()
+            self._abandon()
+        if cut_off:
+            last = time.monotonic() + FINAL_WRITE_SECONDS
+            while any(c.busy for c in self.connections) and time.monotonic() < last:
+                await asyncio.sleep(0.05)
+        for key in list(self.waiting):  # a shared pool (not stopped here): stop each query, free its worker
+            connection, environ, pending, timer = self.waiting.pop(key)
+            self._loop.remove_reader(key)
+            timer.cancel()
+            self.front.finish(environ, pending, expired=True)
+        for connection in list(self.connections):
+            connection.abort()
+        self.threads.shutdown()
+        waited = time.monotonic() - started
+        if cut_off:
+            self._say(f"stopped after {waited:.2f} s: the grace period ended with "
+                      f"{_count(cut_off, 'request')} still in flight (cut off)")
+        else:
+            self._say(f"stopped after {waited:.2f} s: every request in flight was answered")
+
+    def _say(self, message: str) -> None:
+        print(f"cnkg serve: {message}", file=self.log, flush=True)
+
+    def date(self) -> bytes:
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, formatdate(now, usegmt=True).encode("latin-1"))
+        return self._date[1]
+
+    # ---------------------------------------------------------------------------------- the fast path
+
+    def serve(self, connection: Connection, environ: dict) -> None:
+        """Answer one request: on the loop when it is the common query, else on a thread."""
+        if self.front is None or self.stopping:
+            return self.on_thread(connection, environ)
+        try:
+            started = self.front.begin(environ)
+        except Exception:  # noqa: BLE001 - the thread's app call meets it again, and answers it
+            started = False
+        if started is True:  # from the result cache
+            return self._answer(connection, environ)
+        if started is False:
+            if PREPARED in environ:  # checked, waiting for a worker: here, for a moment (see start_queued)
+                self.queued.append((connection, environ, time.monotonic() + PATIENCE))
+                self.queued_here += 1
+                self.pool.expect(len(self.queued))
+                self._queue_timer()
+                return None
+            return self.on_thread(connection, environ)
+        self._wait(connection, environ, started)
+
+    def _wait(self, connection: Connection, environ: dict, pending) -> None:
+        fd = pending.fileno()
+        timer = self._loop.call_later(max(0.0, pending.deadline - time.monotonic()), self._answered, fd, True)
+        self.waiting[fd] = (connection, environ, pending, timer)
+        self._loop.add_reader(fd, self._answered, fd)
+
+    def _answered(self, fd: int, expired: bool = False) -> None:
+        entry = self.waiting.pop(fd, None)
+        if entry is None:
+            return
+        connection, environ, pending, timer = entry
+        self._loop.remove_reader(fd)
+        timer.cancel()
+        self.front.finish(environ, pending, expired)
+        if READY in environ:
+            self._answer(connection, environ)
+        else:  # an error to answer: Flask's handlers write it, on a thread
+            self.on_thread(connection, environ)
+        self.start_queued()  # its worker is free again
+
+    def _answer(self, connection: Connection, environ: dict) -> None:
+        """The app's answer from ``environ[READY]``, written on the loop (it is in memory already)."""
+        if connection.closed:
+            return connection.done()
+        self.answered_here += 1
+        response = Response(connection, environ)
+        try:
+            body = self.app(environ, response.start)
+            response.write_all(body)
+        except Exception:  # noqa: BLE001 - a failure writing the answer: the client gets a 500 or a closed socket
+            self.app.logger.exception("answering a query on the event loop")
+            response.fail()
+        connection.done()
+
+    def start_queued(self) -> None:
+        """Start the queued queries a worker is free for now, in the order they came; pass those that waited
+        :data:`PATIENCE` to threads."""
+        if not self.queued:
+            return
+        now, still = time.monotonic(), deque()
+        for connection, environ, until in self.queued:
+            if connection.closed:  # its client left: nothing to start
+                connection.done()
+                continue
+            pending = None
+            if not still and not self.stopping:
+                try:
+                    pending = self.front.resume(environ)
+                except Exception:  # noqa: BLE001 - the thread's app call meets it again, and answers it
+                    environ.pop(PREPARED, None)
+                    self.on_thread(connection, environ)
+                    continue
+            if pending is not None:
+                self._wait(connection, environ, pending)
+            elif until <= now or self.stopping:
+                self.on_thread(connection, environ)
+            else:
+                still.append((connection, environ, until))
+        self.queued = still
+        self.pool.expect(len(still))
+        self._queue_timer()
+
+    def _queue_timer(self) -> None:
+        """Look at the queue again when its first query's patience ends (the loop's clock may run a little ahead of
+        time.monotonic(): a timer set for exactly then could find it not yet due, and leave it waiting)."""
+        if self._queue_check is not None:
+            self._queue_check.cancel()
+            self._queue_check = None
+        if self.queued:
+            delay = max(0.0, self.queued[0][2] - time.monotonic()) + 0.002
+            self._queue_check = self._loop.call_later(delay, self.start_queued)
+
+    def _abandon(self) -> None:
+        """Collect every query waiting on a worker now (their workers were stopped: the server is stopping)."""
+        for fd in list(self.waiting):
+            self._answered(fd)
+        while self.queued:
+            connection, environ, _ = self.queued.popleft()
+            self.on_thread(connection, environ)
+        if self.pool is not None:
+            self.pool.expect(0)
+
+    # ---------------------------------------------------------------------------------- threads
+
+    def on_thread(self, connection: Connection, environ: dict) -> None:
+        if not self.threads.submit(self._call_app, connection, environ):  # shut down: the server is stopping
+            connection.abort()
+
+    def _call_app(self, connection: Connection, environ: dict) -> None:
+        response = Response(connection, environ, threaded=True)
+        try:
+            body = self.app(environ, response.start)
+            try:
+                response.write_all(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except ClientGone:
+            pass
+        except Exception:  # noqa: BLE001 - the app failed outside its own error handling
+            self.app.logger.exception("serving %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            response.fail()
+        finally:
+            connection.call_soon(connection.done)
+
+
+class Threads:
+    """The threads that call the app for the requests not answered on the loop: daemon threads, like waitress's, so
+    that one still waiting on a query worker never holds the process's exit."""
+
+    def __init__(self, count: int):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.count, self.closed = count, False
+        for n in range(count):
+            threading.Thread(target=self._work, daemon=True, name=f"cnkg-http-{n}").start()
+
+    def submit(self, function, *args) -> bool:
+        if self.closed:
+            return False
+        self.jobs.put((function, args))
+        return True
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            function, args = job
+            function(*args)
+
+    def shutdown(self) -> None:
+        """No more jobs; each thread ends once done with its own (jobs not started are dropped)."""
+        self.closed = True
+        while True:
+            try:
+                self.jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in range(self.count):
+            self.jobs.put(None)
+
+
+class ClientGone(Exception):
+    """The client closed its connection while its answer was being written."""
+
+
+class Response:
+    """One response: ``start`` is the WSGI ``start_response``; the head goes out with the first piece of the body
+    (in one write when the body is one piece)."""
+
+    __slots__ = ("connection", "environ", "threaded", "status", "headers", "head_sent", "chunked", "head_only",
+                 "length", "sent")
+
+    def __init__(self, connection: Connection, environ: dict, threaded: bool = False):
+        self.connection, self.environ, self.threaded = connection, environ, threaded
+        self.status: str | None = None
+        self.headers: list = []
+        self.head_sent = self.chunked = False
+        self.head_only = environ["REQUEST_METHOD"] == "HEAD"
+        self.length: int | None = None
+        self.sent = 0
+
+    def start(self, status: str, headers: list, exc_info=None):
+        if exc_info is not None and self.head_sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self.status, self.headers = status, headers
+        return self._write_body_piece
+
+    def _head(self) -> bytes:
+        connection = self.connection
+        code = int(self.status[:3])
+        no_body = self.head_only or code < 200 or code in (204, 304)
+        lines = [b"HTTP/1.1 " + self.status.encode("latin-1")]
+        close = not connection.keep_alive
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == "content-length":
+                self.length = int(value)
+            elif lower == "connection" and value.lower() == "close":
+                close = True
+                continue
+            elif lower == "transfer-encoding":
+                continue
+            lines.append(f"{name}: {value}".encode("latin-1"))
+        if self.length is None and not no_body:
+            if connection.http10:
+                close = True  # the end of the body is the end of the connection
+            else:
+                self.chunked = True
+                lines.append(b"Transfer-Encoding: chunked")
+        if close:
+            connection.keep_alive = False
+            lines.append(b"Connection: close")
+        elif connection.http10:
+            lines.append(b"Connection: Keep-Alive")
+        lines.append(b"Date: " + connection.server.date())
+        lines.append(b"Server: " + SERVER_NAME)
+        if no_body:
+            self.head_only = True
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def _frame(self, data: bytes) -> bytes:
+        if self.head_only or not data:
+            return b""
+        if self.length is not None:
+            data = data[:max(0, self.length - self.sent)]  # never more than it said (the connection would desync)
+            self.sent += len(data)
+            return data
+        if self.chunked:
+            return b"%x\r\n" % len(data) + data + b"\r\n"
+        return data
+
+    def _write_body_piece(self, data: bytes) -> None:
+        self._send(data, False)
+
+    def _send(self, data: bytes, last: bool) -> None:
+        if self.status is None:
+            raise AssertionError("the app wrote a body before start_response")
+        out = b""
+        if not self.head_sent:
+            out = self._head()
+            self.head_sent = True
+        out += self._frame(data)
+        if last and self.chunked and not self.head_only:
+            out += b"0\r\n\r\n"
+        if out:
+            self.connection.send(out, self.threaded)
+
+    def write_all(self, body) -> None:
+        pieces = body if isinstance(body, list) else None
+        if pieces is not None and len(pieces) == 1:  # the common case: head and body in one write
+            self._send(pieces[0], True)
+        else:
+            for piece in body:
+                if piece:
+                    self._send(piece, False)
+            self._send(b"", True)
+        if self.length is not None and self.sent < self.length and not self.head_only:
+            self.connection.keep_alive = False  # the app sent less than it said: the client must not wait for more
+
+    def fail(self) -> None:
+        """The app failed: a 500 if nothing was sent yet, else the connection is cut (the answer is incomplete)."""
+        if self.head_sent:
+            self.connection.keep_alive = False
+            self.connection.call_soon(self.connection.abort)
+            return
+        body = (b'{"error": {"status": 500, "reason": "internal", "message": "the server failed to answer this '
+                b'request; the failure is in its log"}}\n')
+        self.status, self.headers, self.length = "500 Internal Server Error", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(body)))], None
+        self._send(body, True)
+
+
+class Connection(asyncio.Protocol):
+    """One client connection: httptools parses what arrives; complete requests are answered one at a time, in
+    order."""
+
+    def __init__(self, server: LoopServer):
+        self.server = server
+        self.loop = server._loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.closed = False          # the socket is closed
+        self.ignoring = False        # what the client sends is no longer read (the connection closes after)
+        self.discarding = False      # the rest of a body past the limit is read and dropped (see on_body)
+        self.discarded = 0
+        self.keep_alive = True
+        self.http10 = False
+        self.requests: deque = deque()   # received, waiting for their turn
+        self.in_service = False          # a request is being answered
+        self.remote = ("", 0)
+        self.writable = threading.Event()  # the socket's buffer has room (threads writing an answer wait on it)
+        self.writable.set()
+        # deadlines (see check)
+        self.last_activity = time.monotonic()
+        self.last_buffered = 0
+        self.receiving_since: float | None = None  # the first byte of the request being received
+        self.received_bytes = 0
+        # the request being parsed
+        self.in_head = True   # between requests, or before a request's headers are complete
+        self.head_parsed = 0  # bytes of its line and headers parsed (url and headers)
+        self.head_raw = 0     # bytes of whole reads that were all head, since it began (httptools buffers them)
+        self.began = self.completed = False  # during one read: a request began, one was complete
+        self._url = b""
+        self._headers: list = []
+        self._body: list = []
+        self._body_size = 0
+
+    # -------------------------------------------------------------------------------------- the socket
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.remote = (str(peer[0]), peer[1])
+        if self.server.stopping:
+            self.close()
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self.writable.set()  # a thread waiting to write finds the connection closed
+        self.server._forget(self)
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.last_activity = time.monotonic()  # the client is reading its answer
+        self.writable.set()
+
+    def data_received(self, data: bytes) -> None:
+        if self.ignoring or self.closed:
+            return
+        now = time.monotonic()
+        self.last_activity = now
+        if self.receiving_since is None:
+            self.receiving_since, self.received_bytes = now, 0
+        self.received_bytes += len(data)
+        was_head, self.began, self.completed = self.in_head, False, False
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # an upgrade asked for (h2c, websocket): not offered; answered as is
+            self.ignoring = True
+        except httptools.HttpParserError as exc:
+            if not self.ignoring:
+                self.refuse(400, "bad_request", f"the request is not valid HTTP/1.1: {exc}")
+        if not self.ignoring and self.in_head:
+            if was_head and not self.began and not self.completed:  # the whole read was head
+                self.head_raw += len(data)
+            self._check_head()
+        if self.ignoring:
+            self.transport.pause_reading()
+        elif len(self.requests) >= MAX_PIPELINED:
+            self.transport.pause_reading()  # resumed as they are answered (see _next)
+        self._next()
+
+    # -------------------------------------------------------------------------------------- httptools
+
+    def on_message_begin(self) -> None:
+        self.in_head, self.began = True, True
+        self.head_parsed = self.head_raw = 0
+        self._url, self._headers, self._body, self._body_size = b"", [], [], 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self.head_parsed += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+        self.head_parsed += len(name) + len(value) + 4
+
+    def _check_head(self) -> None:
+        if max(self.head_raw, self.head_parsed) > self.server.max_header:
+            self.refuse(431, "too_large", f"the request line and headers are over {self.server.max_header} bytes")
+
+    def on_headers_complete(self) -> None:
+        if self.ignoring:
+            return
+        self._check_head()
+        if self.ignoring:
+            return
+        self.in_head = False
+        length = _content_length(self._headers)
+        if length is not None and length > self.server.max_body:
+            return self._received(b"", False, True)  # the body is not kept: the app answers 413 from the header
+        expect = any(n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
+        if expect and not self.in_service and not self.requests:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        if self.ignoring:
+            return
+        if self.discarding:  # read and dropped, so that the client, still sending, is not reset (up to a limit)
+            self.discarded += len(body)
+            if self.discarded > self.server.max_discard:
+                self._end_discarding()
+            return
+        self._body.append(body)
+        self._body_size += len(body)
+        if self._body_size > self.server.max_body:  # a chunked body past the limit: one byte over is enough for
+            self._received(b"".join(self._body)[:self.server.max_body + 1], False, True)  # the app to answer 413
+
+    def on_message_complete(self) -> None:
+        if self.ignoring:
+            return
+        if self.discarding:  # the end of a body past the limit, answered already
+            return self._end_discarding()
+        self._received(b"".join(self._body), self.parser.should_keep_alive())
+
+    def _end_discarding(self) -> None:
+        self.discarding, self.ignoring = False, True
+        if not self.in_service and not self.requests:
+            self.close()
+
+    def _received(self, body: bytes, keep_alive: bool, too_large: bool = False) -> None:
+        self.requests.append((self.parser.get_method(), self._url, self._headers, body,
+                              self.parser.get_http_version(), keep_alive))
+        self._body = []
+        self.completed = True
+        self.head_parsed = self.head_raw = 0
+        if too_large:  # answered at once; the rest of the body is dropped as it comes (its rate still checked)
+            self.discarding, self.discarded = True, 0
+            return
+        self.in_head, self.receiving_since = True, None
+        if not keep_alive:  # nothing after this request is read
+            self.ignoring = True
+
+    # -------------------------------------------------------------------------------------- answering
+
+    def _next(self) -> None:
+        """Answer the next request received, if none is being answered."""
+        if self.in_service or self.closed or not self.requests:
+            return
+        if isinstance(self.requests[0], bytes):  # an HTTP-level error (see refuse): the last thing written
+            self.transport.write(self.requests.popleft())
+            return self.close()
+        method, url, headers, body, version, keep_alive = self.requests.popleft()
+        if len(self.requests) < MAX_PIPELINED and not self.ignoring:
+            self.transport.resume_reading()
+        self.in_service = True
+        self.http10 = version == "1.0"
+        self.keep_alive = self.keep_alive and keep_alive
+        try:
+            environ = self.environ(method, url, headers, body, version)
+        except ValueError as exc:
+            self.in_service = False
+            self.requests.clear()
+            self.refuse(400, "bad_request", str(exc))
+            return self._next()
+        self.server.serve(self, environ)
+
+    def done(self) -> None:
+        """The request in service has its answer written (or given up)."""
+        self.in_service = False
+        self.last_activity = time.monotonic()
+        if self.closed or self.discarding:  # (closed once the body past the limit has come: on_message_complete)
+            return
+        if not self.keep_alive or (self.ignoring and not self.requests):
+            return self.close()
+        self._next()
+
+    def environ(self, method: bytes, url: bytes, headers: list, body: bytes, version: str) -> dict:
+        """The WSGI environment of a request, as waitress builds it."""
+        server = self.server
+        try:
+            parsed = httptools.parse_url(url)
+        except httptools.HttpParserInvalidURLError:
+            raise ValueError(f"the request target {url[:200]!r} is not a valid URL") from None
+        environ = {
+            "REQUEST_METHOD": method.decode("latin-1"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(parsed.path or b"/").decode("latin-1"),
+            "QUERY_STRING": (parsed.query or b"").decode("latin-1"),
+            "SERVER_NAME": server.host,
+            "SERVER_PORT": str(server.effective_port),
+            "SERVER_PROTOCOL": f"HTTP/{version}",
+            "SERVER_SOFTWARE": "cnkg",
+            "REMOTE_ADDR": self.remote[0],
+            "REMOTE_HOST": self.remote[0],
+            "REMOTE_PORT": str(self.remote[1]),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers:
+            name = name.decode("latin-1")
+            if "_" in name:  # as waitress: dropped, or it could pass for the header spelt with "-"
+                continue
+            key = name.upper().replace("-", "_")
+            value = value.decode("latin-1").strip()
+            if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+                key = "HTTP_" + key
+            environ[key] = f"{environ[key]}, {value}" if key in environ else value
+        if "HTTP_TRANSFER_ENCODING" in environ:  # read whole already: its length is known
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return environ
+
+    def send(self, data: bytes, threaded: bool) -> None:
+        """Write ``data``; from a thread, wait while the connection's buffer is full (ClientGone once it closed)."""
+        if not threaded:
+            if not self.closed:
+                self.transport.write(data)
+            return
+        written: Future = Future()
+
+        def write() -> None:
+            if not self.closed:
+                self.transport.write(data)
+            written.set_result(None)
+
+        if self.closed or not self.call_soon(write):
+            raise ClientGone()
+        while True:
+            try:
+                written.result(1.0)
+                break
+            except FutureTimeout:
+                if self.closed or self.loop.is_closed():
+                    raise ClientGone() from None
+        while not self.writable.wait(1.0):
+            if self.closed:
+                break
+        if self.closed:
+            raise ClientGone()
+
+    def call_soon(self, callback, *args) -> bool:
+        try:
+            self.loop.call_soon_threadsafe(callback, *args)
+            return True
+        except RuntimeError:  # the loop has closed: the server stopped
+            return False
+
+    def refuse(self, status: int, reason: str, message: str) -> None:
+        """Answer an HTTP-level error (a request that could not be read) after the requests received before it,
+        then close: nothing after it is read."""
+        body = (json.dumps({"error": {"status": status, "reason": reason, "message": message}}) + "\n").encode()
+        self.requests.append((f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json"
+                              f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("latin-1")
+                             + body)
+        self.ignoring = True
+
+    @property
+    def busy(self) -> bool:
+        """A request in service or received, or an answer not yet fully written."""
+        return (self.in_service or bool(self.requests)
+                or (self.transport is not None and self.transport.get_write_buffer_size() > 0))
+
+    def check(self, now: float) -> None:
+        """Close the connection if it fell behind a deadline (see the module's docstring)."""
+        if self.closed or self.transport is None:
+            return
+        server = self.server
+        buffered = self.transport.get_write_buffer_size()
+        if buffered < self.last_buffered:  # the client is reading its answer
+            self.last_activity = now
+        self.last_buffered = buffered
+        if self.in_service or self.requests:
+            if self.receiving_since is not None:  # the next request waits unread: its clock starts afterwards
+                self.receiving_since, self.received_bytes = now, 0
+            if buffered and now - self.last_activity > server.channel_timeout:
+                self.abort()  # its client has read nothing of its answer for that long
+            return
+        if now - self.last_activity > server.channel_timeout:
+            return self.abort()
+        if self.receiving_since is None or self.ignoring:
+            return
+        elapsed = now - self.receiving_since
+        if self.in_head:
+            if elapsed > server.header_timeout:
+                self.abort()
+        elif elapsed > server.header_timeout + self.received_bytes / MIN_BODY_RATE:
+            self.abort()
+
+    def close(self) -> None:
+        """Close once what is buffered is written."""
+        self.ignoring = True
+        if self.transport is None:
+            self.closed = True
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping what is buffered."""
+        self.ignoring = True
+        if self.transport is not None:
+            self.transport.abort()
+        self.closed = True
+
+
+def _content_length(headers: list) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+__all__ = ["LoopServer"]
