@@ -3,14 +3,15 @@
 Servers (each reads the same on-disk store, built as bench_engine.py builds it, at scale 1 unless ``--scale``):
 
 - ``oxigraph``: ``oxigraph serve-read-only``, the reference;
-- ``cnkg``: ``cnkg serve`` as shipped (waitress under cnkg's graceful server);
+- ``cnkg``: ``cnkg serve`` as shipped (its asyncio server); ``cnkg-waitress``: ``cnkg serve --http-server waitress``;
 - ``before``: ``cnkg serve`` run by another interpreter (``--before PYTHON``: the virtual environment of an older
   checkout), for before/after numbers in one run;
 - ``granian``: the same Flask app (built as ``cnkg serve`` builds it) under granian's WSGI interface, one worker
   process and ``--threads`` threads, when granian is installed (it is not a dependency: this is the comparison);
 - ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor);
-  ``bare-uvloop``: the same constant from an asyncio protocol on uvloop parsing with httptools, when both are
-  installed (neither is a dependency: the floor of an event-loop front with a native parser).
+  ``bare-uvloop``: the same constant from an asyncio protocol on uvloop parsing with httptools (the floor of
+  cnkg's asyncio server); ``bare-uvicorn``: from an ASGI function under uvicorn (uvloop, httptools) when installed
+  (not a dependency: the comparison).
 
 Each level (1, 4, then 8 clients) sends every server the same new texts (bench_engine.py's templates), the order of
 the servers rotating from round to round; each timed run follows an untimed burst at the same concurrency. Per
@@ -144,6 +145,8 @@ def start(name: str, store: Path, env: dict, work: Path, args) -> Server:
                       env, port, "/query")
     if name == "cnkg":
         return Server(name, serve, env, port, "/sparql")
+    if name == "cnkg-waitress":
+        return Server(name, [*serve, "--http-server", "waitress"], env, port, "/sparql")
     if name == "before":
         return Server(name, [args.before, *serve[1:]], env, port, "/sparql")
     server, _, bare = name.partition("-")  # granian, bare-waitress, bare-granian, bare-uvloop

@@ -245,7 +245,12 @@ class _Pipe:
         return message
 
     def _fill(self, size: int) -> None:
-        chunk = os.read(self.fd, size)
+        while True:
+            try:
+                chunk = os.read(self.fd, size)
+                break
+            except BlockingIOError:  # non-blocking (an event loop watched the pipe: uvloop makes it so): wait
+                select.select([self.fd], [], [])
         if not chunk:
             raise EOFError("the pipe was closed")
         self._buffer += chunk

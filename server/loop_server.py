@@ -242,8 +242,7 @@ class LoopServer:
                 await asyncio.sleep(0.05)
         for key in list(self.waiting):  # a shared pool (not stopped here): stop each query, free its worker
             connection, environ, pending, timer = self.waiting.pop(key)
-            self._loop.remove_reader(key)
-            timer.cancel()
+            self._release(key, timer)
             self.front.finish(environ, pending, expired=True)
         for connection in list(self.connections):
             connection.abort()
@@ -292,13 +291,17 @@ class LoopServer:
         self.waiting[fd] = (connection, environ, pending, timer)
         self._loop.add_reader(fd, self._answered, fd)
 
+    def _release(self, fd: int, timer: asyncio.TimerHandle) -> None:
+        """Stop watching a worker's pipe (uvloop leaves it non-blocking: the sandbox reads it either way)."""
+        self._loop.remove_reader(fd)
+        timer.cancel()
+
     def _answered(self, fd: int, expired: bool = False) -> None:
         entry = self.waiting.pop(fd, None)
         if entry is None:
             return
         connection, environ, pending, timer = entry
-        self._loop.remove_reader(fd)
-        timer.cancel()
+        self._release(fd, timer)
         self.front.finish(environ, pending, expired)
         if READY in environ:
             self._answer(connection, environ)

@@ -104,6 +104,25 @@ def test_the_loop_answers_as_the_request_threads_do(graceful, make_app, method, 
     assert answers[0][0][0] != 500
 
 
+def test_an_answer_larger_than_the_workers_pipe_is_read_whole(graceful, make_app):
+    """Regression: uvloop leaves a pipe it watched non-blocking, and the sandbox's reader took the first empty read
+    of a large answer (more than the pipe holds, 64 KiB) for a dead worker: 500, the worker killed."""
+    app = make_app({"MAX_ROWS": 100_000})
+    with graceful(app) as server:
+        port = server.effective_port
+        count = json.loads(_send(port, "GET", "/sparql?query=" + urllib.parse.quote(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), {"Accept": JSON}, None)[2])
+        triples = int(count["results"]["bindings"][0]["n"]["value"])
+        for n in range(3):  # a new text each time: each evaluated by a worker
+            query = f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(?o != <urn:x-test:{n}>) }}"
+            status, _, body = _send(port, "POST", "/sparql", {"Content-Type": FORM, "Accept": JSON},
+                                    urllib.parse.urlencode({"query": query}))
+            assert status == 200, body[:300]
+            assert len(body) > 128 * 1024
+            assert len(json.loads(body)["results"]["bindings"]) == triples
+        assert server.loop_answers.answered_here >= 3
+
+
 def _workers(app) -> set[int]:
     pool = app.extensions["cnkg"].sandbox
     with pool._lock:
