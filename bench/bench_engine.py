@@ -218,7 +218,7 @@ def _median(runs: list[dict], key: str) -> float:
 
 
 def report(runs: list[dict], requests: int) -> str:
-    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress")}
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "uvloop", "httptools")}
     rounds = runs[0]["rounds"]
     lines = ["# Fresh ad-hoc queries over HTTP: cnkg against Oxigraph's own server", "",
              f"Run: `python bench/bench_engine.py --scales {','.join(str(r['scale']) for r in runs)} --requests "

@@ -288,8 +288,8 @@ def _installed(dist: str) -> bool:
 
 
 def report(names: list[str], runs: dict, args) -> str:
-    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian", "uvloop", "uvicorn",
-                                                 "httptools")
+    versions = {p: metadata.version(p) for p in ("pyoxigraph", "oxigraph", "flask", "waitress", "granian", "uvloop",
+                                                 "uvicorn", "httptools")
                 if _installed(p)}
     command = " ".join(["python bench/bench_http.py", *sys.argv[1:]])
     lines = ["# The HTTP front and the hop to the query workers, side by side", "",

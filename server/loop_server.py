@@ -28,6 +28,7 @@ The HTTP parsing is httptools' (llhttp, Node.js's parser); what is written here 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import signal
@@ -137,22 +138,25 @@ class LoopServer:
     async def _main(self) -> None:
         self._wake = asyncio.Event()
         loop = self._loop = asyncio.get_running_loop()
-        handled = []
+        previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
+                previous[signum] = signal.getsignal(signum)
                 loop.add_signal_handler(signum, self.stop, signum)
-                handled.append(signum)
+        sweeper = loop.create_task(self._sweep())
         try:
             loop.add_reader(self.listener.fileno(), self._accept)
-            sweeper = loop.create_task(self._sweep())
             while not self._signals:
                 await self._wake.wait()
                 self._wake.clear()
             await self._drain()
-            sweeper.cancel()
         finally:
-            for signum in handled:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            for signum, handler in previous.items():  # as they were before run()
                 loop.remove_signal_handler(signum)
+                signal.signal(signum, handler)
 
     def _accept(self) -> None:
         loop = self._loop
