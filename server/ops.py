@@ -182,4 +182,6 @@ def versions():
         pyshacl=version("pyshacl"),
         flask=version("flask"),
         waitress=version("waitress"),
+        uvloop=version("uvloop"),
+        httptools=version("httptools"),
     )

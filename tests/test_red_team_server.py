@@ -261,7 +261,7 @@ def test_a_body_trickled_below_the_minimum_rate_is_dropped(graceful):
         assert seconds < 6 and answer == b"", (seconds, answer[:100])
 
 
-def test_oversized_headers_are_refused_by_waitress_not_buffered(graceful):
+def test_oversized_headers_are_refused_not_buffered(graceful):
     with graceful(header_timeout=5.0) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (70 * 1024) + b"\r\n\r\n")

@@ -1,4 +1,4 @@
-"""Real SPARQL clients against the endpoint served by waitress on 127.0.0.1: SPARQLWrapper and rdflib's SPARQLStore."""
+"""Real SPARQL clients against the endpoint served as `cnkg serve` serves it on 127.0.0.1: SPARQLWrapper and rdflib's SPARQLStore."""
 from __future__ import annotations
 
 

@@ -95,7 +95,7 @@ def test_versions(client):
     response = client.get("/-/versions")
     assert response.status_code == 200
     body = response.get_json()
-    assert {"python", "cnkg", "rdflib", "owlrl", "flask"} <= set(body)
+    assert {"python", "cnkg", "rdflib", "owlrl", "flask", "uvloop", "httptools"} <= set(body)
     assert body["python"]["version"].count(".") == 2
     assert body["rdflib"].split(".")[0] == "7"
 

@@ -421,7 +421,7 @@ def test_cli_serve_binds_localhost_by_default():
 
 # ---------------------------------------------------------------- the real server
 
-def test_waitress_serves_and_a_slow_query_does_not_block_others(graph, live_server):
+def test_the_server_serves_and_a_slow_query_does_not_block_others(graph, live_server):
     app = create_app({"QUERY_TIMEOUT": 3.0}, graph=graph)
     with live_server(app, threads=4) as url:
         _serves_a_fast_query_during_a_slow_one(f"{url}/sparql")

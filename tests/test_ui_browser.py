@@ -1,6 +1,6 @@
 """The web UI in a real headless browser: Debian's chromium driven by Playwright (never `playwright install`).
 
-The app runs under waitress on an ephemeral port on 127.0.0.1; the browser is launched with networking extras off,
+The app runs under cnkg's HTTP server on an ephemeral port on 127.0.0.1; the browser is launched with networking extras off,
 so a page that tried to reach another origin would fail here. Set CNKG_SCREENSHOTS=<directory> to keep a
 screenshot of each page the layout tests look at (CI keeps that folder as an artifact); CNKG_UI_SCREENSHOT=<file.png>
 still saves the query page with results.
