@@ -1,4 +1,5 @@
-"""Serve an app with waitress and stop it gracefully on SIGTERM or SIGINT.
+"""Serve an app with waitress and stop it gracefully on SIGTERM or SIGINT (``cnkg serve --http-server waitress``; the
+default server is :mod:`cnkg.server.loop_server`, which keeps the same limits and the same graceful stop).
 
 waitress stops at once on a signal (or not at all when it is PID 1 in a container, where a signal without a handler
 is ignored), cutting off requests in flight and leaving the query worker processes to finish alone. Here, on the
