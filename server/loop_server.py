@@ -34,6 +34,7 @@ import json
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -62,6 +63,9 @@ SWEEP_SECONDS = 0.25
 PATIENCE = 0.05
 # requests received ahead on one connection (pipelined) before the loop stops reading it until they are answered
 MAX_PIPELINED = 16
+# a request body past this size goes to a temporary file as it arrives (waitress: 512 KiB); requests received ahead
+# holding more than this in memory also stop the reading (so a connection holds a few of these at most)
+SPOOL_BYTES = 256 * 1024
 # an answer from a thread: at most this much is queued for the client's socket before the thread waits for it
 WRITE_HIGH_WATER = 256 * 1024
 SERVER_NAME = b"cnkg"
@@ -579,8 +583,8 @@ class Connection(asyncio.Protocol):
         self.began = self.completed = False  # during one read: a request began, one was complete
         self._url = b""
         self._headers: list = []
-        self._body: list = []
-        self._body_size = 0
+        self._body = Body()
+        self.queued_memory = 0  # bytes of the bodies of the requests received ahead, held in memory
 
     # -------------------------------------------------------------------------------------- the socket
 
@@ -627,7 +631,7 @@ class Connection(asyncio.Protocol):
             self._check_head()
         if self.ignoring:
             self.transport.pause_reading()
-        elif len(self.requests) >= MAX_PIPELINED:
+        elif len(self.requests) >= MAX_PIPELINED or self.queued_memory > SPOOL_BYTES:
             self.transport.pause_reading()  # resumed as they are answered (see _next)
         self._next()
 
@@ -636,7 +640,7 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.in_head, self.began = True, True
         self.head_parsed = self.head_raw = 0
-        self._url, self._headers, self._body, self._body_size = b"", [], [], 0
+        self._url, self._headers, self._body = b"", [], Body()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -659,7 +663,7 @@ class Connection(asyncio.Protocol):
         self.in_head = False
         length = _content_length(self._headers)
         if length is not None and length > self.server.max_body:
-            return self._received(b"", False, True)  # the body is not kept: the app answers 413 from the header
+            return self._received(False, True)  # the body is not kept: the app answers 413 from the header
         expect = any(n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
         if expect and not self.in_service and not self.requests:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -672,27 +676,28 @@ class Connection(asyncio.Protocol):
             if self.discarded > self.server.max_discard:
                 self._end_discarding()
             return
-        self._body.append(body)
-        self._body_size += len(body)
-        if self._body_size > self.server.max_body:  # a chunked body past the limit: one byte over is enough for
-            self._received(b"".join(self._body)[:self.server.max_body + 1], False, True)  # the app to answer 413
+        self._body.add(body)
+        if self._body.size > self.server.max_body:  # a chunked body past the limit: one byte over is enough for
+            self._received(False, True)  # the app to answer 413
 
     def on_message_complete(self) -> None:
         if self.ignoring:
             return
         if self.discarding:  # the end of a body past the limit, answered already
             return self._end_discarding()
-        self._received(b"".join(self._body), self.parser.should_keep_alive())
+        self._received(self.parser.should_keep_alive())
 
     def _end_discarding(self) -> None:
         self.discarding, self.ignoring = False, True
         if not self.in_service and not self.requests:
             self.close()
 
-    def _received(self, body: bytes, keep_alive: bool, too_large: bool = False) -> None:
+    def _received(self, keep_alive: bool, too_large: bool = False) -> None:
+        body = self._body.stream(self.server.max_body + 1)
+        self.queued_memory += body.in_memory
         self.requests.append((self.parser.get_method(), self._url, self._headers, body,
                               self.parser.get_http_version(), keep_alive))
-        self._body = []
+        self._body = Body()
         self.completed = True
         self.head_parsed = self.head_raw = 0
         if too_large:  # answered at once; the rest of the body is dropped as it comes (its rate still checked)
@@ -712,7 +717,8 @@ class Connection(asyncio.Protocol):
             self.transport.write(self.requests.popleft())
             return self.close()
         method, url, headers, body, version, keep_alive = self.requests.popleft()
-        if len(self.requests) < MAX_PIPELINED and not self.ignoring:
+        self.queued_memory -= body.in_memory
+        if len(self.requests) < MAX_PIPELINED and self.queued_memory <= SPOOL_BYTES and not self.ignoring:
             self.transport.resume_reading()
         self.in_service = True
         self.http10 = version == "1.0"
@@ -736,7 +742,7 @@ class Connection(asyncio.Protocol):
             return self.close()
         self._next()
 
-    def environ(self, method: bytes, url: bytes, headers: list, body: bytes, version: str) -> dict:
+    def environ(self, method: bytes, url: bytes, headers: list, body: BodyStream, version: str) -> dict:
         """The WSGI environment of a request, as waitress builds it."""
         server = self.server
         try:
@@ -757,7 +763,7 @@ class Connection(asyncio.Protocol):
             "REMOTE_PORT": str(self.remote[1]),
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
+            "wsgi.input": body.file,
             "wsgi.input_terminated": True,
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
@@ -774,7 +780,7 @@ class Connection(asyncio.Protocol):
                 key = "HTTP_" + key
             environ[key] = f"{environ[key]}, {value}" if key in environ else value
         if "HTTP_TRANSFER_ENCODING" in environ:  # read whole already: its length is known
-            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["CONTENT_LENGTH"] = str(body.size)
         return environ
 
     def send(self, data: bytes, threaded: bool) -> None:
@@ -867,6 +873,48 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         self.closed = True
+
+
+class BodyStream:
+    """A request's body, received: ``file`` to read it from (the WSGI input), its ``size``, and how much of it is in
+    memory."""
+
+    __slots__ = ("file", "size", "in_memory")
+
+    def __init__(self, file, size: int, in_memory: int):
+        self.file, self.size, self.in_memory = file, size, in_memory
+
+
+class Body:
+    """A request body as it arrives: in memory up to :data:`SPOOL_BYTES`, then in a temporary file."""
+
+    __slots__ = ("parts", "size", "file")
+
+    def __init__(self):
+        self.parts: list = []
+        self.size = 0
+        self.file = None
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.file is not None:
+            self.file.write(data)
+            return
+        self.parts.append(data)
+        if self.size > SPOOL_BYTES:
+            self.file = tempfile.TemporaryFile()
+            self.file.write(b"".join(self.parts))
+            self.parts = []
+
+    def stream(self, limit: int) -> BodyStream:
+        """The body received (its first ``limit`` bytes), to be read from its start."""
+        if self.file is None:
+            data = b"".join(self.parts)[:limit]
+            return BodyStream(io.BytesIO(data), len(data), len(data))
+        size = min(self.size, limit)
+        self.file.truncate(size)
+        self.file.seek(0)
+        return BodyStream(self.file, size, 0)
 
 
 def _content_length(headers: list) -> int | None:

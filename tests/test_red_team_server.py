@@ -261,6 +261,26 @@ def test_a_body_trickled_below_the_minimum_rate_is_dropped(graceful):
         assert seconds < 6 and answer == b"", (seconds, answer[:100])
 
 
+def test_a_body_larger_than_the_memory_buffer_arrives_whole(graceful):
+    """A body past what the asyncio server keeps in memory (256 KiB; waitress: 512 KiB) is spooled to a temporary file
+    and reaches the app whole: a 600 KB query (a long comment) is answered, in a chunked body as well."""
+    import http.client
+    import json
+
+    body = ("ASK { ?s ?p ?o } # " + "x" * 600_000).encode()
+    with graceful(header_timeout=5.0) as port:
+        for chunked in (False, True):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"}
+            payload = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+            conn.request("POST", "/sparql", payload, headers, encode_chunked=chunked)
+            response = conn.getresponse()
+            answer = response.read()
+            assert response.status == 200, answer[:300]
+            assert json.loads(answer)["boolean"] is True
+            conn.close()
+
+
 def test_oversized_headers_are_refused_not_buffered(graceful):
     with graceful(header_timeout=5.0) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
