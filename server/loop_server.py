@@ -581,6 +581,9 @@ class Connection(asyncio.Protocol):
         self.head_parsed = 0  # bytes of its line and headers parsed (url and headers)
         self.head_raw = 0     # bytes of whole reads that were all head, since it began (httptools buffers them)
         self.began = self.completed = False  # during one read: a request began, one was complete
+        self.eof = False              # the client has finished sending (it may still read)
+        self.upgrade: tuple | None = None  # a request offering an upgrade, waiting for its body (see _not_upgraded)
+        self.body_only = False        # the parser is reading such a body, behind a stand-in head
         self._url = b""
         self._headers: list = []
         self._body = Body()
@@ -602,6 +605,14 @@ class Connection(asyncio.Protocol):
         self.writable.set()  # a thread waiting to write finds the connection closed
         self.server._forget(self)
 
+    def eof_received(self) -> bool | None:
+        """The client has finished sending: answer what it sent (it may still read), then close."""
+        self.eof = self.ignoring = True
+        self.discarding = False  # (nothing more will come)
+        if self.in_service or self.requests:
+            return True  # keep the socket open for the answers (see done)
+        return None  # nothing to answer: close
+
     def pause_writing(self) -> None:
         self.writable.clear()
 
@@ -619,9 +630,13 @@ class Connection(asyncio.Protocol):
         self.received_bytes += len(data)
         was_head, self.began, self.completed = self.in_head, False, False
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:  # an upgrade asked for (h2c, websocket): not offered; answered as is
-            self.ignoring = True
+            chunk = data
+            while chunk:
+                try:
+                    self.parser.feed_data(chunk)
+                    break
+                except httptools.HttpParserUpgrade as exc:  # an upgrade offered (h2c, websocket): declined
+                    chunk = self._not_upgraded(chunk[exc.args[0] if exc.args else len(chunk):])
         except httptools.HttpParserError as exc:
             if not self.ignoring:
                 self.refuse(400, "bad_request", f"the request is not valid HTTP/1.1: {exc}")
@@ -637,16 +652,34 @@ class Connection(asyncio.Protocol):
 
     # -------------------------------------------------------------------------------------- httptools
 
+    def _not_upgraded(self, rest: bytes) -> bytes:
+        """A request offered an upgrade (``Upgrade: h2c`` from curl --http2 or Java's HttpClient, a websocket): it
+        is answered in HTTP/1.1, as if the offer were not there, and the connection goes on. httptools skips the body
+        of such a request and stops at it, so a new parser reads what follows: the body, if the request has one,
+        behind a stand-in head with the same framing (see :attr:`body_only`), then the next requests. Returns what the
+        new parser is to read."""
+        self.parser = httptools.HttpRequestParser(self)
+        if self.upgrade is None:  # no body: the next requests follow
+            return rest
+        self.body_only = True
+        return b"POST / HTTP/1.1\r\n" + self.upgrade[-1] + b"\r\n\r\n" + rest
+
     def on_message_begin(self) -> None:
+        if self.body_only:
+            return
         self.in_head, self.began = True, True
         self.head_parsed = self.head_raw = 0
         self._url, self._headers, self._body = b"", [], Body()
 
     def on_url(self, url: bytes) -> None:
+        if self.body_only:
+            return
         self._url += url
         self.head_parsed += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.body_only:
+            return
         self._headers.append((name, value))
         self.head_parsed += len(name) + len(value) + 4
 
@@ -655,17 +688,25 @@ class Connection(asyncio.Protocol):
             self.refuse(431, "too_large", f"the request line and headers are over {self.server.max_header} bytes")
 
     def on_headers_complete(self) -> None:
-        if self.ignoring:
+        if self.ignoring or self.body_only:
             return
         self._check_head()
         if self.ignoring:
             return
         self.in_head = False
+        coding = b", ".join(v for n, v in self._headers if n.lower() == b"transfer-encoding").strip().lower()
+        if coding and coding != b"chunked":  # (llhttp dechunks; any other coding would reach the app still encoded)
+            return self.refuse(501, "not_implemented", f"the transfer coding {coding.decode('latin-1')!r} is not "
+                                                       "supported: send the body with Content-Length or chunked")
         length = _content_length(self._headers)
         if length is not None and length > self.server.max_body:
             return self._received(False, True)  # the body is not kept: the app answers 413 from the header
+        if self.parser.should_upgrade() and self.parser.get_method() != b"CONNECT" and (coding or length):
+            framing = b"Transfer-Encoding: chunked" if coding else b"Content-Length: %d" % length
+            self.upgrade = (self.parser.get_method(), self.parser.get_http_version(), framing)
         expect = any(n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
-        if expect and not self.in_service and not self.requests:
+        if (expect and not self.in_service and not self.requests
+                and self.parser.get_http_version() == "1.1"):  # (never to HTTP/1.0: RFC 9110, 10.1.1)
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -685,6 +726,12 @@ class Connection(asyncio.Protocol):
             return
         if self.discarding:  # the end of a body past the limit, answered already
             return self._end_discarding()
+        if self.upgrade is not None and not self.body_only:  # its body comes next (see _not_upgraded)
+            return
+        if self.body_only:  # the body of a request that offered an upgrade: that request is complete
+            method, version, _ = self.upgrade
+            self.upgrade, self.body_only = None, False
+            return self._received(self.parser.should_keep_alive(), method=method, version=version)
         self._received(self.parser.should_keep_alive())
 
     def _end_discarding(self) -> None:
@@ -692,11 +739,12 @@ class Connection(asyncio.Protocol):
         if not self.in_service and not self.requests:
             self.close()
 
-    def _received(self, keep_alive: bool, too_large: bool = False) -> None:
+    def _received(self, keep_alive: bool, too_large: bool = False, method: bytes | None = None,
+                  version: str | None = None) -> None:
         body = self._body.stream(self.server.max_body + 1)
         self.queued_memory += body.in_memory
-        self.requests.append((self.parser.get_method(), self._url, self._headers, body,
-                              self.parser.get_http_version(), keep_alive))
+        self.requests.append((method or self.parser.get_method(), self._url, self._headers, body,
+                              version or self.parser.get_http_version(), keep_alive))
         self._body = Body()
         self.completed = True
         self.head_parsed = self.head_raw = 0
@@ -736,7 +784,11 @@ class Connection(asyncio.Protocol):
         """The request in service has its answer written (or given up)."""
         self.in_service = False
         self.last_activity = time.monotonic()
-        if self.closed or self.discarding:  # (closed once the body past the limit has come: on_message_complete)
+        if self.closed:
+            return
+        if self.discarding:  # (the rest of the body past the limit is still read: closed once it has come)
+            if self.transport.can_write_eof():
+                self.transport.write_eof()  # the client sees the answer's end at once
             return
         if not self.keep_alive or (self.ignoring and not self.requests):
             return self.close()
@@ -779,7 +831,10 @@ class Connection(asyncio.Protocol):
             if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
                 key = "HTTP_" + key
             environ[key] = f"{environ[key]}, {value}" if key in environ else value
-        if "HTTP_TRANSFER_ENCODING" in environ:  # read whole already: its length is known
+        if "HTTP_HOST" not in environ and version == "1.1":
+            raise ValueError("an HTTP/1.1 request must say which host it is for, in a Host header (RFC 9112, 3.2)")
+        if "HTTP_TRANSFER_ENCODING" in environ:  # read whole already: its length is known (as waitress does; a
+            del environ["HTTP_TRANSFER_ENCODING"]  # WSGI app reading a chunked body would ignore the length)
             environ["CONTENT_LENGTH"] = str(body.size)
         return environ
 
