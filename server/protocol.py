@@ -47,7 +47,7 @@ def sparql():
     if req.update is not None:
         return _update(req)
     if req.query is None:
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return service_description()
         raise BadRequest("missing query: send the SPARQL query as the 'query' parameter (GET or a form POST) "
                          f"or as a POST body with Content-Type: {DIRECT}")
@@ -243,12 +243,12 @@ def _read_request() -> ProtocolRequest:
     if "update" in args:
         if not allow_update:
             raise ReadOnly(READ_ONLY)
-        if request.method == "GET":  # SPARQL 1.1 Protocol §2.2: updates are POSTed (W3C test bad_update_get)
+        if request.method in ("GET", "HEAD"):  # SPARQL 1.1 Protocol §2.2: updates are POSTed (W3C test bad_update_get)
             raise WrongMethod(f"SPARQL Update must be sent with POST: a form body update=... ({FORM}) or an "
                               f"{UPDATE} body", headers={"Allow": "POST"})
         raise BadRequest(f"the update must be in the request body (a form body update=... or an {UPDATE} "
                             "body), not in the URL")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # (HEAD: the GET's headers, no body; Flask routes it here)
         return _protocol_request(args.getlist("query"), args)
     mime = request.mimetype  # the Content-Type without parameters, lower-cased
     if mime == UPDATE:

@@ -59,6 +59,15 @@ def test_get_select_returns_json_results(client, graph):
     assert "X-Result-Truncated" not in response.headers
 
 
+def test_head_has_the_get_answers_headers_and_no_body(client):
+    """Regression: HEAD /sparql?query=... was taken for a POST without a Content-Type (415)."""
+    for target in ("/sparql?query=ASK+%7B%7D", "/sparql"):  # a query; the service description
+        get, head = client.get(target), client.head(target)
+        assert get.status_code == head.status_code == 200, head.data
+        assert head.data == b"" and head.headers["Content-Type"] == get.headers["Content-Type"]
+        assert int(head.headers["Content-Length"]) == len(get.data)
+
+
 def test_post_form(client, graph):
     response = client.post("/sparql", data={"query": COUNT},
                            content_type="application/x-www-form-urlencoded; charset=UTF-8")
