@@ -12,13 +12,16 @@ What the HTTP side keeps from cnkg's waitress server, each covered by the same t
 - a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its body at
   least ``MIN_BODY_RATE`` bytes a second after that; a connection that falls behind is closed unanswered;
 - a connection that sends nothing and has nothing to receive for ``channel_timeout`` seconds is closed, and so is one
-  whose client reads nothing of its answer for as long;
+  whose client reads nothing of its answer for as long: while a connection's buffer is full it is not read and
+  nothing new starts for it, so a client that sends without reading is cut off too;
 - at most ``connection_limit`` connections: past it the listener stops accepting (new connections wait in the
   kernel's backlog, as under waitress) until one closes;
-- a request's line and headers are limited to ``max_request_header_size`` bytes (431), its body to the app's
-  ``MAX_CONTENT_LENGTH``: a larger declared body is never read (the app answers its 413 and the connection closes),
-  a chunked one is kept only up to one byte past it;
-- pipelined requests are answered in order, one at a time;
+- a request's line and headers (trailers included) are limited to ``max_request_header_size`` bytes (431), its body
+  to the app's ``MAX_CONTENT_LENGTH``: past it the app answers 413 at once (from the declared length, or once a
+  chunked body passes it) and the rest is read and dropped, up to a limit, before the connection closes; a body
+  past :data:`SPOOL_BYTES` waits in a temporary file; a chunked body's framing is bounded too;
+- pipelined requests are answered in order, one at a time, and only a few are read ahead;
+- a query whose client has gone (a reset) is stopped and its worker freed;
 - the graceful stop of :mod:`cnkg.server.serve`, step for step: no new connections, idle ones closed, requests in
   flight served for up to ``grace`` seconds, then the query workers stopped and whatever is left answered 503.
 
@@ -31,6 +34,8 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
+import queue
 import signal
 import socket
 import sys
@@ -38,7 +43,6 @@ import tempfile
 import threading
 import time
 from collections import deque
-import queue
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from email.utils import formatdate
@@ -66,8 +70,12 @@ MAX_PIPELINED = 16
 # a request body past this size goes to a temporary file as it arrives (waitress: 512 KiB); requests received ahead
 # holding more than this in memory also stop the reading (so a connection holds a few of these at most)
 SPOOL_BYTES = 256 * 1024
-# an answer from a thread: at most this much is queued for the client's socket before the thread waits for it
+# the connection's buffer past which it stops being read and nothing new starts for it until its client reads
 WRITE_HIGH_WATER = 256 * 1024
+# an answer written by a thread: past this much of it, the thread waits while the connection's buffer is full (an
+# answer the app holds whole in memory anyway is handed over at once, so a client that does not read holds no
+# thread for it; waitress: 16 MiB, spooled to a file past 1 MiB)
+THREAD_BUFFER = 4 * 1024 * 1024
 SERVER_NAME = b"cnkg"
 
 
@@ -160,7 +168,8 @@ class LoopServer:
                 await sweeper
             for signum, handler in previous.items():  # as they were before run()
                 loop.remove_signal_handler(signum)
-                signal.signal(signum, handler)
+                if handler is not None:  # (None: installed from C, cannot be put back from Python)
+                    signal.signal(signum, handler)
 
     def _accept(self) -> None:
         loop = self._loop
@@ -203,7 +212,7 @@ class LoopServer:
 
     async def _sweep(self) -> None:
         """Close the connections past a deadline (see the module's docstring); retry accepting after an error."""
-        interval = min(SWEEP_SECONDS, self.header_timeout / 4, self.channel_timeout / 4)
+        interval = max(0.05, min(SWEEP_SECONDS, self.header_timeout / 4, self.channel_timeout / 4))
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
@@ -229,7 +238,8 @@ class LoopServer:
             for connection in list(self.connections):
                 if connection.busy:
                     busy.append(connection)
-                    connection.keep_alive = False  # closed once its answers are written
+                    connection.stop_reading()  # what it sent is answered (the last answer says close), then
+                    # it is closed
                 else:
                     connection.close()  # idle (keep-alive, or a request not yet fully sent)
             if not self.connections:
@@ -297,6 +307,7 @@ class LoopServer:
         fd = pending.fileno()
         timer = self._loop.call_later(max(0.0, pending.deadline - time.monotonic()), self._answered, fd, True)
         self.waiting[fd] = (connection, environ, pending, timer)
+        connection.pending = fd
         self._loop.add_reader(fd, self._answered, fd)
 
     def _release(self, fd: int, timer: asyncio.TimerHandle) -> None:
@@ -309,9 +320,12 @@ class LoopServer:
         if entry is None:
             return
         connection, environ, pending, timer = entry
+        connection.pending = None
         self._release(fd, timer)
         self.front.finish(environ, pending, expired)
-        if READY in environ:
+        if connection.closed:  # its client left: nothing to answer
+            connection.done()
+        elif READY in environ:
             self._answer(connection, environ)
         else:  # an error to answer: Flask's handlers write it, on a thread
             self.on_thread(connection, environ)
@@ -399,7 +413,10 @@ class LoopServer:
             pass
         except Exception:  # noqa: BLE001 - the app failed outside its own error handling
             self.app.logger.exception("serving %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            response.fail()
+            try:
+                response.fail()
+            except ClientGone:
+                pass
         finally:
             connection.call_soon(connection.done)
 
@@ -426,7 +443,12 @@ class Threads:
             if job is None:
                 return
             function, args = job
-            function(*args)
+            del job  # (nothing of a request outlives it here: a body's temporary file, say)
+            try:
+                function(*args)
+            except Exception:  # noqa: BLE001 - never lose a thread; the job reports its own failures
+                logging.getLogger(__name__).exception("a request thread's job failed")
+            del function, args
 
     def shutdown(self) -> None:
         """No more jobs; each thread ends once done with its own (jobs not started are dropped)."""
@@ -449,7 +471,7 @@ class Response:
     (in one write when the body is one piece)."""
 
     __slots__ = ("connection", "environ", "threaded", "status", "headers", "head_sent", "chunked", "head_only",
-                 "length", "sent")
+                 "length", "sent", "written")
 
     def __init__(self, connection: Connection, environ: dict, threaded: bool = False):
         self.connection, self.environ, self.threaded = connection, environ, threaded
@@ -458,7 +480,8 @@ class Response:
         self.head_sent = self.chunked = False
         self.head_only = environ["REQUEST_METHOD"] == "HEAD"
         self.length: int | None = None
-        self.sent = 0
+        self.sent = 0     # bytes of the body sent
+        self.written = 0  # bytes handed to the connection, head and framing included
 
     def start(self, status: str, headers: list, exc_info=None):
         if exc_info is not None and self.head_sent:
@@ -524,7 +547,8 @@ class Response:
         if last and self.chunked and not self.head_only:
             out += b"0\r\n\r\n"
         if out:
-            self.connection.send(out, self.threaded)
+            self.written += len(out)
+            self.connection.send(out, self.threaded, wait=self.written > THREAD_BUFFER)
 
     def write_all(self, body) -> None:
         pieces = body if isinstance(body, list) else None
@@ -569,7 +593,11 @@ class Connection(asyncio.Protocol):
         self.requests: deque = deque()   # received, waiting for their turn
         self.in_service = False          # a request is being answered
         self.remote = ("", 0)
-        self.writable = threading.Event()  # the socket's buffer has room (threads writing an answer wait on it)
+        self.writable = threading.Event()  # the socket's buffer has room (nothing new starts, and threads writing
+        # an answer wait, while it has not)
+        self.in_next = False
+        self.body: BodyStream | None = None  # the body of the request in service
+        self.pending: int | None = None       # the pipe of the query worker answering it, on the loop
         self.writable.set()
         # deadlines (see check)
         self.last_activity = time.monotonic()
@@ -580,6 +608,8 @@ class Connection(asyncio.Protocol):
         self.in_head = True   # between requests, or before a request's headers are complete
         self.head_parsed = 0  # bytes of its line and headers parsed (url and headers)
         self.head_raw = 0     # bytes of whole reads that were all head, since it began (httptools buffers them)
+        self.after_head = 0   # bytes of reads that began after its head
+        self.body_received = 0
         self.began = self.completed = False  # during one read: a request began, one was complete
         self.eof = False              # the client has finished sending (it may still read)
         self.upgrade: tuple | None = None  # a request offering an upgrade, waiting for its body (see _not_upgraded)
@@ -587,7 +617,7 @@ class Connection(asyncio.Protocol):
         self._url = b""
         self._headers: list = []
         self._body = Body()
-        self.queued_memory = 0  # bytes of the bodies of the requests received ahead, held in memory
+        self.queued_bytes = 0  # bytes of the bodies of the requests received ahead (in memory or spooled)
 
     # -------------------------------------------------------------------------------------- the socket
 
@@ -604,6 +634,16 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self.writable.set()  # a thread waiting to write finds the connection closed
         self.server._forget(self)
+        if self.pending is not None:  # its query is stopped, its worker freed (no one is left to answer)
+            self.server._answered(self.pending, expired=True)
+        for request in self.requests:  # the temporary files of large bodies received ahead
+            if not isinstance(request, bytes):
+                request[3].file.close()
+        self.requests.clear()
+        if self._body.file is not None:
+            self._body.file.close()
+        if self.body is not None and not self.in_service:
+            self.body.file.close()
 
     def eof_received(self) -> bool | None:
         """The client has finished sending: answer what it sent (it may still read), then close."""
@@ -614,11 +654,16 @@ class Connection(asyncio.Protocol):
         return None  # nothing to answer: close
 
     def pause_writing(self) -> None:
+        """The client reads its answers more slowly than they are written: read nothing more from it, and start
+        nothing more for it, until it has read them (then the idle timeout applies to it: see check)."""
         self.writable.clear()
+        self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.last_activity = time.monotonic()  # the client is reading its answer
         self.writable.set()
+        self._resume_reading()
+        self._next()
 
     def data_received(self, data: bytes) -> None:
         if self.ignoring or self.closed:
@@ -629,6 +674,8 @@ class Connection(asyncio.Protocol):
             self.receiving_since, self.received_bytes = now, 0
         self.received_bytes += len(data)
         was_head, self.began, self.completed = self.in_head, False, False
+        if not was_head:
+            self.after_head += len(data)
         try:
             chunk = data
             while chunk:
@@ -644,9 +691,14 @@ class Connection(asyncio.Protocol):
             if was_head and not self.began and not self.completed:  # the whole read was head
                 self.head_raw += len(data)
             self._check_head()
+        elif not self.ignoring and not was_head and not self.completed:
+            # what a body's read brought that is not body: chunk sizes and extensions, trailers (httptools buffers
+            # a trailer line until it ends); a few bytes a chunk are framing, more is refused
+            if self.after_head - self.body_received > self.server.max_header + 16 * self.body_received:
+                self.refuse(400, "bad_request", "the chunked body's framing (chunk extensions, trailers) is too large")
         if self.ignoring:
             self.transport.pause_reading()
-        elif len(self.requests) >= MAX_PIPELINED or self.queued_memory > SPOOL_BYTES:
+        elif len(self.requests) >= MAX_PIPELINED or self.queued_bytes > SPOOL_BYTES:
             self.transport.pause_reading()  # resumed as they are answered (see _next)
         self._next()
 
@@ -667,6 +719,7 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self.body_only:
             return
+        self.after_head = self.body_received = 0
         self.in_head, self.began = True, True
         self.head_parsed = self.head_raw = 0
         self._url, self._headers, self._body = b"", [], Body()
@@ -680,8 +733,10 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.body_only:
             return
-        self._headers.append((name, value))
         self.head_parsed += len(name) + len(value) + 4
+        if not self.in_head:  # a trailer field (after a chunked body): counted with the head, never passed on
+            return self._check_head()
+        self._headers.append((name, value))
 
     def _check_head(self) -> None:
         if max(self.head_raw, self.head_parsed) > self.server.max_header:
@@ -710,6 +765,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        self.body_received += len(body)
         if self.ignoring:
             return
         if self.discarding:  # read and dropped, so that the client, still sending, is not reset (up to a limit)
@@ -742,7 +798,7 @@ class Connection(asyncio.Protocol):
     def _received(self, keep_alive: bool, too_large: bool = False, method: bytes | None = None,
                   version: str | None = None) -> None:
         body = self._body.stream(self.server.max_body + 1)
-        self.queued_memory += body.in_memory
+        self.queued_bytes += body.size
         self.requests.append((method or self.parser.get_method(), self._url, self._headers, body,
                               version or self.parser.get_http_version(), keep_alive))
         self._body = Body()
@@ -758,37 +814,52 @@ class Connection(asyncio.Protocol):
     # -------------------------------------------------------------------------------------- answering
 
     def _next(self) -> None:
-        """Answer the next request received, if none is being answered."""
-        if self.in_service or self.closed or not self.requests:
-            return
+        """Answer the requests received, one at a time: the next once the one in service is done. A loop, not a
+        recursion: requests answered at once (the result cache) would otherwise nest a call per pipelined request."""
+        if self.in_next:
+            return  # (called back from within: the loop below goes on)
+        self.in_next = True
+        try:
+            while not self.in_service and not self.closed and self.requests and self.writable.is_set():
+                self._start_next()
+        finally:
+            self.in_next = False
+
+    def _start_next(self) -> None:
         if isinstance(self.requests[0], bytes):  # an HTTP-level error (see refuse): the last thing written
             self.transport.write(self.requests.popleft())
             return self.close()
         method, url, headers, body, version, keep_alive = self.requests.popleft()
-        self.queued_memory -= body.in_memory
-        if len(self.requests) < MAX_PIPELINED and self.queued_memory <= SPOOL_BYTES and not self.ignoring:
-            self.transport.resume_reading()
-        self.in_service = True
+        self.queued_bytes -= body.size
+        self._resume_reading()
+        self.in_service, self.body = True, body
         self.http10 = version == "1.0"
-        self.keep_alive = self.keep_alive and keep_alive
+        self.keep_alive = self.keep_alive and keep_alive and not (self.server.stopping and not self.requests)
         try:
             environ = self.environ(method, url, headers, body, version)
         except ValueError as exc:
             self.in_service = False
             self.requests.clear()
-            self.refuse(400, "bad_request", str(exc))
-            return self._next()
+            return self.refuse(400, "bad_request", str(exc))
         self.server.serve(self, environ)
+
+    def _resume_reading(self) -> None:
+        if (len(self.requests) < MAX_PIPELINED and self.queued_bytes <= SPOOL_BYTES and not self.ignoring
+                and self.writable.is_set() and not self.closed):
+            self.transport.resume_reading()
 
     def done(self) -> None:
         """The request in service has its answer written (or given up)."""
         self.in_service = False
         self.last_activity = time.monotonic()
+        if self.body is not None:
+            self.body.file.close()  # (a temporary file, for a large body)
+            self.body = None
         if self.closed:
             return
-        if self.discarding:  # (the rest of the body past the limit is still read: closed once it has come)
-            if self.transport.can_write_eof():
-                self.transport.write_eof()  # the client sees the answer's end at once
+        if self.discarding and not self.requests:  # the answer to a body past the limit, whose rest is still read
+            if self.transport.can_write_eof():  # (and dropped): closed once it has come; the client sees the
+                self.transport.write_eof()      # answer's end at once
             return
         if not self.keep_alive or (self.ignoring and not self.requests):
             return self.close()
@@ -838,8 +909,9 @@ class Connection(asyncio.Protocol):
             environ["CONTENT_LENGTH"] = str(body.size)
         return environ
 
-    def send(self, data: bytes, threaded: bool) -> None:
-        """Write ``data``; from a thread, wait while the connection's buffer is full (ClientGone once it closed)."""
+    def send(self, data: bytes, threaded: bool, wait: bool = True) -> None:
+        """Write ``data``; from a thread, and ``wait``, wait while the connection's buffer is full (ClientGone once it
+        closed)."""
         if not threaded:
             if not self.closed:
                 self.transport.write(data)
@@ -860,7 +932,7 @@ class Connection(asyncio.Protocol):
             except FutureTimeout:
                 if self.closed or self.loop.is_closed():
                     raise ClientGone() from None
-        while not self.writable.wait(1.0):
+        while wait and not self.writable.wait(1.0):
             if self.closed:
                 break
         if self.closed:
@@ -914,6 +986,15 @@ class Connection(asyncio.Protocol):
         elif elapsed > server.header_timeout + self.received_bytes / MIN_BODY_RATE:
             self.abort()
 
+    def stop_reading(self) -> None:
+        """Read nothing more (the server is stopping): what was received is answered, then the connection closes."""
+        if not self.ignoring:
+            self.ignoring = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+            if not self.requests:
+                self.keep_alive = False  # (the answer in service says so)
+
     def close(self) -> None:
         """Close once what is buffered is written."""
         self.ignoring = True
@@ -931,13 +1012,12 @@ class Connection(asyncio.Protocol):
 
 
 class BodyStream:
-    """A request's body, received: ``file`` to read it from (the WSGI input), its ``size``, and how much of it is in
-    memory."""
+    """A request's body, received: ``file`` to read it from (the WSGI input) and its ``size``."""
 
-    __slots__ = ("file", "size", "in_memory")
+    __slots__ = ("file", "size")
 
-    def __init__(self, file, size: int, in_memory: int):
-        self.file, self.size, self.in_memory = file, size, in_memory
+    def __init__(self, file, size: int):
+        self.file, self.size = file, size
 
 
 class Body:
@@ -965,11 +1045,11 @@ class Body:
         """The body received (its first ``limit`` bytes), to be read from its start."""
         if self.file is None:
             data = b"".join(self.parts)[:limit]
-            return BodyStream(io.BytesIO(data), len(data), len(data))
+            return BodyStream(io.BytesIO(data), len(data))
         size = min(self.size, limit)
         self.file.truncate(size)
         self.file.seek(0)
-        return BodyStream(self.file, size, 0)
+        return BodyStream(self.file, size)
 
 
 def _content_length(headers: list) -> int | None:

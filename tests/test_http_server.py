@@ -708,6 +708,90 @@ def test_a_header_name_with_an_underscore_is_dropped(port):
 
 # ------------------------------------------------------------------------------------------------ LoopServer's limits
 
+def test_a_413_pipelined_behind_another_request_is_answered_and_its_connection_ends(make_app):
+    """Regression: the answer to a body past the limit, received while another request was in service, was never
+    started, and the connection (nothing in service, nothing to write) escaped every deadline: a few such clients
+    held the whole connection limit."""
+    with served(make_app({"MAX_BODY_BYTES": LIMIT}), http_server="asyncio", connection_limit=2,
+                header_timeout=1.0, channel_timeout=2.0) as url:
+        port = _port(url)
+        for _ in range(3):  # more than the connection limit, one after another
+            with Client(port) as client:
+                client.send(request("/-/versions") + request("/sparql", "POST", {
+                    "Content-Type": "application/sparql-query", "Content-Length": str(100 * LIMIT)}, b"ASK {}"))
+                first, second = client.answer(), client.answer()
+                assert first.status == 200 and second.status == 413
+                assert client.closed(), "the connection of a 413 was left open"
+
+
+def test_hundreds_of_pipelined_cached_queries_in_one_write_are_all_answered(ports):
+    """Regression: each answer from the result cache started the next request from within itself, one call deeper
+    per request: past ~250 in one read, RecursionError, and the rest were dropped."""
+    one = request(ASK, headers={"Accept": JSON})
+    reply = exchange(ports["asyncio"], one * 399 + request(ASK, headers={"Accept": JSON, "Connection": "close"}),
+                     wait=30)
+    got = answers(reply.data)
+    assert len(got) == 400 and all(_ask_true(answer) for answer in got)
+
+
+def test_a_client_that_sends_and_never_reads_is_cut_off_with_the_servers_memory_bounded(make_app):
+    """Regression: answers written on the loop ignored the connection's full buffer, and each request read refreshed
+    the idle timer: a client pipelining queries without reading grew the server's memory by hundreds of MB. Now the
+    connection stops being read while its buffer is full, so the idle timeout ends it."""
+    app = make_app()
+    query = request("/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 50"}),
+                    headers={"Accept": JSON})
+    with served(app, http_server="asyncio", channel_timeout=1.0) as url:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", _port(url)))
+        sock.settimeout(1.0)
+        sent, started, cut = 0, time.monotonic(), False
+        try:
+            while time.monotonic() - started < 15:
+                sock.sendall(query * 20)
+                sent += 20
+                time.sleep(0.005)
+        except OSError:
+            cut = True
+        finally:
+            sock.close()
+    assert cut, f"still connected after 15 s and {sent} requests, nothing read"
+
+
+def test_a_client_that_resets_frees_its_querys_worker_before_the_deadline(make_app):
+    """Regression: a query whose client had gone (a reset) kept its worker busy until its deadline."""
+    app = make_app({"QUERY_TIMEOUT": 30})
+    pool = app.extensions["cnkg"].sandbox
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    with served(app, http_server="asyncio") as url:
+        client = Client(_port(url))
+        body = urllib.parse.urlencode({"query": slow}).encode()
+        client.send(request("/sparql", "POST", {"Content-Type": FORM, "Content-Length": str(len(body))}, body))
+        deadline = time.monotonic() + 10
+        while not pool.running and time.monotonic() < deadline:  # the query is running
+            time.sleep(0.01)
+        assert pool.running == 1
+        client.reset()
+        deadline = time.monotonic() + 5
+        while pool.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.running == 0, "the query of a client that left still holds its worker"
+
+
+def test_trailers_past_the_head_limit_end_the_connection(ports):
+    """Regression: trailer fields after a chunked body were kept (and passed on as headers) without any limit."""
+    with Client(ports["asyncio"]) as client:
+        client.send(request("/sparql", "POST", {"Content-Type": "application/sparql-query",
+                                                "Transfer-Encoding": "chunked"}, b"6\r\nASK {}\r\n0\r\n"))
+        try:
+            for _ in range(200):
+                client.send(b"X-Trailer: " + b"a" * 1000 + b"\r\n")
+        except OSError:
+            pass
+        assert client.closed(), "200 KB of trailers kept the connection open"
+
+
 def test_past_the_connection_limit_a_new_connection_waits_until_one_closes(make_app):
     with served(make_app(), http_server="asyncio", connection_limit=3) as url:
         port = _port(url)
