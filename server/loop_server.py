@@ -53,7 +53,8 @@ import httptools
 from flask import Flask
 
 from .fast_path import PREPARED, READY, FastQueries
-from .serve import DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, STOP_SIGNALS
+from .serve import (DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, STOP_SIGNALS,
+                    stopped_message, stopping_message)
 
 try:  # uvloop: a faster event loop (libuv), on Linux and macOS
     import uvloop
@@ -229,9 +230,7 @@ class LoopServer:
             self._loop.remove_reader(self.listener.fileno())
         self.accepting = False
         self.listener.close()
-        busy = [c for c in self.connections if c.busy]
-        self._say(f"stopping on {name}: no longer accepting connections; "
-                  f"{_count(len(busy), 'request')} in flight, waiting up to {self.grace:g} s")
+        self._say(stopping_message(name, sum(1 for c in self.connections if c.busy), self.grace))
         cut_off = 0
         while True:
             busy = []
@@ -265,12 +264,7 @@ class LoopServer:
         for connection in list(self.connections):
             connection.abort()
         self.threads.shutdown()
-        waited = time.monotonic() - started
-        if cut_off:
-            self._say(f"stopped after {waited:.2f} s: the grace period ended with "
-                      f"{_count(cut_off, 'request')} still in flight (cut off)")
-        else:
-            self._say(f"stopped after {waited:.2f} s: every request in flight was answered")
+        self._say(stopped_message(time.monotonic() - started, cut_off))
 
     def _say(self, message: str) -> None:
         print(f"cnkg serve: {message}", file=self.log, flush=True)
@@ -1060,10 +1054,6 @@ def _content_length(headers: list) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 __all__ = ["LoopServer"]

@@ -359,9 +359,7 @@ class GracefulServer:
         for listener in self.listeners:  # refuse new connections; the trigger pipe stays open for the workers
             listener.accepting = False
             wasyncore.dispatcher.close(listener)
-        busy = [c for c in self.channels if _busy(c)]
-        self._say(f"stopping on {name}: no longer accepting connections; "
-                  f"{_count(len(busy), 'request')} in flight, waiting up to {self.grace:g} s")
+        self._say(stopping_message(name, sum(1 for c in self.channels if _busy(c)), self.grace))
         cut_off = 0
         while True:
             busy = []
@@ -389,12 +387,7 @@ class GracefulServer:
                 self._turn(0.05)
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=0.5)
         wasyncore.close_all(self._map)
-        waited = time.monotonic() - started
-        if cut_off:
-            self._say(f"stopped after {waited:.2f} s: the grace period ended with "
-                      f"{_count(cut_off, 'request')} still in flight (cut off)")
-        else:
-            self._say(f"stopped after {waited:.2f} s: every request in flight was answered")
+        self._say(stopped_message(time.monotonic() - started, cut_off))
 
     def _turn(self, timeout: float) -> None:
         """One turn of the event loop: wait up to ``timeout`` seconds (less if a query's deadline comes first)."""
@@ -414,6 +407,20 @@ class GracefulServer:
 def _busy(channel: HTTPChannel) -> bool:
     """A request being serviced (or queued for a thread), or a response not yet fully written."""
     return bool(channel.requests) or channel.total_outbufs_len > 0
+
+
+def stopping_message(signal_name: str, in_flight: int, grace: float) -> str:
+    """What a server says when a stop signal comes (the same words from both of cnkg's servers)."""
+    return (f"stopping on {signal_name}: no longer accepting connections; {_count(in_flight, 'request')} in flight, "
+            f"waiting up to {grace:g} s")
+
+
+def stopped_message(waited: float, cut_off: int) -> str:
+    """What a server says once stopped, ``cut_off`` requests still in flight at the end of the grace period."""
+    if cut_off:
+        return (f"stopped after {waited:.2f} s: the grace period ended with {_count(cut_off, 'request')} still in "
+                "flight (cut off)")
+    return f"stopped after {waited:.2f} s: every request in flight was answered"
 
 
 def _count(n: int, noun: str) -> str:
