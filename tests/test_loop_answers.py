@@ -248,6 +248,9 @@ def test_a_query_still_running_when_the_server_closes_frees_its_worker(graceful,
 
     with graceful(app) as server:  # (a grace period of 1 s)
         port = server.effective_port
+        deadline = time.monotonic() + 30  # a worker idle, so that the query starts on the loop, not on a thread
+        while pool.idle == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         client = threading.Thread(target=slow)
         client.start()
         deadline = time.monotonic() + 5
