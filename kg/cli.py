@@ -603,10 +603,8 @@ def serve_config(args) -> dict:
 
 def _serve(args) -> int:
     from .server import create_app
-    from .server.serve import GracefulServer
+    from .server.serve import http_server_class
 
-    if args.http_server == "asyncio":
-        from .server.loop_server import LoopServer as GracefulServer  # noqa: F811 - the same constructor and run()
     config = serve_config(args)  # before loading: no token with --allow-update is exit code 1
     if args.update_url and not args.sparql_url:
         raise InvalidInput("--update-url needs --sparql-url: it names the remote store's update endpoint")
@@ -629,11 +627,11 @@ def _serve(args) -> int:
     logging.basicConfig()  # the HTTP server's own warnings (waitress: connection limit, queue depth) on stderr
     # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an
     # oversize body gets the app's JSON 413; past the cap waitress can only drop the connection (the asyncio server
-    # reads no body past the app's own limit)
-    server = GracefulServer(app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
-                            max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
-                            connection_limit=args.connection_limit, channel_timeout=args.idle_timeout,
-                            header_timeout=args.header_timeout)
+    # keeps no body past the app's own limit: it answers 413 at once and drops the rest)
+    server = http_server_class(args.http_server)(
+        app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
+        max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
+        connection_limit=args.connection_limit, channel_timeout=args.idle_timeout, header_timeout=args.header_timeout)
     over = f", over {args.sparql_url}" if args.sparql_url else ""
     sandbox = app.extensions["cnkg"].sandbox
     if sandbox is not None:  # fail here, not on every query, when the workers cannot be confined

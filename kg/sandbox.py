@@ -250,7 +250,7 @@ class _Pipe:
                 chunk = os.read(self.fd, size)
                 break
             except BlockingIOError:  # non-blocking (an event loop watched the pipe: uvloop makes it so): wait
-                select.select([self.fd], [], [])
+                self._poller.poll()  # (poll, not select: a descriptor past 1023 is fine)
         if not chunk:
             raise EOFError("the pipe was closed")
         self._buffer += chunk

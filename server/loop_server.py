@@ -1,7 +1,8 @@
 """``cnkg serve``'s HTTP server: an asyncio event loop (uvloop where installed) parsing with httptools.
 
 Why not waitress (still there: ``cnkg serve --http-server waitress``, :mod:`cnkg.server.serve`): a request under
-waitress cost the server 0.24-0.37 ms of CPU before the app saw it, against 0.05 here (``bench/results/http-floor.md``),
+waitress cost the server 0.19-0.37 ms of CPU before the app saw it, against 0.03-0.07 here
+(``bench/results/http-floor.md``, ``http-floor-asyncio.md``),
 and the common query's answer went through waitress's channel and task objects. Here the common /sparql query
 (:class:`cnkg.server.fast_path.FastQueries`) is read, checked, started in a query worker and answered on the loop
 itself: the worker's pipe is waited on beside the sockets, and the loop stops the query at its deadline. Everything
@@ -53,8 +54,8 @@ import httptools
 from flask import Flask
 
 from .fast_path import PREPARED, READY, FastQueries
-from .serve import (DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, STOP_SIGNALS,
-                    stopped_message, stopping_message)
+from .serve import (DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, PATIENCE,
+                    STOP_SIGNALS, stopped_message, stopping_message)
 
 try:  # uvloop: a faster event loop (libuv), on Linux and macOS
     import uvloop
@@ -63,9 +64,6 @@ except ImportError:  # pragma: no cover - elsewhere, asyncio's own loop
 
 # seconds between the sweeps that close connections past their deadlines
 SWEEP_SECONDS = 0.25
-# seconds a query may wait on the loop for a worker before a thread waits for it instead (threads wait in turn with
-# every other query, the slow path's included)
-PATIENCE = 0.05
 # requests received ahead on one connection (pipelined) before the loop stops reading it until they are answered
 MAX_PIPELINED = 16
 # a request body past this size goes to a temporary file as it arrives (waitress: 512 KiB); requests received ahead
@@ -605,7 +603,6 @@ class Connection(asyncio.Protocol):
         self.after_head = 0   # bytes of reads that began after its head
         self.body_received = 0
         self.began = self.completed = False  # during one read: a request began, one was complete
-        self.eof = False              # the client has finished sending (it may still read)
         self.upgrade: tuple | None = None  # a request offering an upgrade, waiting for its body (see _not_upgraded)
         self.body_only = False        # the parser is reading such a body, behind a stand-in head
         self._url = b""
@@ -641,7 +638,7 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         """The client has finished sending: answer what it sent (it may still read), then close."""
-        self.eof = self.ignoring = True
+        self.ignoring = True
         self.discarding = False  # (nothing more will come)
         if self.in_service or self.requests:
             return True  # keep the socket open for the answers (see done)

@@ -53,6 +53,9 @@ MIN_BODY_RATE = 500
 # the largest request line and headers (a GET query travels in the line): 64 KiB (waitress: 256 KiB), so the
 # connection limit's worth of half-sent headers holds at most 64 MB; larger gets waitress's 431
 MAX_HEADER_BYTES = 64 * 1024
+# seconds a checked query may wait on the event loop for a worker before a thread waits for it instead (threads wait
+# in turn with every other query, the slow path's included)
+PATIENCE = 0.05
 
 
 # a response body up to this size goes out in one send with its status line and headers (copied once to join them)
@@ -125,9 +128,6 @@ class LoopAnswers:
     # answers up to this size are written by the loop (a larger one could fill the connection's buffers, and the
     # loop must never wait on them)
     LARGEST = 256 * 1024
-    # seconds a query may wait here for a worker before a thread waits for it instead (threads wait in turn with
-    # every other query, the slow path's included)
-    PATIENCE = 0.05
 
     def __init__(self, front, server: BaseWSGIServer, map: dict):
         self.front, self.server, self.map = front, server, map
@@ -155,7 +155,7 @@ class LoopAnswers:
             return None
         if started is False:
             if PREPARED in environ:  # checked, waiting for a worker: here, for a moment (see start_queued)
-                self.queued.append((channel, environ, time.monotonic() + self.PATIENCE))
+                self.queued.append((channel, environ, time.monotonic() + PATIENCE))
                 self.queued_here += 1
                 self.pool.expect(len(self.queued))
                 return None
@@ -409,6 +409,21 @@ def _busy(channel: HTTPChannel) -> bool:
     return bool(channel.requests) or channel.total_outbufs_len > 0
 
 
+HTTP_SERVERS = ("asyncio", "waitress")
+
+
+def http_server_class(name: str):
+    """The server class ``cnkg serve --http-server NAME`` serves with: :class:`cnkg.server.loop_server.LoopServer`
+    ("asyncio") or :class:`GracefulServer` ("waitress"); both take the same arguments and have ``run`` and ``stop``."""
+    if name == "asyncio":
+        from .loop_server import LoopServer  # (it imports this module)
+
+        return LoopServer
+    if name == "waitress":
+        return GracefulServer
+    raise ValueError(f"unknown HTTP server {name!r}: one of {', '.join(HTTP_SERVERS)}")
+
+
 def stopping_message(signal_name: str, in_flight: int, grace: float) -> str:
     """What a server says when a stop signal comes (the same words from both of cnkg's servers)."""
     return (f"stopping on {signal_name}: no longer accepting connections; {_count(in_flight, 'request')} in flight, "
@@ -432,4 +447,4 @@ def serve(app: Flask, grace: float = 10.0, **options) -> None:
     GracefulServer(app, grace=grace, **options).run()
 
 
-__all__ = ["STOP_SIGNALS", "GracefulServer", "serve"]
+__all__ = ["HTTP_SERVERS", "STOP_SIGNALS", "GracefulServer", "http_server_class", "serve"]
