@@ -603,7 +603,7 @@ def serve_config(args) -> dict:
 
 def _serve(args) -> int:
     from .server import create_app
-    from .server.serve import http_server_class
+    from .server.http_servers import http_server_class
 
     config = serve_config(args)  # before loading: no token with --allow-update is exit code 1
     if args.update_url and not args.sparql_url:

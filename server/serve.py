@@ -409,21 +409,6 @@ def _busy(channel: HTTPChannel) -> bool:
     return bool(channel.requests) or channel.total_outbufs_len > 0
 
 
-HTTP_SERVERS = ("asyncio", "waitress")
-
-
-def http_server_class(name: str):
-    """The server class ``cnkg serve --http-server NAME`` serves with: :class:`cnkg.server.loop_server.LoopServer`
-    ("asyncio") or :class:`GracefulServer` ("waitress"); both take the same arguments and have ``run`` and ``stop``."""
-    if name == "asyncio":
-        from .loop_server import LoopServer  # (it imports this module)
-
-        return LoopServer
-    if name == "waitress":
-        return GracefulServer
-    raise ValueError(f"unknown HTTP server {name!r}: one of {', '.join(HTTP_SERVERS)}")
-
-
 def stopping_message(signal_name: str, in_flight: int, grace: float) -> str:
     """What a server says when a stop signal comes (the same words from both of cnkg's servers)."""
     return (f"stopping on {signal_name}: no longer accepting connections; {_count(in_flight, 'request')} in flight, "
@@ -447,4 +432,4 @@ def serve(app: Flask, grace: float = 10.0, **options) -> None:
     GracefulServer(app, grace=grace, **options).run()
 
 
-__all__ = ["HTTP_SERVERS", "STOP_SIGNALS", "GracefulServer", "http_server_class", "serve"]
+__all__ = ["STOP_SIGNALS", "GracefulServer", "serve"]

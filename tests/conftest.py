@@ -124,7 +124,7 @@ def served(app, threads: int = 8, http_server: str = "asyncio", **options) -> It
     LoopServer`, the default, or "waitress", :class:`cnkg.server.serve.GracefulServer`; the common query answered on
     the event loop either way) on an ephemeral loopback port; yields its base URL, e.g. http://127.0.0.1:PORT. The
     process-wide query workers are left running for the next test."""
-    from cnkg.server.serve import http_server_class
+    from cnkg.server.http_servers import http_server_class
 
     with open(os.devnull, "w") as log:
         server = http_server_class(http_server)(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1",

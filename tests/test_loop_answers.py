@@ -17,7 +17,7 @@ from functools import partial
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cnkg.server.serve import http_server_class
+from cnkg.server.http_servers import http_server_class
 from test_fast_path import raw_requests
 
 FORM = "application/x-www-form-urlencoded"

@@ -196,7 +196,7 @@ def graceful(graph, make_app, request):
     import threading
     from contextlib import contextmanager
 
-    from cnkg.server.serve import http_server_class
+    from cnkg.server.http_servers import http_server_class
 
     @contextmanager
     def start(**options):
