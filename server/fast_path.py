@@ -56,8 +56,8 @@ class FastQueries:
         if FAILED in environ:  # started on the server's event loop (begin), and failed: Flask answers it
             return self.wsgi_app(environ, start_response)
         ready = environ.pop(READY, None)
-        if ready is not None:  # answered on the server's event loop (begin, finish)
-            return self._respond(environ, start_response, *ready)
+        if ready is not None:  # answered on the server's event loop (begin, finish), which closes the body
+            return self._respond(environ, start_response, *ready, deferred=True)
         prepared = environ.pop(PREPARED, None)
         if prepared is not None:  # read and checked on the event loop (begin), to wait for a worker here
             return self._evaluate(environ, start_response, *prepared)
@@ -97,7 +97,7 @@ class FastQueries:
             key = answer_key(state, query, fmt, None, None, config["MAX_ROWS"], base)
             payload = state.results.get(key)
             if payload is not None:
-                environ[READY] = (query, fmt, payload, True, started)
+                environ[READY] = (query, fmt, payload, True, started, None)
                 return True
             environ[PREPARED] = (query, fmt, kind, client, started)
             environ[_KEY] = (key, base)
@@ -129,8 +129,7 @@ class FastQueries:
         except Exception as exc:  # noqa: BLE001 - an ApiError, or a failure Flask reports as a 500
             environ[FAILED] = exc
             return
-        self.state.results.put(pending.key, payload)
-        environ[READY] = (pending.query, pending.fmt, payload, False, pending.started)
+        environ[READY] = (pending.query, pending.fmt, payload, False, pending.started, pending.key)
 
     def _query(self, environ) -> str | None:
         """The query text of a request this middleware answers, or None. A POST's body is read here and put back
@@ -201,15 +200,42 @@ class FastQueries:
             return self.wsgi_app(environ, start_response)
         return self._respond(environ, start_response, query, fmt, payload, cached, started)
 
-    def _respond(self, environ, start_response, query: str, fmt: Format, payload, cached: bool, started: float):
+    def _respond(self, environ, start_response, query: str, fmt: Format, payload, cached: bool, started: float,
+                 key: tuple | None = None, deferred: bool = False):
+        """The answer. ``deferred`` (the event loop's answers): what follows it — the result cache (``key``: an
+        answer from a worker to keep), the metrics and the access log — is done by the body's ``close``, which the
+        server calls once the answer is written: none of it is the client's to wait for."""
         max_rows = self.app.config["MAX_ROWS"]
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(payload.body))),
                    *answer_headers(payload, cached, max_rows), ("X-Content-Type-Options", "nosniff"), *self.cors]
         start_response("200 OK", headers)
-        ops.log_request(self.metrics, "/sparql", environ["REQUEST_METHOD"], "/sparql", 200,
-                        time.perf_counter() - started, environ.get("REMOTE_ADDR"), len(payload.body), query,
-                        payload.rows, payload.truncated)
-        return [payload.body]
+        duration = time.perf_counter() - started
+
+        def after() -> None:
+            if key is not None:
+                self.state.results.put(key, payload)
+            ops.log_request(self.metrics, "/sparql", environ["REQUEST_METHOD"], "/sparql", 200, duration,
+                            environ.get("REMOTE_ADDR"), len(payload.body), query, payload.rows, payload.truncated)
+        if not deferred:
+            after()
+            return [payload.body]
+        return _Answered(payload, after)
+
+
+class _Answered(list):
+    """An answer's body (one piece): a list, as a WSGI server expects, whose ``close`` (called once the body is
+    written) does the bookkeeping that follows it."""
+
+    __slots__ = ("_after",)
+
+    def __init__(self, payload, after):
+        super().__init__((payload.body,))
+        self._after = after
+
+    def close(self) -> None:
+        after, self._after = self._after, None
+        if after is not None:
+            after()
 
 
 class Pending:

@@ -331,7 +331,12 @@ class LoopServer:
         response = Response(connection, environ)
         try:
             body = self.app(environ, response.start)
-            response.write_all(body)
+            try:
+                response.write_all(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()  # (the fast path's bookkeeping: the cache, the access log)
         except Exception:  # noqa: BLE001 - a failure writing the answer: the client gets a 500 or a closed socket
             self.app.logger.exception("answering a query on the event loop")
             response.fail()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import socket
 import threading
@@ -102,6 +103,23 @@ def test_the_loop_answers_as_the_request_threads_do(graceful, make_app, method, 
                 assert server.loop_answers.answered_here == (2 if on_loop else 0)
     assert answers[0] == answers[1]
     assert answers[0][0][0] != 500
+
+
+def test_an_answer_on_the_loop_is_logged_counted_and_kept_once_written(graceful, make_app, caplog):
+    """The loop writes its answer first and then does the bookkeeping (the result cache, the metrics, the access
+    log): all three still happen, once per answer."""
+    app = make_app()
+    target = "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?s WHERE { ?s a cnkg:Project } LIMIT 2"})
+    with caplog.at_level(logging.INFO, logger="cnkg.access"), graceful(app) as server:
+        sent = [_send_when_idle(app, server.effective_port, "GET", target, {"Accept": JSON}, None) for _ in range(2)]
+        metrics = _send(server.effective_port, "GET", "/metrics", {}, None)[2].decode()
+        on_loop = server.loop_answers.answered_here
+    assert [dict(headers)["X-Cache"] for _, headers, _ in sent] == ["miss", "hit"]
+    assert on_loop == 2
+    entries = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cnkg.access"]
+    entries = [e for e in entries if e["path"] == "/sparql"]
+    assert [(e["status"], e["rows"]) for e in entries] == [(200, 2), (200, 2)]
+    assert 'cnkg_http_requests_total{method="GET",route="/sparql",status="200"} 2.0' in metrics
 
 
 def test_an_answer_larger_than_the_workers_pipe_is_read_whole(graceful, make_app):
