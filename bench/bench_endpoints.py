@@ -300,7 +300,7 @@ def versions() -> dict:
             return metadata.version(pkg)
         except metadata.PackageNotFoundError:
             return None
-    return {pkg: v(pkg) for pkg in ("rdflib", "flask", "waitress", "oxigraph", "rdflib-endpoint", "uvicorn",
+    return {pkg: v(pkg) for pkg in ("rdflib", "flask", "oxigraph", "rdflib-endpoint", "uvicorn",
                                     "fastapi")} | {"python": platform.python_version()}
 
 
@@ -445,11 +445,11 @@ def write(report: dict) -> None:
         "",
         f"Run: `python bench/bench_endpoints.py --requests {report['requests_per_level']}` on {report['date']}, "
         f"{m['system']} {m['arch']}, {m['cores']} cores, Python {v['python']}. Versions: rdflib {v['rdflib']}, "
-        f"Flask {v['flask']}, waitress {v['waitress']}; oxigraph {v['oxigraph']} (its Rust server binary, "
+        f"Flask {v['flask']}; oxigraph {v['oxigraph']} (its Rust server binary, "
         f"`oxigraph serve-read-only --union-default-graph` on a RocksDB store made by `oxigraph load`); "
         f"rdflib-endpoint {v['rdflib-endpoint']} (`rdflib-endpoint serve data.nq`: an rdflib `Dataset` with "
-        f"`default_union=True`, uvicorn {v['uvicorn']}, one process); cnkg `python -m kg.cli serve` (waitress, 8 "
-        f"threads, each query evaluated in a forked child).",
+        f"`default_union=True`, uvicorn {v['uvicorn']}, one process); cnkg `python -m kg.cli serve` (its HTTP "
+        f"server, 8 threads, each query evaluated in a query worker process).",
         "",
         f"Data: the article graph exported once as N-Quads ({report['data']['quads']} quads, "
         f"{report['data']['distinct_triples']} distinct triples), served by all three with the union of all graphs "

@@ -3,12 +3,13 @@
 Servers (each reads the same on-disk store, built as bench_engine.py builds it, at scale 1 unless ``--scale``):
 
 - ``oxigraph``: ``oxigraph serve-read-only``, the reference;
-- ``cnkg``: ``cnkg serve`` as shipped (its asyncio server); ``cnkg-waitress``: ``cnkg serve --http-server waitress``;
+- ``cnkg``: ``cnkg serve`` as shipped (its asyncio server);
 - ``before``: ``cnkg serve`` run by another interpreter (``--before PYTHON``: the virtual environment of an older
   checkout), for before/after numbers in one run;
 - ``granian``: the same Flask app (built as ``cnkg serve`` builds it) under granian's WSGI interface, one worker
   process and ``--threads`` threads, when granian is installed (it is not a dependency: this is the comparison);
-- ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor);
+- ``bare-waitress``, ``bare-granian``: a WSGI function that reads the body and answers a constant (the HTTP floor;
+  each when installed: neither is a dependency);
   ``bare-uvloop``: the same constant from an asyncio protocol on uvloop parsing with httptools (the floor of
   cnkg's asyncio server); ``bare-uvicorn``: from an ASGI function under uvicorn (uvloop, httptools) when installed
   (not a dependency: the comparison).
@@ -145,8 +146,6 @@ def start(name: str, store: Path, env: dict, work: Path, args) -> Server:
                       env, port, "/query")
     if name == "cnkg":
         return Server(name, serve, env, port, "/sparql")
-    if name == "cnkg-waitress":
-        return Server(name, [*serve, "--http-server", "waitress"], env, port, "/sparql")
     if name == "before":
         return Server(name, [args.before, *serve[1:]], env, port, "/sparql")
     server, _, bare = name.partition("-")  # granian, bare-waitress, bare-granian, bare-uvloop
@@ -168,7 +167,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="threads of the granian and bare servers (cnkg "
-                                                               "serve's waitress has 8)")
+                                                               "serve has 8)")
     parser.add_argument("--limit-cycle", type=int, default=50, help="the templates' LIMIT goes round 5 .. 4+N, so "
                         "every round runs the same small queries (0: grows along the list)")
     parser.add_argument("--out", default="http")

@@ -3,7 +3,7 @@
     python bench/bench_startup.py          # 5 runs -> bench/results/startup.md
 
 The graph is built into the cache first, so this measures a cached start: interpreter, imports, cache load,
-named-query parsing, app creation, waitress start, first query.
+named-query parsing, app creation, the HTTP server's start, first query.
 """
 from __future__ import annotations
 

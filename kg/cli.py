@@ -193,10 +193,6 @@ def _parser() -> argparse.ArgumentParser:
                        help="on SIGTERM or SIGINT, stop accepting connections and let requests in flight finish "
                             "for up to this long, then stop the query workers and exit 0 (default 10; a second "
                             "signal stops at once)")
-    serve.add_argument("--http-server", choices=("asyncio", "waitress"), default="asyncio",
-                       help="the HTTP server: asyncio (default: an event loop, uvloop where installed, parsing with "
-                            "httptools; the common query answered on the loop) or waitress (the earlier one); the "
-                            "same limits and graceful stop either way")
     return parser
 
 
@@ -603,7 +599,7 @@ def serve_config(args) -> dict:
 
 def _serve(args) -> int:
     from .server import create_app
-    from .server.http_servers import http_server_class
+    from .server.loop_server import LoopServer
 
     config = serve_config(args)  # before loading: no token with --allow-update is exit code 1
     if args.update_url and not args.sparql_url:
@@ -624,14 +620,11 @@ def _serve(args) -> int:
     access.propagate = False  # one line per request: not again through the root logger's handlers
     app = create_app(config, graph=graph)
     mode = "SPARQL Update allowed with the bearer token" if args.allow_update else "read-only"
-    logging.basicConfig()  # the HTTP server's own warnings (waitress: connection limit, queue depth) on stderr
-    # waitress's own cap is a backstop far above the app's: waitress reads (and spools to disk) a body up to it, so an
-    # oversize body gets the app's JSON 413; past the cap waitress can only drop the connection (the asyncio server
-    # keeps no body past the app's own limit: it answers 413 at once and drops the rest)
-    server = http_server_class(args.http_server)(
-        app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
-        max_request_body_size=max(64 * 1024 * 1024, 2 * app.config["MAX_BODY_BYTES"]),
-        connection_limit=args.connection_limit, channel_timeout=args.idle_timeout, header_timeout=args.header_timeout)
+    logging.basicConfig()  # the HTTP server's own warnings on stderr
+    # (a body past the app's own limit is answered 413 at once, the rest read and dropped: see server/loop_server.py)
+    server = LoopServer(app, grace=args.grace_period, host=args.host, port=args.port, threads=8,
+                        connection_limit=args.connection_limit, channel_timeout=args.idle_timeout,
+                        header_timeout=args.header_timeout)
     over = f", over {args.sparql_url}" if args.sparql_url else ""
     sandbox = app.extensions["cnkg"].sandbox
     if sandbox is not None:  # fail here, not on every query, when the workers cannot be confined

@@ -1,14 +1,15 @@
 """``cnkg serve``'s HTTP server: an asyncio event loop (uvloop where installed) parsing with httptools.
 
-Why not waitress (still there: ``cnkg serve --http-server waitress``, :mod:`cnkg.server.serve`): a request under
-waitress cost the server 0.19-0.37 ms of CPU before the app saw it, against 0.03-0.07 here
-(``bench/results/http-floor.md``, ``http-floor-asyncio.md``),
-and the common query's answer went through waitress's channel and task objects. Here the common /sparql query
+Why not waitress (cnkg's server until 2026-12, a subclass of its channel and task): a request under waitress cost
+the server 0.19-0.37 ms of CPU before the app saw it, against 0.03-0.07 here (``bench/results/http-floor.md``,
+``http-floor-asyncio.md``), the common query's answer went through waitress's channel and task objects, and waitress
+answers a request framed by both Content-Length and chunked and keeps the connection (a request hidden after the
+body is then answered; RFC 9112, 6.3 says to close). Here the common /sparql query
 (:class:`cnkg.server.fast_path.FastQueries`) is read, checked, started in a query worker and answered on the loop
 itself: the worker's pipe is waited on beside the sockets, and the loop stops the query at its deadline. Everything
-else (Flask's routes, errors, updates, pages) runs on a pool of threads, as under waitress.
+else (Flask's routes, errors, updates, pages) runs on a pool of threads.
 
-What the HTTP side keeps from cnkg's waitress server, each covered by the same tests:
+The HTTP side's limits, each covered by tests (``tests/test_http_server.py``, ``tests/test_red_team_server.py``):
 
 - a request's line and headers must arrive within ``header_timeout`` seconds of its first byte, and its body at
   least ``MIN_BODY_RATE`` bytes a second after that; a connection that falls behind is closed unanswered;
@@ -23,8 +24,13 @@ What the HTTP side keeps from cnkg's waitress server, each covered by the same t
   past :data:`SPOOL_BYTES` waits in a temporary file; a chunked body's framing is bounded too;
 - pipelined requests are answered in order, one at a time, and only a few are read ahead;
 - a query whose client has gone (a reset) is stopped and its worker freed;
-- the graceful stop of :mod:`cnkg.server.serve`, step for step: no new connections, idle ones closed, requests in
-  flight served for up to ``grace`` seconds, then the query workers stopped and whatever is left answered 503.
+- the graceful stop, on the first SIGTERM or SIGINT (a container's PID 1 included, where a signal without a
+  handler is ignored): the listener closes (new connections are refused: a load balancer's health check fails at
+  once); idle keep-alive connections close; requests in service, or answers still being written, are served for up
+  to ``grace`` seconds; then the query workers are stopped (:meth:`cnkg.sandbox.Sandbox.close`) and a query still
+  running is answered 503 (reason ``stopping``, with ``Retry-After``) in a last moment of writing, and :meth:`run`
+  returns (``cnkg serve`` exits 0). A second signal ends the wait at once. The signal handlers only set a flag and
+  wake the loop; the work is done on the loop.
 
 The HTTP parsing is httptools' (llhttp, Node.js's parser); what is written here is the connection's life around it
 (deadlines, keep-alive, the WSGI environment and response framing), which no library offers with these limits.
@@ -54,14 +60,26 @@ import httptools
 from flask import Flask
 
 from .fast_path import PREPARED, READY, FastQueries
-from .serve import (DEFAULT_HEADER_TIMEOUT, FINAL_WRITE_SECONDS, MAX_HEADER_BYTES, MIN_BODY_RATE, PATIENCE,
-                    STOP_SIGNALS, stopped_message, stopping_message)
 
 try:  # uvloop: a faster event loop (libuv), on Linux and macOS
     import uvloop
 except ImportError:  # pragma: no cover - elsewhere, asyncio's own loop
     uvloop = None
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# after the grace period: how long requests cut off (their query workers stopped) may take to write their 503
+FINAL_WRITE_SECONDS = 1.0
+# seconds a request's line and headers may take to arrive, from its first byte
+DEFAULT_HEADER_TIMEOUT = 10.0
+# bytes a second a request body must average once its headers are in (beyond the header timeout's allowance), as
+# Apache's mod_reqtimeout asks: a client sending a byte every few seconds does not hold a connection for ever
+MIN_BODY_RATE = 500
+# the largest request line and headers (a GET query travels in the line): 64 KiB (waitress: 256 KiB), so the
+# connection limit's worth of half-sent headers holds at most 64 MB; larger gets 431
+MAX_HEADER_BYTES = 64 * 1024
+# seconds a checked query may wait on the event loop for a worker before a thread waits for it instead (threads wait
+# in turn with every other query, the slow path's included)
+PATIENCE = 0.05
 # seconds between the sweeps that close connections past their deadlines
 SWEEP_SECONDS = 0.25
 # requests received ahead on one connection (pipelined) before the loop stops reading it until they are answered
@@ -122,8 +140,8 @@ class LoopServer:
 
     @property
     def loop_answers(self) -> LoopServer | None:
-        """This server when it answers the common query on its loop (as :class:`cnkg.server.serve.GracefulServer`'s
-        attribute of that name: ``answered_here``, ``queued_here``, ``waiting``)."""
+        """This server when it answers the common query on its loop (``answered_here``, ``queued_here``,
+        ``waiting``)."""
         return self if self.front is not None else None
 
     # ---------------------------------------------------------------------------------------------- running
@@ -1058,4 +1076,23 @@ def _content_length(headers: list) -> int | None:
     return None
 
 
-__all__ = ["LoopServer"]
+
+def stopping_message(signal_name: str, in_flight: int, grace: float) -> str:
+    """What the server says when a stop signal comes."""
+    return (f"stopping on {signal_name}: no longer accepting connections; {_count(in_flight, 'request')} in flight, "
+            f"waiting up to {grace:g} s")
+
+
+def stopped_message(waited: float, cut_off: int) -> str:
+    """What the server says once stopped, ``cut_off`` requests still in flight at the end of the grace period."""
+    if cut_off:
+        return (f"stopped after {waited:.2f} s: the grace period ended with {_count(cut_off, 'request')} still in "
+                "flight (cut off)")
+    return f"stopped after {waited:.2f} s: every request in flight was answered"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+__all__ = ["LoopServer", "STOP_SIGNALS"]

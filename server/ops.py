@@ -181,7 +181,6 @@ def versions():
         owlrl=version("owlrl"),
         pyshacl=version("pyshacl"),
         flask=version("flask"),
-        waitress=version("waitress"),
         uvloop=version("uvloop"),
         httptools=version("httptools"),
     )

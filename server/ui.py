@@ -45,7 +45,7 @@ def yasgui_version() -> str | None:
     stamp = YASGUI_DIR / "VERSION"
     return stamp.read_text().strip() if stamp.is_file() else "unknown"
 
-# matplotlib's pyplot state is not thread-safe, and waitress serves requests on several threads
+# matplotlib's pyplot state is not thread-safe, and the server answers requests on several threads
 _render_lock = threading.Lock()
 
 

@@ -119,16 +119,15 @@ def client(app):
 
 
 @contextmanager
-def served(app, threads: int = 8, http_server: str = "asyncio", **options) -> Iterator[str]:
-    """``app`` served as ``cnkg serve`` serves it (``http_server``: "asyncio", :class:`cnkg.server.loop_server.
-    LoopServer`, the default, or "waitress", :class:`cnkg.server.serve.GracefulServer`; the common query answered on
-    the event loop either way) on an ephemeral loopback port; yields its base URL, e.g. http://127.0.0.1:PORT. The
+def served(app, threads: int = 8, **options) -> Iterator[str]:
+    """``app`` served as ``cnkg serve`` serves it (:class:`cnkg.server.loop_server.LoopServer`, the common query
+    answered on its event loop) on an ephemeral loopback port; yields its base URL, e.g. http://127.0.0.1:PORT. The
     process-wide query workers are left running for the next test."""
-    from cnkg.server.http_servers import http_server_class
+    from cnkg.server.loop_server import LoopServer
 
     with open(os.devnull, "w") as log:
-        server = http_server_class(http_server)(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1",
-                                                port=0, threads=threads, **options)
+        server = LoopServer(app, grace=1.0, log=log, stop_workers=False, host="127.0.0.1", port=0, threads=threads,
+                            **options)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:

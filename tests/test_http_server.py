@@ -1,12 +1,10 @@
-"""Hostile input and HTTP/1.1 conformance of ``cnkg serve``'s HTTP servers over real sockets on 127.0.0.1: the
-asyncio server (:class:`cnkg.server.loop_server.LoopServer`) and, where a client should see the same, waitress
-(:class:`cnkg.server.serve.GracefulServer`). Malformed requests, request smuggling, pipelining, chunked bodies, body
+"""Hostile input and HTTP/1.1 conformance of ``cnkg serve``'s HTTP server (:class:`cnkg.server.loop_server.
+LoopServer`) over real sockets on 127.0.0.1. Malformed requests, request smuggling, pipelining, chunked bodies, body
 limits, ``Expect: 100-continue``, HEAD, HTTP/1.0, ``Connection: close``, header names with underscores, clients that
-leave or never read; LoopServer's own limits (connections, idle time); and a property test over arbitrary bytes.
+leave or never read; its limits (connections, idle time); and a property test over arbitrary bytes.
 
 Every test asserts what a client relies on (the status line, a header, the body's bytes, the connection closed or
-kept), never how fast: the time bounds only tell an answer from a hang, with room for a loaded machine. Where waitress
-departs from HTTP/1.1 (request smuggling), its case is a strict xfail naming the rule."""
+kept), never how fast: the time bounds only tell an answer from a hang, with room for a loaded machine."""
 from __future__ import annotations
 
 import json
@@ -24,7 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import TEST_CONFIG, served
 
-SERVERS = ["asyncio", "waitress"]
+SERVERS = ["asyncio"]
 LIMIT = 16 * 1024  # the module's app: MAX_BODY_BYTES (Flask's MAX_CONTENT_LENGTH)
 APP_CONFIG = {**TEST_CONFIG, "MAX_BODY_BYTES": LIMIT, "MAX_ROWS": 100_000}
 HEADER_TIMEOUT = 2.0  # the module's servers: seconds a request's head may take (the default, 10 s, would slow tests)
@@ -40,12 +38,12 @@ LARGE_ANSWER = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 20000"
 
 @pytest.fixture(scope="module")
 def ports(graph):
-    """name -> port: the same app under each server, started once for the module (``stop_workers=False``, stopped
-    at the end as ``served`` does)."""
+    """name -> port: the app under each server, started once for the module (``stop_workers=False``, stopped at the
+    end as ``served`` does)."""
     from cnkg.server import create_app
 
     with ExitStack() as stack:
-        yield {name: _port(stack.enter_context(served(create_app(dict(APP_CONFIG), graph=graph), http_server=name,
+        yield {name: _port(stack.enter_context(served(create_app(dict(APP_CONFIG), graph=graph),
                                                       header_timeout=HEADER_TIMEOUT)))
                for name in SERVERS}
 
@@ -69,7 +67,7 @@ def _port(url: str) -> int:
 # ------------------------------------------------------------------------------------------------ the wire
 
 TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# (waitress answers a request it cannot parse as HTTP/1.0; LoopServer always as HTTP/1.1)
+# (LoopServer answers as HTTP/1.1 always; other servers answer a request they cannot parse as HTTP/1.0)
 STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-5][0-9][0-9]) [^\r\n]*")
 
 
@@ -356,36 +354,24 @@ SMUGGLING = {
 }
 
 
-# the cases waitress frames by Transfer-Encoding (a chunked body ending at once) and then answers what follows
-WAITRESS_ANSWERS_HIDDEN = ["Content-Length then Transfer-Encoding", "Transfer-Encoding then Content-Length",
-                           "Transfer-Encoding with a tab", "Transfer-Encoding in capitals",
-                           "Transfer-Encoding with trailing space"]
-
-
-@pytest.mark.parametrize("server, name", [
-    pytest.param(server, name, marks=pytest.mark.xfail(
-        strict=True, reason="waitress takes Transfer-Encoding over Content-Length and keeps the connection: the "
-                            "request hidden after the chunked body's end is answered (RFC 9112 §6.3: close)"))
-    if server == "waitress" and name in WAITRESS_ANSWERS_HIDDEN else (server, name)
-    for server in SERVERS for name in SMUGGLING])
+@pytest.mark.parametrize("server, name", [(server, name) for server in SERVERS for name in SMUGGLING])
 def test_a_request_hidden_in_a_body_with_conflicting_framing_is_never_answered(server, server_port, name):
     """One request whose body a proxy and the server could frame differently: the request in it must not be
     answered as a request of its own (whichever framing the server takes, nothing follows the first answer)."""
     with Client(server_port) as client:
         client.send(SMUGGLING[name])
         answer = client.answer()
-        if answer is not None:  # refused (501: waitress's answer to a transfer coding it does not know)
+        if answer is not None:  # refused (501: a transfer coding the server does not know)
             assert 400 <= answer.status < 500 or answer.status == 501, (answer.status, answer.body[:200])
         client.closed(1.0)  # closed, or nothing more for a second: a hidden request would be answered in ms
         assert client.data == b"", f"a second answer: {client.data[:300]!r}"
     assert healthy(server_port)
 
 
-@pytest.mark.parametrize("server", [
-    "asyncio", pytest.param("waitress", marks=pytest.mark.xfail(
-        strict=True, reason="waitress answers a request with both Content-Length and Transfer-Encoding: chunked "
-                            "and keeps the connection (RFC 9112 §6.3: the server MUST close it)"))])
+@pytest.mark.parametrize("server", SERVERS)
 def test_a_request_with_both_content_length_and_chunked_ends_its_connection(server, server_port):
+    """RFC 9112 §6.3: a request with both Content-Length and Transfer-Encoding: chunked MUST close its connection
+    (waitress, cnkg's earlier server, kept it open: the reason it was dropped)."""
     with Client(server_port) as client:
         client.send(SMUGGLING["Content-Length then Transfer-Encoding"])
         answer = client.answer()
@@ -468,7 +454,7 @@ def test_a_chunked_update_over_the_limit_is_413_and_changes_nothing(server, make
     update = (b"INSERT DATA { <urn:x-test:s> <urn:x-test:p> <urn:x-test:first> } ;\n#" + b"x" * (2 * LIMIT)
               + b"\nINSERT DATA { <urn:x-test:s> <urn:x-test:p> <urn:x-test:second> }")
     check = "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?o WHERE { <urn:x-test:s> <urn:x-test:p> ?o }"})
-    with served(app, http_server=server) as url:
+    with served(app) as url:
         with Client(_port(url)) as client:
             client.send(request("/sparql", "POST", {"Content-Type": "application/sparql-update",
                                                     "Authorization": "Bearer s3cret", "Transfer-Encoding": "chunked"},
@@ -518,8 +504,7 @@ def test_a_declared_body_of_10_gb_is_413_at_once_and_the_connection_ends(port):
 
 
 def test_a_declared_body_over_the_limit_is_413_without_waiting_for_it(ports):
-    """LoopServer's own: a Content-Length above the app's MAX_BODY_BYTES (below waitress's own limit) is answered
-    from the head; waitress waits for the body first."""
+    """A Content-Length above the app's MAX_BODY_BYTES is answered from the head, without waiting for the body."""
     with Client(ports["asyncio"]) as client:
         client.send(request("/sparql", "POST", {"Content-Type": "application/sparql-query",
                                                 "Content-Length": str(LIMIT + 1)}, b"ASK {}"))
@@ -712,7 +697,7 @@ def test_a_413_pipelined_behind_another_request_is_answered_and_its_connection_e
     """Regression: the answer to a body past the limit, received while another request was in service, was never
     started, and the connection (nothing in service, nothing to write) escaped every deadline: a few such clients
     held the whole connection limit."""
-    with served(make_app({"MAX_BODY_BYTES": LIMIT}), http_server="asyncio", connection_limit=2,
+    with served(make_app({"MAX_BODY_BYTES": LIMIT}), connection_limit=2,
                 header_timeout=1.0, channel_timeout=2.0) as url:
         port = _port(url)
         for _ in range(3):  # more than the connection limit, one after another
@@ -741,7 +726,7 @@ def test_a_client_that_sends_and_never_reads_is_cut_off_with_the_servers_memory_
     app = make_app()
     query = request("/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 50"}),
                     headers={"Accept": JSON})
-    with served(app, http_server="asyncio", channel_timeout=1.0) as url:
+    with served(app, channel_timeout=1.0) as url:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", _port(url)))
@@ -764,7 +749,7 @@ def test_a_client_that_resets_frees_its_querys_worker_before_the_deadline(make_a
     app = make_app({"QUERY_TIMEOUT": 30})
     pool = app.extensions["cnkg"].sandbox
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-    with served(app, http_server="asyncio") as url:
+    with served(app) as url:
         client = Client(_port(url))
         body = urllib.parse.urlencode({"query": slow}).encode()
         client.send(request("/sparql", "POST", {"Content-Type": FORM, "Content-Length": str(len(body))}, body))
@@ -793,7 +778,7 @@ def test_trailers_past_the_head_limit_end_the_connection(ports):
 
 
 def test_past_the_connection_limit_a_new_connection_waits_until_one_closes(make_app):
-    with served(make_app(), http_server="asyncio", connection_limit=3) as url:
+    with served(make_app(), connection_limit=3) as url:
         port = _port(url)
         with ExitStack() as stack:
             held = [stack.enter_context(Client(port)) for _ in range(3)]
@@ -809,7 +794,7 @@ def test_past_the_connection_limit_a_new_connection_waits_until_one_closes(make_
 
 
 def test_an_idle_connection_is_closed_after_the_channel_timeout(make_app):
-    with served(make_app(), http_server="asyncio", channel_timeout=1.0) as url:
+    with served(make_app(), channel_timeout=1.0) as url:
         port = _port(url)
         with Client(port) as kept, Client(port) as silent:
             kept.send(request("/healthz"))
@@ -882,7 +867,7 @@ def fuzz_port(graph):
     """LoopServer with short deadlines: an incomplete request is closed within a second."""
     from cnkg.server import create_app
 
-    with served(create_app(dict(APP_CONFIG), graph=graph), http_server="asyncio",
+    with served(create_app(dict(APP_CONFIG), graph=graph),
                 header_timeout=FUZZ_HEADER_TIMEOUT, channel_timeout=1.0) as url:
         yield _port(url)
 

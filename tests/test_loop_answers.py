@@ -1,7 +1,7 @@
-"""The common query answered on the server's event loop (cnkg.server.serve.LoopAnswers): over real HTTP, every answer
-must be the one the request threads give (status, headers, body), a query past its deadline is stopped and its
-worker killed, more queries than workers all get their answers, and requests on one connection are answered in
-order."""
+"""The common query answered on the server's event loop (cnkg.server.loop_server.LoopServer): over real HTTP,
+every answer must be the one the request threads give (status, headers, body), a query past its deadline is stopped
+and its worker killed, more queries than workers all get their answers, and requests on one connection are answered
+in order."""
 from __future__ import annotations
 
 import http.client
@@ -18,7 +18,7 @@ from functools import partial
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cnkg.server.http_servers import http_server_class
+from cnkg.server.loop_server import LoopServer
 from test_fast_path import raw_requests
 
 FORM = "application/x-www-form-urlencoded"
@@ -52,11 +52,11 @@ REQUESTS = [
 ]
 
 
-@pytest.fixture(params=["asyncio", "waitress"])
-def graceful(request):
-    """``graceful(app, answer_on_loop=True, threads=4)``: ``app`` under each of cnkg's HTTP servers (``cnkg serve
-    --http-server``) on a loopback port, its event loop answering the common query or not."""
-    return partial(_graceful, http_server_class(request.param))
+@pytest.fixture
+def graceful():
+    """``graceful(app, answer_on_loop=True, threads=4)``: ``app`` under cnkg's HTTP server on a loopback port, its
+    event loop answering the common query or not."""
+    return partial(_graceful, LoopServer)
 
 
 @contextmanager
@@ -282,14 +282,13 @@ def test_a_query_still_running_when_the_server_closes_frees_its_worker(graceful,
 
 @pytest.fixture(scope="module")
 def both_servers(graph):
-    """The same app twice over the minimal graph: under the asyncio server answering the common query on its loop,
-    and under waitress answering every request on its threads (two HTTP servers, two paths through the app)."""
+    """The same app twice over the minimal graph: one server answering the common query on its loop, the other
+    answering every request on its threads (two paths through the app)."""
     from conftest import TEST_CONFIG
     from cnkg.server import create_app
 
-    with _graceful(http_server_class("asyncio"), create_app(dict(TEST_CONFIG), graph=graph)) as on_loop:
-        with _graceful(http_server_class("waitress"), create_app(dict(TEST_CONFIG), graph=graph),
-                       answer_on_loop=False) as on_threads:
+    with _graceful(LoopServer, create_app(dict(TEST_CONFIG), graph=graph)) as on_loop:
+        with _graceful(LoopServer, create_app(dict(TEST_CONFIG), graph=graph), answer_on_loop=False) as on_threads:
             yield on_loop.effective_port, on_threads.effective_port
 
 

@@ -189,19 +189,19 @@ def test_metrics_series_do_not_grow_with_client_chosen_methods_and_paths(client)
 
 # ------------------------------------------------------------------------------------------------ slow senders
 
-@pytest.fixture(params=["asyncio", "waitress"])
-def graceful(graph, make_app, request):
-    """``graceful(**options)``: the app under each of `cnkg serve`'s HTTP servers (``--http-server``) on an
-    ephemeral loopback port, in a thread; yields the port and stops the server afterwards."""
+@pytest.fixture
+def graceful(graph, make_app):
+    """``graceful(**options)``: the app under `cnkg serve`'s HTTP server on an ephemeral loopback port, in a thread;
+    yields the port and stops the server afterwards."""
     import threading
     from contextlib import contextmanager
 
-    from cnkg.server.http_servers import http_server_class
+    from cnkg.server.loop_server import LoopServer
 
     @contextmanager
     def start(**options):
-        server = http_server_class(request.param)(make_app(), grace=1.0, log=open(os.devnull, "w"),
-                                                  stop_workers=False, host="127.0.0.1", port=0, threads=4, **options)
+        server = LoopServer(make_app(), grace=1.0, log=open(os.devnull, "w"), stop_workers=False, host="127.0.0.1",
+                            port=0, threads=4, **options)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
@@ -262,7 +262,7 @@ def test_a_body_trickled_below_the_minimum_rate_is_dropped(graceful):
 
 
 def test_a_body_larger_than_the_memory_buffer_arrives_whole(graceful):
-    """A body past what the asyncio server keeps in memory (256 KiB; waitress: 512 KiB) is spooled to a temporary file
+    """A body past what the asyncio server keeps in memory (256 KiB) is spooled to a temporary file
     and reaches the app whole: a 600 KB query (a long comment) is answered, in a chunked body as well."""
     import http.client
     import json
