@@ -348,13 +348,7 @@ class LoopServer:
         self.answered_here += 1
         response = Response(connection, environ)
         try:
-            body = self.app(environ, response.start)
-            try:
-                response.write_all(body)
-            finally:
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()  # (the fast path's bookkeeping: the cache, the access log)
+            response.serve(self.app)  # (the body's close: the fast path's bookkeeping, the cache, the access log)
         except Exception:  # noqa: BLE001 - a failure writing the answer: the client gets a 500 or a closed socket
             self.app.logger.exception("answering a query on the event loop")
             response.fail()
@@ -417,13 +411,7 @@ class LoopServer:
     def _call_app(self, connection: Connection, environ: dict) -> None:
         response = Response(connection, environ, threaded=True)
         try:
-            body = self.app(environ, response.start)
-            try:
-                response.write_all(body)
-            finally:
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()
+            response.serve(self.app)
         except ClientGone:
             pass
         except Exception:  # noqa: BLE001 - the app failed outside its own error handling
@@ -564,6 +552,16 @@ class Response:
         if out:
             self.written += len(out)
             self.connection.send(out, self.threaded, wait=self.written > THREAD_BUFFER)
+
+    def serve(self, app) -> None:
+        """Call the WSGI ``app`` for this response's request, write its body, then close the body (as WSGI asks)."""
+        body = app(self.environ, self.start)
+        try:
+            self.write_all(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
 
     def write_all(self, body) -> None:
         pieces = body if isinstance(body, list) else None
