@@ -60,17 +60,26 @@ def executed(tmp_path_factory):
 
 
 def outputs(notebook, mime: str = "text/plain") -> list[str]:
-    """The text of every code cell's outputs (stream text and the given display type), cell by cell."""
+    """The text of every code cell's outputs (stream text and the given display type), cell by cell. Consecutive
+    pieces of one stream are joined as Jupyter shows them: the kernel flushes what a cell prints in pieces, and a
+    piece may end in the middle of a line (one print's arguments are separate writes)."""
     cells = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        parts = []
+        parts, stream = [], None
         for out in cell.get("outputs", []):
             if out.output_type == "stream":
-                parts.append(out.text)
+                if stream == out.name:
+                    parts[-1] += out.text
+                else:
+                    parts.append(out.text)
+                stream = out.name
             elif "data" in out and mime in out.data:
                 parts.append(out.data[mime])
+                stream = None
+            else:
+                stream = None
         cells.append("\n".join(parts))
     return cells
 
